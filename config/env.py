@@ -1,0 +1,106 @@
+"""Small helpers that read settings from the environment and fail loudly.
+
+Each helper raises ``ImproperlyConfigured`` naming the variable when its value
+is malformed, so a typo stops start-up instead of silently falling back.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_VALUES = {"1", "true", "yes", "on"}
+FALSE_VALUES = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise ImproperlyConfigured(
+        f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}"
+    )
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {value}")
+    return value
+
+
+def env_decimal(name: str, default: str, *, minimum: Decimal | None = None) -> Decimal:
+    raw = os.environ.get(name)
+    text = default if raw is None or raw.strip() == "" else raw.strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ImproperlyConfigured(
+            f"{name} must be a decimal amount like 57.00; got {raw!r}"
+        ) from None
+    if not value.is_finite():
+        raise ImproperlyConfigured(f"{name} must be a finite amount; got {raw!r}")
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {value}")
+    return value.quantize(Decimal("0.01"))
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    raw = os.environ.get(name, default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_year_table(name: str, raw: str) -> dict[int, Decimal]:
+    """Parse ``"2025:600,2026:2000"`` into ``{2025: Decimal("600.00"), ...}``."""
+    table: dict[int, Decimal] = {}
+    for chunk in raw.split(","):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        year_text, sep, amount_text = chunk.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            year = int(year_text)
+            amount = Decimal(amount_text.strip())
+            if not (1900 <= year <= 2200) or not amount.is_finite() or amount < 0:
+                raise ValueError
+        except (ValueError, InvalidOperation):
+            raise ImproperlyConfigured(
+                f"{name} must look like 2025:600,2026:2000 (year:amount, amounts not negative); "
+                f"could not read {chunk!r}"
+            ) from None
+        table[year] = amount.quantize(Decimal("0.01"))
+    if not table:
+        raise ImproperlyConfigured(f"{name} must name at least one year, like 2026:2000")
+    return table
+
+
+def parse_encryption_secrets(name: str, raw: str) -> list[str]:
+    secrets = [item.strip() for item in raw.split(",") if item.strip()]
+    if not secrets:
+        raise ImproperlyConfigured(f"{name} must hold at least one secret of 32 or more characters")
+    for position, secret in enumerate(secrets, start=1):
+        if len(secret) < 32:
+            raise ImproperlyConfigured(
+                f"{name}: secret number {position} is {len(secret)} characters long; "
+                "each must have 32 or more"
+            )
+    return secrets

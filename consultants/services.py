@@ -1,0 +1,94 @@
+"""Writes to consultants, their vault and their tax form."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.history import stamp
+from config.errors import NotAllowed, ValidationFailed
+from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal
+
+
+def _require(user, perm: str, message: str) -> None:
+    if not user.has_perm(perm):
+        raise NotAllowed(message)
+
+
+@transaction.atomic
+def consultant_create(*, by, display_name: str, user=None, **fields) -> Consultant:
+    _require(by, "consultants.add_consultant", _("You cannot add consultants."))
+    display_name = (display_name or "").strip()
+    if not display_name:
+        raise ValidationFailed(
+            _("Enter a display name (a pseudonym is fine)."), field="display_name"
+        )
+    consultant = Consultant(display_name=display_name, user=user, **fields)
+    consultant.full_clean()
+    stamp(consultant, by=by, action="consultant.created")
+    consultant.save()
+    form = TaxForm(consultant=consultant)
+    stamp(form, by=by, action="taxform.created")
+    form.save()
+    return consultant
+
+
+@transaction.atomic
+def vault_update(*, consultant: Consultant, by, reason: str, **values) -> IdentityVault:
+    _require(by, "consultants.change_identityvault", _("Only finance can change identity details."))
+    unknown = set(values) - set(IdentityVault.FIELDS)
+    if unknown:
+        raise ValidationFailed(_("Unknown identity fields: %s") % ", ".join(sorted(unknown)))
+    reason = (reason or "").strip()
+    vault, created = IdentityVault.objects.select_for_update().get_or_create(consultant=consultant)
+    if not created and not reason:
+        raise ValidationFailed(_("Say why the identity details are changing."), field="reason")
+    for field, value in values.items():
+        setattr(vault, field, value)
+    vault.full_clean(exclude=["consultant"])
+    stamp(vault, by=by, action="vault.updated", reason=reason)
+    vault.save()
+    tin = values.get("taxpayer_id")
+    if tin:
+        digits = "".join(ch for ch in tin if ch.isdigit())
+        form = TaxForm.objects.select_for_update().get(consultant=consultant)
+        if len(digits) >= 4 and form.tin_last4 != digits[-4:]:
+            form.tin_last4 = digits[-4:]
+            stamp(form, by=by, action="taxform.tin_recorded", reason=reason)
+            form.save()
+    return vault
+
+
+def vault_reveal(*, consultant: Consultant, field: str, by, reason: str, context: str = ""):
+    """Return one vault value in clear, after recording who asked, for what and why."""
+    _require(by, "consultants.reveal_vault", _("Only finance can see identity details."))
+    if field not in IdentityVault.FIELDS:
+        raise ValidationFailed(_("Unknown identity field."), field="field")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why you need to see this."), field="reason")
+    with transaction.atomic():
+        VaultReveal.objects.create(
+            consultant=consultant, field=field, revealed_by=by, reason=reason, context=context
+        )
+        vault = IdentityVault.objects.filter(consultant=consultant).first()
+    return getattr(vault, field) if vault else None
+
+
+@transaction.atomic
+def taxform_record(
+    *, consultant: Consultant, by, status: str, received_on: date | None = None, reason: str = ""
+) -> TaxForm:
+    _require(by, "consultants.change_taxform", _("Only finance can record tax forms."))
+    if status not in TaxForm.Status.values:
+        raise ValidationFailed(_("Unknown tax form status."), field="status")
+    if status == TaxForm.Status.RECEIVED and received_on is None:
+        raise ValidationFailed(_("Enter the date the W-9 was received."), field="received_on")
+    form, _created = TaxForm.objects.select_for_update().get_or_create(consultant=consultant)
+    form.status = status
+    form.received_on = received_on
+    stamp(form, by=by, action=f"taxform.{status}", reason=reason)
+    form.save()
+    return form

@@ -1,0 +1,326 @@
+"""The demo study: realistic people, rates and a year of work, for demos and benchmarks."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from accounts.demo import enroll_totp
+from accounts.history import stamp
+from accounts.models import User
+from accounts.roles import ADMIN, CONSULTANT, COORDINATOR, FINANCE
+from consultants import services as consultant_services
+from consultants.models import CapPeriod, Consultant, PayoutMethod, ReceiptName, TaxForm
+from engagements import services
+from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
+from engagements.rates import RATE_KIND_FOR, to_cents
+
+STUDY_NAME = "Community Voices Study"
+DEMO_PASSWORD = "honora-demo"
+
+DEMO_USERS = [
+    ("coordinator@example.org", "Maria", [COORDINATOR]),
+    ("coordinator2@example.org", "Dev", [COORDINATOR]),
+    ("finance@example.org", "Grace", [FINANCE]),
+    ("finance2@example.org", "Tomás", [FINANCE]),
+    ("admin@example.org", "Alex", [ADMIN]),
+    ("consultant@example.org", "River", [CONSULTANT]),
+    ("consultant2@example.org", "Sol", [CONSULTANT]),
+]
+
+# display name, pseudonym, payout method, W-9 on file, benefits cap, language, store
+CONSULTANTS = [
+    ("River", "River", PayoutMethod.STRIPE, True, None, "en", ""),
+    ("Sol", "Sol M.", PayoutMethod.CHECK, False, (Decimal("900.00"), CapPeriod.MONTHLY), "es", ""),
+    ("Marisol", "", PayoutMethod.GIFT_CARD, False, None, "es", "Grocery Outlet"),
+    ("Jade", "Jade", PayoutMethod.PREPAID_CARD, True, None, "en", ""),
+    ("Nova", "", PayoutMethod.STRIPE, True, None, "en", ""),
+    ("Wren", "Wren", PayoutMethod.CASH, False, None, "en", ""),
+    ("Amani", "", PayoutMethod.CHECK, True, None, "en", ""),
+    ("Kai", "K.", PayoutMethod.STRIPE, False, None, "en", ""),
+    ("Luz", "", PayoutMethod.PREPAID_CARD, True, (Decimal("6000.00"), CapPeriod.YEARLY), "es", ""),
+    ("Sage", "", PayoutMethod.GIFT_CARD, False, None, "en", "Target"),
+    ("Rowan", "Rowan", PayoutMethod.CHECK, True, None, "en", ""),
+    ("Ivy", "", PayoutMethod.STRIPE, False, None, "en", ""),
+]
+
+ROLES_BY_PHASE = [
+    "Study design advisor",
+    "Recruitment lead",
+    "Instrument reviewer",
+    "Analysis partner",
+    "Dissemination speaker",
+]
+
+
+@dataclass
+class SeedResult:
+    study: Study
+    users: dict[str, User]
+    totp: dict[str, tuple[str, list[str]]]
+    created: bool
+
+
+def _fake_secret(rng: random.Random) -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    return "".join(rng.choice(alphabet) for _ in range(32))
+
+
+def _user(email: str, name: str, roles: list[str], password: str) -> User:
+    from django.contrib.auth.models import Group
+
+    user = User.objects.create_user(email=email, password=password, name=name)
+    user.is_staff = bool(set(roles) & {COORDINATOR, FINANCE, ADMIN})
+    user.save(update_fields=["is_staff"])
+    user.groups.set(Group.objects.filter(name__in=roles))
+    return user
+
+
+def demo_loaded() -> bool:
+    return Study.objects.filter(name=STUDY_NAME).exists()
+
+
+@transaction.atomic
+def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
+    rng = random.Random(seed)
+    if demo_loaded():
+        study = Study.objects.get(name=STUDY_NAME)
+        users = {u.email: u for u in User.objects.filter(email__in=[e for e, *_ in DEMO_USERS])}
+        return SeedResult(study=study, users=users, totp={}, created=False)
+
+    users = {email: _user(email, name, roles, password) for email, name, roles in DEMO_USERS}
+    admin = users["admin@example.org"]
+    coordinator = users["coordinator@example.org"]
+    coordinator2 = users["coordinator2@example.org"]
+    finance = users["finance@example.org"]
+
+    totp = {}
+    for email in ("finance@example.org", "finance2@example.org", "admin@example.org"):
+        secret = _fake_secret(rng)
+        totp[email] = (secret, enroll_totp(users[email], secret))
+
+    today = timezone.localdate()
+    start = today - timedelta(days=330)
+    study = services.study_create(
+        name=STUDY_NAME,
+        by=admin,
+        budget=Decimal("250000.00"),
+        description="A national, survivor-led research study.",
+    )
+    cards = {}
+    for name, hourly, later, flat in (
+        ("Consultant", "60.00", "65.00", "150.00"),
+        ("Lead consultant", "75.00", "80.00", "200.00"),
+    ):
+        card = RateCard(study=study, name=name)
+        stamp(card, by=admin, action="ratecard.created")
+        card.save()
+        services.rate_add(
+            rate_card=card, by=admin, kind=Rate.Kind.HOURLY, amount=hourly, effective_from=start
+        )
+        services.rate_add(
+            rate_card=card,
+            by=admin,
+            kind=Rate.Kind.HOURLY,
+            amount=later,
+            effective_from=today - timedelta(days=120),
+        )
+        services.rate_add(
+            rate_card=card, by=admin, kind=Rate.Kind.FLAT, amount=flat, effective_from=start
+        )
+        cards[name] = card
+
+    phases = list(study.phases.order_by("position"))
+    linked = {"River": users["consultant@example.org"], "Sol": users["consultant2@example.org"]}
+    consultants = []
+    for index, (display, pseudonym, method, w9, cap, language, store) in enumerate(CONSULTANTS):
+        consultant = consultant_services.consultant_create(
+            by=coordinator,
+            display_name=display,
+            user=linked.get(display),
+            pseudonym=pseudonym,
+            payout_method=method,
+            gift_card_store=store,
+            preferred_language=language,
+            email=f"{display.lower()}@example.net",
+            phone=f"555-01{index:02d}",
+            receipt_name=ReceiptName.PSEUDONYM if pseudonym else ReceiptName.DISPLAY_NAME,
+            benefits_cap_amount=cap[0] if cap else None,
+            benefits_cap_period=cap[1] if cap else "",
+        )
+        consultant_services.vault_update(
+            consultant=consultant,
+            by=finance,
+            reason="",
+            legal_name=f"{display} Example-{index + 1}",
+            mailing_address=f"{100 + index} Demo Street\nSpringfield, IL 6270{index % 10}",
+            date_of_birth=date(1975 + index, 1 + index % 12, 1 + index),
+            taxpayer_id=f"900-70-{1000 + index:04d}",
+        )
+        if w9:
+            consultant_services.taxform_record(
+                consultant=consultant,
+                by=finance,
+                status=TaxForm.Status.RECEIVED,
+                received_on=start + timedelta(days=index),
+            )
+        consultants.append(consultant)
+
+    for index, consultant in enumerate(consultants):
+        card = cards["Lead consultant" if index % 4 == 0 else "Consultant"]
+        chosen = rng.sample(phases, k=2 + index % 2)
+        for phase in chosen:
+            engagement = Engagement(
+                consultant=consultant,
+                phase=phase,
+                role=ROLES_BY_PHASE[phase.position - 1],
+                rate_card=card,
+                hours_cap=Decimal("120.00"),
+                budget=Decimal("9000.00"),
+            )
+            stamp(engagement, by=coordinator, action="engagement.created")
+            engagement.save()
+            _seed_contributions(rng, engagement, start, today, coordinator, coordinator2)
+    return SeedResult(study=study, users=users, totp=totp, created=True)
+
+
+def _seed_contributions(rng, engagement, start, today, coordinator, coordinator2):
+    consultant_user = engagement.consultant.user
+    days = (today - start).days
+    for _n in range(10 + rng.randrange(6)):
+        day = start + timedelta(days=rng.randrange(days))
+        age = (today - day).days
+        roll = rng.random()
+        by_consultant = consultant_user is not None and roll < 0.3
+        logger = consultant_user if by_consultant else coordinator
+        kind_roll = rng.random()
+        if kind_roll < 0.75:
+            fields = {
+                "kind": Contribution.Kind.HOURS,
+                "activity": rng.choice(
+                    [
+                        Activity.WORK,
+                        Activity.WORK,
+                        Activity.PREPARATION,
+                        Activity.MEETING,
+                        Activity.TRAINING,
+                        Activity.PAPERWORK,
+                        Activity.TRAVEL,
+                    ]
+                ),
+                "quantity": Decimal(rng.randrange(2, 16)) / 4,
+                "description": rng.choice(
+                    [
+                        "Advisory call",
+                        "Reviewed draft items",
+                        "Recruitment outreach",
+                        "Coding session",
+                        "Community presentation",
+                        "",
+                    ]
+                ),
+            }
+        elif kind_roll < 0.9:
+            fields = {
+                "kind": Contribution.Kind.HONORARIUM,
+                "activity": Activity.MEETING,
+                "quantity": Decimal("1"),
+                "description": "Advisory board meeting",
+            }
+        else:
+            fields = {
+                "kind": Contribution.Kind.REIMBURSEMENT,
+                "activity": rng.choice([Activity.TRAVEL, Activity.MEETING]),
+                "claimed_amount": Decimal(rng.randrange(1500, 9000)) / 100,
+                "description": rng.choice(
+                    ["Mileage", "Childcare during meeting", "Bus fare", "Parking"]
+                ),
+            }
+        contribution = services.contribution_create(
+            engagement=engagement, by=logger, date=day, submit=by_consultant or age > 3, **fields
+        )
+        if contribution.status == Contribution.Status.DRAFT:
+            continue
+        if age > 30 and rng.random() < 0.93:
+            approver = coordinator2 if logger == coordinator else coordinator
+            services.contribution_approve(contribution=contribution, by=approver)
+        elif age > 30:
+            approver = coordinator2 if logger == coordinator else coordinator
+            services.contribution_reject(
+                contribution=contribution,
+                by=approver,
+                reason="Please split preparation and meeting time into separate entries.",
+            )
+
+
+def seed_scale(*, consultants: int, seed: int = 7) -> int:
+    """Add ``consultants`` consultants with a year of approved work each, by bulk inserts."""
+    rng = random.Random(seed)
+    base = seed_demo()
+    study = base.study
+    coordinator = base.users["coordinator@example.org"]
+    coordinator2 = base.users["coordinator2@example.org"]
+    card = study.rate_cards.get(name="Consultant")
+    rates = list(card.rates.all())
+    phases = list(Phase.objects.filter(study=study).order_by("position"))
+    today = timezone.localdate()
+    start = today - timedelta(days=364)
+    offset = Consultant.objects.count()
+    people = [
+        Consultant(
+            display_name=f"Consultant {offset + i:05d}",
+            payout_method=rng.choice(PayoutMethod.values),
+        )
+        for i in range(consultants)
+    ]
+    people = bulk_create_with_history(people, Consultant, batch_size=500, default_user=coordinator)
+    bulk_create_with_history(
+        [TaxForm(consultant=c) for c in people], TaxForm, batch_size=500, default_user=coordinator
+    )
+    engagements = bulk_create_with_history(
+        [
+            Engagement(
+                consultant=c, phase=phases[i % len(phases)], role="Consultant", rate_card=card
+            )
+            for i, c in enumerate(people)
+        ],
+        Engagement,
+        batch_size=500,
+        default_user=coordinator,
+    )
+
+    def rate_on(kind: str, day: date) -> Decimal:
+        in_force = [r for r in rates if r.kind == kind and r.effective_from <= day]
+        return max(in_force, key=lambda r: r.effective_from).amount if in_force else rates[0].amount
+
+    now = timezone.now()
+    rows = []
+    for engagement in engagements:
+        for week in range(52):
+            day = start + timedelta(days=7 * week + rng.randrange(5))
+            quantity = Decimal(rng.randrange(2, 17)) / 4
+            rate = rate_on(RATE_KIND_FOR[Contribution.Kind.HOURS], day)
+            rows.append(
+                Contribution(
+                    engagement=engagement,
+                    kind=Contribution.Kind.HOURS,
+                    activity=Activity.WORK,
+                    date=day,
+                    quantity=quantity,
+                    status=Contribution.Status.APPROVED,
+                    rate=rate,
+                    amount=to_cents(quantity * rate),
+                    logged_by=coordinator,
+                    submitted_at=now,
+                    approved_by=coordinator2,
+                    approved_at=now,
+                )
+            )
+    bulk_create_with_history(rows, Contribution, batch_size=2000, default_user=coordinator)
+    return len(rows)

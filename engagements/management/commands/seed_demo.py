@@ -1,0 +1,44 @@
+from django.core.management.base import BaseCommand
+
+from accounts.demo import refuse_unless_debug
+from engagements import demo_data
+
+
+def print_sign_ins(stdout, result, password: str | None) -> None:
+    stdout.write("Sign in at http://127.0.0.1:8000/ with:")
+    for email, _name, roles in demo_data.DEMO_USERS:
+        line = f"  {', '.join(roles):<12} {email:<28}"
+        if password:
+            line += f" password {password}"
+        stdout.write(line)
+    if result.totp:
+        stdout.write("Finance and admin also enter a two-step code from an authenticator app:")
+        for email, (secret, codes) in result.totp.items():
+            stdout.write(f"  {email:<28} TOTP secret {secret}  recovery code {codes[0]}")
+    stdout.write("Print a current code any time with: uv run manage.py demo_totp EMAIL")
+
+
+class Command(BaseCommand):
+    help = "Load the demo study with one user per role (DEBUG only)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=demo_data.DEMO_PASSWORD)
+        parser.add_argument(
+            "--scale",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also add N consultants with a year of approved work each (for benchmarks).",
+        )
+
+    def handle(self, *args, password, scale, **options):
+        refuse_unless_debug("seed_demo")
+        result = demo_data.seed_demo(password=password)
+        if result.created:
+            self.stdout.write(self.style.SUCCESS("Loaded the demo study."))
+            print_sign_ins(self.stdout, result, password)
+        else:
+            self.stdout.write("The demo study is already loaded; nothing was changed.")
+        if scale:
+            rows = demo_data.seed_scale(consultants=scale)
+            self.stdout.write(f"Added {scale} consultants and {rows} contributions.")

@@ -1,0 +1,347 @@
+"""Studies, phases, rate cards, engagements and contributions.
+
+A contribution's amount is frozen when it is approved, from the rate in force
+on the day of the work. After approval it is never edited: corrections are
+adjustment rows that refer to it and carry a reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Mod
+from django.db.models.lookups import Exact
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounts.history import HistoryActionMixin
+from consultants.models import Consultant
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+QUANTITY = {"max_digits": 7, "decimal_places": 2}
+
+
+class Activity(models.TextChoices):
+    WORK = "work", _("Work")
+    PREPARATION = "preparation", _("Preparation")
+    TRAVEL = "travel", _("Travel")
+    MEETING = "meeting", _("Meeting")
+    PAPERWORK = "paperwork", _("Paperwork")
+    TRAINING = "training", _("Training")
+
+
+class Study(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    budget = models.DecimalField(_("budget"), null=True, blank=True, **MONEY)
+    hourly_rate_floor = models.DecimalField(
+        _("hourly rate floor"),
+        help_text=_("No hourly rate in this study may go below this."),
+        **MONEY,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    class Meta:
+        verbose_name_plural = _("studies")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="study_floor_not_negative", condition=Q(hourly_rate_floor__gte=0)
+            ),
+            models.CheckConstraint(
+                name="study_budget_positive", condition=Q(budget__isnull=True) | Q(budget__gt=0)
+            ),
+            models.CheckConstraint(
+                name="study_currency_iso", condition=Q(currency__regex=r"^[A-Z]{3}$")
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+DEFAULT_PHASES = (
+    _("Design"),
+    _("Recruitment"),
+    _("Instrument review"),
+    _("Analysis"),
+    _("Dissemination"),
+)
+
+
+class Phase(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="phases")
+    name = models.CharField(_("name"), max_length=120)
+    position = models.PositiveIntegerField(_("order"), default=0)
+    description = models.TextField(_("description"), blank=True)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    class Meta:
+        ordering = ["study", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "name"], name="phase_unique_name_per_study"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class RateCard(models.Model):
+    """A named set of rates (for a role, say), each with the date it takes effect."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="rate_cards")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    class Meta:
+        ordering = ["study", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "name"], name="ratecard_unique_name_per_study"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Rate(models.Model):
+    """One rate of a card, in force from ``effective_from`` until the next one.
+
+    Rates form a schedule: a new rate supersedes the previous one on its date,
+    so two rates can never be in force for the same activity on the same day.
+    A blank activity is the card's rate for every activity without its own.
+    """
+
+    class Kind(models.TextChoices):
+        HOURLY = "hourly", _("Hourly rate")
+        FLAT = "flat", _("Flat honorarium")
+
+    rate_card = models.ForeignKey(RateCard, on_delete=models.PROTECT, related_name="rates")
+    activity = models.CharField(
+        _("activity"),
+        max_length=16,
+        choices=Activity.choices,
+        blank=True,
+        help_text=_("Leave blank for every activity without a rate of its own."),
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    floor = models.DecimalField(
+        _("floor"), help_text=_("The lowest this rate may be; copied from the study."), **MONEY
+    )
+    effective_from = models.DateField(_("in force from"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    class Meta:
+        ordering = ["rate_card", "activity", "kind", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rate_card", "activity", "kind", "effective_from"],
+                name="rate_one_in_force_per_activity_and_date",
+                violation_error_message=_(
+                    "This card already has a rate for that activity taking effect on that date."
+                ),
+            ),
+            models.CheckConstraint(name="rate_amount_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(name="rate_floor_not_negative", condition=Q(floor__gte=0)),
+            models.CheckConstraint(
+                name="rate_not_below_floor",
+                condition=Q(amount__gte=F("floor")),
+                violation_error_message=_("A rate cannot go below its floor."),
+            ),
+        ]
+
+    def __str__(self):
+        what = self.get_activity_display() or _("any activity")
+        return f"{self.rate_card}: {what} {self.amount} ({self.get_kind_display()}) from {self.effective_from}"
+
+
+class Engagement(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    consultant = models.ForeignKey(Consultant, on_delete=models.PROTECT, related_name="engagements")
+    phase = models.ForeignKey(Phase, on_delete=models.PROTECT, related_name="engagements")
+    role = models.CharField(_("role"), max_length=120)
+    rate_card = models.ForeignKey(RateCard, on_delete=models.PROTECT, related_name="engagements")
+    hours_cap = models.DecimalField(_("hours cap"), null=True, blank=True, **QUANTITY)
+    budget = models.DecimalField(_("budget"), null=True, blank=True, **MONEY)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    class Meta:
+        ordering = ["phase__position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultant", "phase", "role"], name="engagement_unique_role_in_phase"
+            ),
+            models.CheckConstraint(
+                name="engagement_cap_positive",
+                condition=Q(hours_cap__isnull=True) | Q(hours_cap__gt=0),
+            ),
+            models.CheckConstraint(
+                name="engagement_budget_positive",
+                condition=Q(budget__isnull=True) | Q(budget__gt=0),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.consultant} · {self.phase} · {self.role}"
+
+
+class Contribution(models.Model):
+    class Kind(models.TextChoices):
+        HOURS = "hours", _("Hours")
+        HONORARIUM = "honorarium", _("Honorarium")
+        REIMBURSEMENT = "reimbursement", _("Reimbursement")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Returned")
+        PAID = "paid", _("Paid")
+
+    LOCKED_STATUSES = (Status.APPROVED, Status.PAID)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.PROTECT, related_name="contributions"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    activity = models.CharField(_("activity"), max_length=16, choices=Activity.choices)
+    date = models.DateField(_("date of the work"))
+    quantity = models.DecimalField(
+        _("quantity"),
+        help_text=_("Hours in quarter hours; honoraria as a count; 1 for a reimbursement."),
+        **QUANTITY,
+    )
+    claimed_amount = models.DecimalField(
+        _("amount spent"), null=True, blank=True, help_text=_("Reimbursements only."), **MONEY
+    )
+    description = models.TextField(_("description"), blank=True)
+    attachment = models.FileField(
+        _("receipt or proof"), upload_to="contributions/%Y/%m/", blank=True, max_length=255
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    rate = models.DecimalField(_("rate"), null=True, blank=True, **MONEY)
+    amount = models.DecimalField(_("amount"), null=True, blank=True, **MONEY)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    logged_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_reason = models.TextField(_("reason it was returned"), blank=True)
+    adjusts = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="adjustments"
+    )
+    reason = models.TextField(_("reason for the adjustment"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        permissions = [("approve_contribution", "Can approve or reject contributions")]
+        indexes = [
+            models.Index(fields=["status", "date"], name="contribution_status_date"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="contribution_quantity_positive",
+                condition=Q(adjusts__isnull=True, quantity__gt=0)
+                | (Q(adjusts__isnull=False) & ~Q(quantity=0)),
+                violation_error_message=_("The quantity must be more than zero."),
+            ),
+            models.CheckConstraint(
+                name="contribution_hours_in_quarter_hours",
+                condition=~Q(kind="hours") | Exact(Mod(F("quantity") * 100, 25), 0),
+                violation_error_message=_("Hours are logged in quarter hours (0.25, 0.5, 0.75)."),
+            ),
+            models.CheckConstraint(
+                name="contribution_honorarium_whole_count",
+                condition=~Q(kind="honorarium") | Exact(Mod(F("quantity") * 100, 100), 0),
+                violation_error_message=_("Honoraria are counted in whole numbers."),
+            ),
+            models.CheckConstraint(
+                name="contribution_reimbursement_shape",
+                condition=(
+                    Q(kind="reimbursement", quantity=1, claimed_amount__isnull=False)
+                    & (
+                        Q(adjusts__isnull=True, claimed_amount__gt=0)
+                        | (Q(adjusts__isnull=False) & ~Q(claimed_amount=0))
+                    )
+                )
+                | (~Q(kind="reimbursement") & Q(claimed_amount__isnull=True)),
+                violation_error_message=_(
+                    "A reimbursement needs the amount spent, more than zero."
+                ),
+            ),
+            models.CheckConstraint(
+                name="contribution_amount_positive",
+                condition=Q(amount__isnull=True) | Q(adjusts__isnull=False) | Q(amount__gt=0),
+            ),
+            models.CheckConstraint(
+                name="contribution_approved_is_frozen",
+                condition=~Q(status__in=["approved", "paid"])
+                | Q(amount__isnull=False, approved_by__isnull=False, approved_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="contribution_approver_is_not_logger",
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("logged_by")),
+                violation_error_message=_("Nobody approves what they logged."),
+            ),
+            models.CheckConstraint(
+                name="contribution_rejection_has_reason",
+                condition=~Q(status="rejected") | ~Q(rejected_reason=""),
+            ),
+            models.CheckConstraint(
+                name="contribution_adjustment_has_reason",
+                condition=Q(adjusts__isnull=True) | ~Q(reason=""),
+            ),
+            models.CheckConstraint(
+                name="contribution_adjustment_not_of_adjustment",
+                condition=Q(adjusts__isnull=True) | ~Q(adjusts=F("id")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.date} ({self.get_status_display()})"
+
+    @property
+    def is_adjustment(self) -> bool:
+        return self.adjusts_id is not None
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status in self.LOCKED_STATUSES
+
+    @property
+    def hours(self) -> Decimal:
+        return self.quantity if self.kind == self.Kind.HOURS else Decimal("0")

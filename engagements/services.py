@@ -1,0 +1,470 @@
+"""Every write to contributions: one function per action, keyword-only.
+
+Each action locks the row, checks its current state, changes it, stamps the
+audit history with the actor and the reason, and leaves side effects to
+``transaction.on_commit``. A call that no longer applies raises StateConflict.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.history import stamp
+from config.errors import NotAllowed, StateConflict, ValidationFailed
+from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
+from engagements.rates import RATE_KIND_FOR, rate_in_force, to_cents
+
+Status = Contribution.Status
+Kind = Contribution.Kind
+QUARTER = Decimal("0.25")
+EDITABLE_FIELDS = ("kind", "activity", "date", "quantity", "claimed_amount", "description")
+
+
+# --- who may act ----------------------------------------------------------------
+
+
+def _is_own(user, engagement: Engagement) -> bool:
+    consultant = getattr(user, "consultant", None) if user.is_authenticated else None
+    return consultant is not None and consultant.pk == engagement.consultant_id
+
+
+def _may_log(user, engagement: Engagement) -> bool:
+    return user.has_perm("engagements.add_contribution") or _is_own(user, engagement)
+
+
+def _may_edit(user, contribution: Contribution) -> bool:
+    if user.has_perm("engagements.change_contribution"):
+        return True
+    # A consultant edits only what they logged themselves, on their own engagement.
+    return _is_own(user, contribution.engagement) and contribution.logged_by_id == user.pk
+
+
+# --- validation -------------------------------------------------------------------
+
+
+def _decimal(value, field: str) -> Decimal:
+    if isinstance(value, float):
+        raise ValidationFailed(_("Amounts are never floats."), field=field)
+    try:
+        result = Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationFailed(_("Enter a number."), field=field) from None
+    if not result.is_finite():
+        raise ValidationFailed(_("Enter a number."), field=field)
+    return result
+
+
+def _clean_fields(*, engagement: Engagement, values: dict, adjustment: bool = False) -> dict:
+    kind = values.get("kind")
+    if kind not in Kind.values:
+        raise ValidationFailed(_("Choose hours, honorarium or reimbursement."), field="kind")
+    if values.get("activity") not in Activity.values:
+        raise ValidationFailed(_("Choose an activity."), field="activity")
+    work_date = values.get("date")
+    if not isinstance(work_date, date):
+        raise ValidationFailed(_("Enter the date of the work."), field="date")
+    if work_date > timezone.localdate():
+        raise ValidationFailed(_("The date of the work cannot be in the future."), field="date")
+
+    cleaned = dict(values)
+    if kind == Kind.REIMBURSEMENT:
+        cleaned["quantity"] = Decimal("1")
+        claimed = values.get("claimed_amount")
+        if claimed in (None, ""):
+            raise ValidationFailed(_("Enter the amount spent."), field="claimed_amount")
+        claimed = _decimal(claimed, "claimed_amount")
+        if claimed != claimed.quantize(Decimal("0.01")):
+            raise ValidationFailed(
+                _("Enter the amount in dollars and cents."), field="claimed_amount"
+            )
+        if (claimed <= 0 and not adjustment) or claimed == 0:
+            raise ValidationFailed(
+                _("The amount spent must be more than zero."), field="claimed_amount"
+            )
+        if abs(claimed) >= Decimal("10000000000"):
+            raise ValidationFailed(_("That amount is too large."), field="claimed_amount")
+        cleaned["claimed_amount"] = claimed
+    else:
+        cleaned["claimed_amount"] = None
+        quantity = _decimal(values.get("quantity"), "quantity")
+        if (quantity <= 0 and not adjustment) or quantity == 0:
+            raise ValidationFailed(_("The quantity must be more than zero."), field="quantity")
+        if abs(quantity) >= Decimal("10000"):
+            raise ValidationFailed(_("That quantity is too large."), field="quantity")
+        if kind == Kind.HOURS and quantity % QUARTER != 0:
+            raise ValidationFailed(
+                _("Hours are logged in quarter hours (0.25, 0.5, 0.75)."), field="quantity"
+            )
+        if kind == Kind.HONORARIUM and quantity % 1 != 0:
+            raise ValidationFailed(_("Honoraria are counted in whole numbers."), field="quantity")
+        cleaned["quantity"] = quantity
+    cleaned["description"] = (values.get("description") or "").strip()
+    return cleaned
+
+
+def _check_hours_cap(*, engagement: Engagement, extra_hours: Decimal, excluding: int | None = None):
+    if engagement.hours_cap is None or extra_hours <= 0:
+        return
+    logged = Contribution.objects.filter(engagement=engagement, kind=Kind.HOURS).exclude(
+        status=Status.REJECTED
+    ).exclude(pk=excluding).aggregate(total=Sum("quantity"))["total"] or Decimal("0")
+    if logged + extra_hours > engagement.hours_cap:
+        raise ValidationFailed(
+            _(
+                "This would bring the hours on this engagement to %(total)s, above its cap of "
+                "%(cap)s. Ask a coordinator to raise the cap first."
+            )
+            % {"total": logged + extra_hours, "cap": engagement.hours_cap},
+            field="quantity",
+            code="hours_cap",
+        )
+
+
+def _lock(contribution: Contribution) -> Contribution:
+    return (
+        Contribution.objects.select_for_update()
+        .select_related("engagement")
+        .get(pk=contribution.pk)
+    )
+
+
+# --- actions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contribution_create(
+    *,
+    engagement: Engagement,
+    by,
+    kind: str,
+    activity: str,
+    date: date,
+    quantity=None,
+    claimed_amount=None,
+    description: str = "",
+    attachment=None,
+    submit: bool = False,
+) -> Contribution:
+    """Log a contribution. A consultant's own entries always arrive submitted."""
+    engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    if not _may_log(by, engagement):
+        raise NotAllowed(_("You cannot log work on this engagement."))
+    if engagement.status != Engagement.Status.ACTIVE:
+        raise StateConflict(_("This engagement has ended; work can no longer be logged on it."))
+    cleaned = _clean_fields(
+        engagement=engagement,
+        values={
+            "kind": kind,
+            "activity": activity,
+            "date": date,
+            "quantity": quantity,
+            "claimed_amount": claimed_amount,
+            "description": description,
+        },
+    )
+    if cleaned["kind"] == Kind.HOURS:
+        _check_hours_cap(engagement=engagement, extra_hours=cleaned["quantity"])
+    by_consultant = not by.has_perm("engagements.add_contribution")
+    submit = submit or by_consultant
+    now = timezone.now()
+    contribution = Contribution(
+        engagement=engagement,
+        logged_by=by,
+        status=Status.SUBMITTED if submit else Status.DRAFT,
+        submitted_at=now if submit else None,
+        **cleaned,
+    )
+    if attachment is not None:
+        contribution.attachment = attachment
+    stamp(contribution, by=by, action="contribution.submitted" if submit else "contribution.logged")
+    contribution.save()
+    return contribution
+
+
+@transaction.atomic
+def contribution_update(
+    *, contribution: Contribution, by, reason: str = "", **changes
+) -> Contribution:
+    """Edit a contribution that is not approved yet.
+
+    A draft or returned entry may be edited freely (a returned one goes back to
+    draft); an entry already submitted needs a reason, which the history keeps.
+    """
+    unknown = set(changes) - set(EDITABLE_FIELDS) - {"attachment"}
+    if unknown:
+        raise ValidationFailed(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
+    c = _lock(contribution)
+    if not _may_edit(by, c):
+        raise NotAllowed(_("You cannot change this entry."))
+    if c.status in Contribution.LOCKED_STATUSES:
+        raise StateConflict(
+            _("This entry is approved and read-only. Correct it with an adjustment instead."),
+            code="locked",
+        )
+    if c.is_adjustment:
+        raise StateConflict(_("An adjustment cannot be edited; return it and add a new one."))
+    reason = (reason or "").strip()
+    if c.status == Status.SUBMITTED and not reason:
+        raise ValidationFailed(
+            _("Say why you are changing an entry that was already submitted."), field="reason"
+        )
+    values = {f: getattr(c, f) for f in EDITABLE_FIELDS}
+    values.update({k: v for k, v in changes.items() if k in EDITABLE_FIELDS})
+    cleaned = _clean_fields(engagement=c.engagement, values=values)
+    if cleaned["kind"] == Kind.HOURS:
+        _check_hours_cap(engagement=c.engagement, extra_hours=cleaned["quantity"], excluding=c.pk)
+    changed = [f for f in EDITABLE_FIELDS if getattr(c, f) != cleaned[f]]
+    if "attachment" in changes:
+        c.attachment = changes["attachment"]
+        changed.append("attachment")
+    if not changed:
+        return c
+    for field in EDITABLE_FIELDS:
+        setattr(c, field, cleaned[field])
+    action = "contribution.edited"
+    if c.status == Status.REJECTED:
+        c.status = Status.DRAFT
+        action = "contribution.edited_after_return"
+    stamp(c, by=by, action=action, reason=reason)
+    c.save()
+    return c
+
+
+@transaction.atomic
+def contribution_submit(*, contribution: Contribution, by) -> Contribution:
+    c = _lock(contribution)
+    if not _may_edit(by, c):
+        raise NotAllowed(_("You cannot submit this entry."))
+    if c.status == Status.SUBMITTED:
+        return c  # already done: submitting twice changes nothing
+    if c.status != Status.DRAFT:
+        raise StateConflict(
+            _("Only a draft can be submitted; this entry is %(status)s.")
+            % {"status": c.get_status_display().lower()}
+        )
+    c.status = Status.SUBMITTED
+    c.submitted_at = timezone.now()
+    stamp(c, by=by, action="contribution.submitted")
+    c.save()
+    return c
+
+
+def _frozen_rate_and_amount(c: Contribution) -> tuple[Decimal | None, Decimal]:
+    if c.kind == Kind.REIMBURSEMENT:
+        return None, c.claimed_amount
+    if c.is_adjustment:
+        original = c.adjusts
+        return original.rate, to_cents(c.quantity * original.rate)
+    rate = rate_in_force(
+        rate_card=c.engagement.rate_card,
+        activity=c.activity,
+        kind=RATE_KIND_FOR[c.kind],
+        on=c.date,
+    )
+    if rate is None:
+        raise StateConflict(
+            _(
+                "There is no %(kind)s rate for %(activity)s on %(date)s in this engagement's "
+                "rate card. Add one before approving."
+            )
+            % {
+                "kind": Rate.Kind(RATE_KIND_FOR[c.kind]).label.lower(),
+                "activity": c.get_activity_display().lower(),
+                "date": c.date.isoformat(),
+            },
+            code="no_rate",
+        )
+    return rate.amount, to_cents(c.quantity * rate.amount)
+
+
+@transaction.atomic
+def contribution_approve(*, contribution: Contribution, by) -> Contribution:
+    c = _lock(contribution)
+    if not by.has_perm("engagements.approve_contribution"):
+        raise NotAllowed(_("You cannot approve contributions."))
+    if c.status == Status.APPROVED and c.approved_by_id == by.pk:
+        return c  # a repeated click: already done by this person
+    if c.status != Status.SUBMITTED:
+        raise StateConflict(
+            _("Only an entry waiting for approval can be approved; this one is %(status)s.")
+            % {"status": c.get_status_display().lower()}
+        )
+    if c.logged_by_id == by.pk:
+        raise NotAllowed(
+            _("You logged this entry, so someone else must approve it."), code="own_entry"
+        )
+    if _is_own(by, c.engagement):
+        raise NotAllowed(_("Nobody approves their own work."), code="own_work")
+    c.rate, c.amount = _frozen_rate_and_amount(c)
+    c.status = Status.APPROVED
+    c.approved_by = by
+    c.approved_at = timezone.now()
+    stamp(c, by=by, action="contribution.approved")
+    c.save()
+    return c
+
+
+@transaction.atomic
+def contribution_reject(*, contribution: Contribution, by, reason: str) -> Contribution:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why the entry is being returned."), field="reason")
+    c = _lock(contribution)
+    if not by.has_perm("engagements.approve_contribution"):
+        raise NotAllowed(_("You cannot return contributions."))
+    if c.status != Status.SUBMITTED:
+        raise StateConflict(
+            _("Only an entry waiting for approval can be returned; this one is %(status)s.")
+            % {"status": c.get_status_display().lower()}
+        )
+    c.status = Status.REJECTED
+    c.rejected_reason = reason
+    stamp(c, by=by, action="contribution.rejected", reason=reason)
+    c.save()
+    return c
+
+
+@transaction.atomic
+def contribution_adjust(
+    *, contribution: Contribution, by, reason: str, quantity_delta=None, amount_delta=None
+) -> Contribution:
+    """Correct an approved or paid entry with a new row that refers to it.
+
+    Hours and honoraria change by a quantity (priced at the original's frozen
+    rate); reimbursements by an amount. The adjustment waits for approval by
+    someone other than its author, like any entry.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why the entry is being adjusted."), field="reason")
+    original = _lock(contribution)
+    if not by.has_perm("engagements.change_contribution"):
+        raise NotAllowed(_("You cannot adjust contributions."))
+    if original.is_adjustment:
+        raise StateConflict(_("Adjust the original entry, not an adjustment."))
+    if original.status not in Contribution.LOCKED_STATUSES:
+        raise StateConflict(
+            _("Only approved entries are adjusted; edit this one directly instead."),
+            code="not_locked",
+        )
+    values = {
+        "kind": original.kind,
+        "activity": original.activity,
+        "date": original.date,
+        "description": reason,
+    }
+    if original.kind == Kind.REIMBURSEMENT:
+        if amount_delta in (None, ""):
+            raise ValidationFailed(_("Enter the change in the amount."), field="amount_delta")
+        values["claimed_amount"] = amount_delta
+    else:
+        if quantity_delta in (None, ""):
+            raise ValidationFailed(_("Enter the change in the quantity."), field="quantity_delta")
+        values["quantity"] = quantity_delta
+    try:
+        cleaned = _clean_fields(engagement=original.engagement, values=values, adjustment=True)
+    except ValidationFailed as exc:
+        field = "amount_delta" if original.kind == Kind.REIMBURSEMENT else "quantity_delta"
+        raise ValidationFailed(exc.message, field=field) from None
+    if original.kind == Kind.HOURS:
+        _check_hours_cap(engagement=original.engagement, extra_hours=cleaned["quantity"])
+    current = original.quantity + sum(
+        (a.quantity for a in original.adjustments.exclude(status=Status.REJECTED)), Decimal("0")
+    )
+    if original.kind != Kind.REIMBURSEMENT and current + cleaned["quantity"] < 0:
+        raise ValidationFailed(
+            _("That would take the quantity below zero (it is %(current)s now).")
+            % {"current": current},
+            field="quantity_delta",
+        )
+    adjustment = Contribution(
+        engagement=original.engagement,
+        adjusts=original,
+        logged_by=by,
+        status=Status.SUBMITTED,
+        submitted_at=timezone.now(),
+        reason=reason,
+        **cleaned,
+    )
+    stamp(adjustment, by=by, action="contribution.adjustment_added", reason=reason)
+    adjustment.save()
+    return adjustment
+
+
+# --- studies and rates ---------------------------------------------------------------
+
+
+@transaction.atomic
+def study_create(*, name: str, by, hourly_rate_floor=None, budget=None, description="") -> Study:
+    from django.conf import settings
+
+    study = Study(
+        name=name.strip(),
+        description=description,
+        budget=budget,
+        currency=settings.CURRENCY,
+        hourly_rate_floor=(
+            settings.HOURLY_RATE_FLOOR if hourly_rate_floor is None else hourly_rate_floor
+        ),
+    )
+    stamp(study, by=by, action="study.created")
+    study.save()
+    from engagements.models import DEFAULT_PHASES
+
+    for position, name_ in enumerate(DEFAULT_PHASES, start=1):
+        phase = Phase(study=study, name=str(name_), position=position)
+        stamp(phase, by=by, action="phase.created")
+        phase.save()
+    return study
+
+
+@transaction.atomic
+def rate_add(
+    *, rate_card: RateCard, by, kind: str, amount, effective_from: date, activity: str = ""
+) -> Rate:
+    """Add a rate to a card, taking effect on ``effective_from``.
+
+    Rates are a schedule and are never edited: a change is a new rate with a
+    later date. The study's floor is copied on the row, where a database
+    constraint holds the rate at or above it.
+    """
+    study = Study.objects.select_for_update().get(pk=rate_card.study_id)
+    if kind not in Rate.Kind.values:
+        raise ValidationFailed(_("Choose hourly or flat."), field="kind")
+    if activity not in ("", *Activity.values):
+        raise ValidationFailed(_("Choose an activity."), field="activity")
+    amount = _decimal(amount, "amount")
+    floor = study.hourly_rate_floor if kind == Rate.Kind.HOURLY else Decimal("0.00")
+    if amount <= 0:
+        raise ValidationFailed(_("A rate must be more than zero."), field="amount")
+    if amount < floor:
+        raise ValidationFailed(
+            _("This study's hourly rates cannot go below %(floor)s.") % {"floor": floor},
+            field="amount",
+            code="below_floor",
+        )
+    if Rate.objects.filter(
+        rate_card=rate_card, kind=kind, activity=activity, effective_from=effective_from
+    ).exists():
+        raise StateConflict(
+            _("This card already has a rate for that activity taking effect on that date."),
+            field="effective_from",
+        )
+    rate = Rate(
+        rate_card=rate_card,
+        kind=kind,
+        activity=activity,
+        amount=to_cents(amount),
+        floor=floor,
+        effective_from=effective_from,
+        created_by=by,
+    )
+    stamp(rate, by=by, action="rate.added")
+    rate.save()
+    return rate

@@ -1,0 +1,99 @@
+"""Standing users for every test module: the owner / teammate / outsider pattern.
+
+``consultant_user`` owns ``engagement``; ``outsider_user`` is another consultant
+with records of their own; staff come one per role, finance and admin already
+enrolled in TOTP.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from tests.factories import ConsultantFactory, EngagementFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    # Argon2 is the production hasher (see test_auth); tests need speed.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def coordinator(db):
+    return UserFactory(email="coordinator@example.org", name="Maria", roles=["coordinator"])
+
+
+@pytest.fixture
+def coordinator2(db):
+    return UserFactory(email="coordinator2@example.org", name="Dev", roles=["coordinator"])
+
+
+def _with_totp(user):
+    from accounts.demo import enroll_totp
+
+    enroll_totp(user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    return user
+
+
+@pytest.fixture
+def finance(db):
+    return _with_totp(UserFactory(email="finance@example.org", name="Grace", roles=["finance"]))
+
+
+@pytest.fixture
+def finance2(db):
+    return _with_totp(UserFactory(email="finance2@example.org", name="Tomás", roles=["finance"]))
+
+
+@pytest.fixture
+def admin_user(db):
+    return _with_totp(UserFactory(email="admin@example.org", name="Alex", roles=["admin"]))
+
+
+@pytest.fixture
+def consultant_user(db):
+    return UserFactory(email="consultant@example.org", name="River", roles=["consultant"])
+
+
+@pytest.fixture
+def consultant(consultant_user):
+    return ConsultantFactory(display_name="River", user=consultant_user)
+
+
+@pytest.fixture
+def engagement(consultant):
+    return EngagementFactory(consultant=consultant)
+
+
+@pytest.fixture
+def outsider_user(db):
+    return UserFactory(email="outsider@example.org", name="Sol", roles=["consultant"])
+
+
+@pytest.fixture
+def outsider(outsider_user):
+    return ConsultantFactory(display_name="Sol", user=outsider_user)
+
+
+@pytest.fixture
+def outsider_engagement(outsider, engagement):
+    return EngagementFactory(
+        consultant=outsider, phase=engagement.phase, rate_card=engagement.rate_card
+    )
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+requires_postgres = pytest.mark.skipif(
+    "postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
+    reason="needs PostgreSQL row locks (run with DATABASE_URL=postgres://...)",
+)
