@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "accounts.middleware.RoleSessionMiddleware",
+    "config.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -9,6 +9,10 @@ admin.site.index_title = "Administration"
 
 urlpatterns = [
     path("", account_views.home, name="home"),
+    path("", include("engagements.urls")),
+    path("", include("consultants.urls")),
+    path("me/", include("consultants.portal_urls")),
+    path("finance/", include("payments.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

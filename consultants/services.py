@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -92,3 +93,64 @@ def taxform_record(
     stamp(form, by=by, action=f"taxform.{status}", reason=reason)
     form.save()
     return form
+
+
+# Fields a consultant controls themselves (the preferences page and the API).
+PREFERENCE_FIELDS = (
+    "display_name",
+    "pseudonym",
+    "preferred_language",
+    "email",
+    "phone",
+    "safe_contact_method",
+    "safe_to_leave_message",
+    "safe_contact_notes",
+    "payout_method",
+    "gift_card_store",
+    "credit_preference",
+    "receipt_name",
+    "email_receipts",
+    "benefits_cap_amount",
+    "benefits_cap_period",
+)
+
+
+@transaction.atomic
+def consultant_update_preferences(
+    *, consultant: Consultant, by, reason: str = "", **changes
+) -> Consultant:
+    """Change what a consultant controls: by themselves, or by staff on their behalf."""
+    own = getattr(by, "consultant", None) is not None and by.consultant.pk == consultant.pk
+    if not (own or by.has_perm("consultants.change_consultant")):
+        raise NotAllowed(_("You cannot change these preferences."))
+    unknown = set(changes) - set(PREFERENCE_FIELDS)
+    if unknown:
+        raise ValidationFailed(_("These cannot be changed here: %s") % ", ".join(sorted(unknown)))
+    c = Consultant.objects.select_for_update().get(pk=consultant.pk)
+    changed = []
+    for name, value in changes.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if getattr(c, name) != value:
+            setattr(c, name, value)
+            changed.append(name)
+    if not changed:
+        return c
+    if c.benefits_cap_amount is None:
+        c.benefits_cap_period = ""
+    elif not c.benefits_cap_period:
+        raise ValidationFailed(
+            _("Choose whether your limit is per month or per year."), field="benefits_cap_period"
+        )
+    if c.payout_method == "gift_card" and not c.gift_card_store:
+        raise ValidationFailed(
+            _("Tell us which store's gift card you would like."), field="gift_card_store"
+        )
+    try:
+        c.full_clean(exclude=["user"])
+    except DjangoValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ValidationFailed(messages[0], field=None if field == "__all__" else field) from None
+    stamp(c, by=by, action="consultant.preferences_changed", reason=reason)
+    c.save()
+    return c

@@ -345,3 +345,49 @@ class Contribution(models.Model):
     @property
     def hours(self) -> Decimal:
         return self.quantity if self.kind == self.Kind.HOURS else Decimal("0")
+
+
+class Dispute(models.Model):
+    """A consultant's flag on an entry they think is wrong, until a coordinator resolves it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    contribution = models.ForeignKey(
+        Contribution, on_delete=models.PROTECT, related_name="disputes"
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    comment = models.TextField(_("what is wrong"))
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    resolution = models.TextField(_("how it was resolved"), blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contribution"],
+                condition=Q(status="open"),
+                name="dispute_one_open_per_contribution",
+                violation_error_message=_("This entry already has an open dispute."),
+            ),
+            models.CheckConstraint(name="dispute_comment_required", condition=~Q(comment="")),
+            models.CheckConstraint(
+                name="dispute_resolution_complete",
+                condition=Q(status="open")
+                | (~Q(resolution="") & Q(resolved_by__isnull=False, resolved_at__isnull=False)),
+            ),
+        ]
+
+    def __str__(self):
+        return f"Dispute on {self.contribution} ({self.get_status_display()})"

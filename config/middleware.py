@@ -1,0 +1,25 @@
+"""Turn a domain error that escaped a view into a calm page with the right status."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+
+from config.errors import DomainError
+
+
+class DomainErrorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DomainError) and not request.path.startswith("/api/"):
+            return render(
+                request,
+                "errors/domain.html",
+                {"message": exception.message, "status": exception.status},
+                status=exception.status,
+            )
+        return None

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from consultants import views
+
+app_name = "consultants"
+
+urlpatterns = [
+    path("consultants/", views.consultant_list, name="list"),
+]

@@ -1,0 +1,76 @@
+"""Who gets what on each page; test_url_access.py walks every row as every role.
+
+Each area keeps its own table (its owner adds a row per new page):
+``pages_staff.py`` for coordinator and staff pages, ``pages_portal.py`` for the
+consultant portal, ``pages_finance.py`` for finance pages. A row is
+``name: (kwargs_builder_or_None, {role: status})``; a builder gets a dict of
+standing records (see ``people`` in test_url_access.py) and returns URL kwargs.
+"""
+
+from __future__ import annotations
+
+OK, DENY, MISSING, LOGIN, REDIRECT = 200, 403, 404, 302, 302
+
+STAFF_ONLY = {
+    "anonymous": LOGIN,
+    "consultant": DENY,
+    "outsider": DENY,
+    "coordinator": OK,
+    "finance": OK,
+    "admin": OK,
+}
+COORDINATION = {
+    "anonymous": LOGIN,
+    "consultant": DENY,
+    "outsider": DENY,
+    "coordinator": OK,
+    "finance": DENY,
+    "admin": OK,
+}
+FINANCE_ONLY = {
+    "anonymous": LOGIN,
+    "consultant": DENY,
+    "outsider": DENY,
+    "coordinator": DENY,
+    "finance": OK,
+    "admin": DENY,
+}
+# Portal pages about "me": every consultant sees their own; staff have no portal.
+PORTAL = {
+    "anonymous": LOGIN,
+    "consultant": OK,
+    "outsider": OK,
+    "coordinator": MISSING,
+    "finance": MISSING,
+    "admin": MISSING,
+}
+# A portal page about one record owned by ``consultant``: the outsider gets 404.
+PORTAL_OWNED = {
+    "anonymous": LOGIN,
+    "consultant": OK,
+    "outsider": MISSING,
+    "coordinator": MISSING,
+    "finance": MISSING,
+    "admin": MISSING,
+}
+
+from tests.pages_finance import PAGES as FINANCE_PAGES  # noqa: E402
+from tests.pages_portal import PAGES as PORTAL_PAGES  # noqa: E402
+from tests.pages_staff import PAGES as STAFF_PAGES  # noqa: E402
+
+PAGES = {
+    "home": (
+        None,
+        {
+            "anonymous": LOGIN,
+            "consultant": REDIRECT,
+            "outsider": REDIRECT,
+            "coordinator": REDIRECT,
+            "finance": REDIRECT,
+            "admin": REDIRECT,
+        },
+    ),
+    **STAFF_PAGES,
+    **PORTAL_PAGES,
+    **FINANCE_PAGES,
+}

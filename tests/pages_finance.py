@@ -1,0 +1,5 @@
+from tests.access_tables import FINANCE_ONLY
+
+PAGES = {
+    "payments:home": (None, FINANCE_ONLY),
+}

@@ -1,0 +1,91 @@
+"""Every page, every role: who gets in, who gets 403, who gets 404.
+
+The table below must name every URL pattern the project serves outside the
+admin and allauth; a new page without a row fails ``test_every_page_is_in_the_table``.
+Pages about one record are requested as the owner, as a teammate (another
+staff member) and as an outsider (another consultant), following STYLE.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "consultant", "outsider", "coordinator", "finance", "admin")
+
+from tests.access_tables import LOGIN, PAGES
+
+SKIP_PREFIXES = ("admin:", "account_", "mfa_", "usersessions_", "socialaccount_")
+
+
+def _named_patterns(resolver=None, namespace=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = namespace
+            if entry.namespace:
+                ns = f"{namespace}{entry.namespace}:"
+            yield from _named_patterns(entry, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}"
+
+
+def test_every_page_is_in_the_table():
+    names = {n for n in _named_patterns() if not n.startswith(SKIP_PREFIXES)}
+    names = {n for n in names if not any(n.startswith(p) for p in ("admin", "account", "mfa"))}
+    missing = sorted(names - set(PAGES))
+    assert not missing, f"add these pages to PAGES with the status each role gets: {missing}"
+
+
+@pytest.fixture
+def people(consultant, outsider, coordinator, finance, admin_user, engagement):
+    from datetime import date
+    from decimal import Decimal
+
+    from engagements import services
+
+    contribution = services.contribution_create(
+        engagement=engagement,
+        by=consultant.user,
+        kind="hours",
+        activity="work",
+        date=date(2026, 3, 12),
+        quantity=Decimal("2"),
+    )
+    dispute = services.dispute_open(
+        contribution=contribution, by=consultant.user, comment="Was 3 hours"
+    )
+    records = {
+        "engagement": engagement,
+        "consultant": consultant,
+        "contribution": contribution,
+        "dispute": dispute,
+        "study": engagement.phase.study,
+    }
+    return {
+        "anonymous": None,
+        "consultant": consultant.user,
+        "outsider": outsider.user,
+        "coordinator": coordinator,
+        "finance": finance,
+        "admin": admin_user,
+        "records": records,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_each_role_gets_what_the_table_says(client, people, name):
+    from django.urls import reverse
+
+    builder, expected = PAGES[name]
+    kwargs = builder(people["records"]) if builder else {}
+    url = reverse(name, kwargs=kwargs)
+    for role in ROLES:
+        client.logout()
+        user = people[role]
+        if user is not None:
+            client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == expected[role], f"{name} as {role}: {response.status_code}"
