@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
 from simple_history.models import HistoricalRecords
 
 from accounts.history import HistoryActionMixin
@@ -113,3 +114,23 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_staff_member(self) -> bool:
         """Coordinators, finance and admins: people who work for the study."""
         return self.has_role("coordinator", "finance", "admin") or self.is_superuser
+
+
+class ApiToken(AbstractAuthToken):
+    """A personal API token (django-rest-knox): only its hash is stored."""
+
+    name = models.CharField(_("name"), max_length=80)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin], excluded_fields=["digest"])
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.name} ({self.token_key}…)"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expiry is not None and self.expiry <= timezone.now()

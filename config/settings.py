@@ -7,6 +7,7 @@ any variable stops start-up with a message that names it.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,7 +67,10 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "simple_history",
     "rest_framework",
+    "knox",
+    "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
     "accounts",
@@ -214,6 +218,71 @@ TASKS = {
     "default": {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
+}
+
+# --- REST API -------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",
+        "api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.SignedInWithMFA"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "api.ordering.StrictOrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.WriteThrottle", "api.throttles.ReadThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "writes": env_str("API_WRITE_RATE", "120/min"),
+        "reads": env_str("API_READ_RATE", "600/min"),
+        "auth": env_str("API_AUTH_FAILURE_RATE", "10/min"),
+    },
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    # JSON in, so every request body means exactly what the schema says.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_VERSIONING_CLASS": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Honora API",
+    "DESCRIPTION": (
+        "Contributions, approvals and payments of a research study's consultants. "
+        "Errors share one shape: {code, message, fields}. POSTs that create or change "
+        "state honour an Idempotency-Key header."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ContributionKindEnum": "engagements.models.Contribution.Kind",
+        "RateKindEnum": "engagements.models.Rate.Kind",
+        "ContributionStatusEnum": "engagements.models.Contribution.Status",
+        "ConsultantStatusEnum": "consultants.models.Consultant.Status",
+        "EngagementStatusEnum": "engagements.models.Engagement.Status",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    # Swagger UI served from our own static files: nothing loads from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+# Knox's own migrations would create its (swapped-out) token table anyway.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=30),
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_PREFIX": "hon_",
+    "AUTO_REFRESH": False,
 }
 
 # --- Internationalisation ---------------------------------------------------

@@ -9,10 +9,12 @@ admin.site.index_title = "Administration"
 
 urlpatterns = [
     path("", account_views.home, name="home"),
+    path("tokens/", account_views.api_tokens, name="api_tokens"),
     path("", include("engagements.urls")),
     path("", include("consultants.urls")),
     path("me/", include("consultants.portal_urls")),
     path("finance/", include("payments.urls")),
+    path("api/v1/", include("api.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

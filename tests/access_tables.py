@@ -70,6 +70,7 @@ PAGES = {
             "admin": REDIRECT,
         },
     ),
+    "api_tokens": (None, {"anonymous": LOGIN, "consultant": OK, "outsider": OK, "coordinator": OK, "finance": OK, "admin": OK}),
     **STAFF_PAGES,
     **PORTAL_PAGES,
     **FINANCE_PAGES,

@@ -1,0 +1,60 @@
+"""Writes about accounts: personal API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from knox.models import get_digest_token
+from knox.settings import CONSTANTS
+
+from accounts.history import stamp
+from accounts.mfa import needs_mfa_setup
+from accounts.models import ApiToken
+from config.errors import NotAllowed, ValidationFailed
+
+MAX_TOKEN_DAYS = 365
+
+
+@transaction.atomic
+def api_token_create(*, user, name: str, days: int = 30) -> tuple[ApiToken, str]:
+    """Create a personal token; returns the row and the token text, shown only once."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(
+            _("Give the token a name, so you can recognise it later."), field="name"
+        )
+    if len(name) > 80:
+        raise ValidationFailed(_("Keep the name under 80 characters."), field="name")
+    if not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS:
+        raise ValidationFailed(
+            _("A token lasts between 1 and %(max)s days.") % {"max": MAX_TOKEN_DAYS}, field="days"
+        )
+    if not user.is_active:
+        raise NotAllowed(_("This account is not active."))
+    if needs_mfa_setup(user):
+        raise NotAllowed(
+            _("Set up two-step sign-in before creating API tokens for a finance or admin account."),
+            code="mfa_required",
+        )
+    digest, text = get_digest_token()
+    token = ApiToken(
+        digest=digest,
+        token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH],
+        user=user,
+        expiry=timezone.now() + timedelta(days=days),
+        name=name,
+    )
+    stamp(token, by=user, action="api_token.created")
+    token.save(force_insert=True)
+    return token, text
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, by) -> None:
+    if token.user_id != by.pk:
+        raise NotAllowed(_("You can only revoke your own tokens."))
+    stamp(token, by=by, action="api_token.revoked")
+    token.delete()

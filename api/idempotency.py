@@ -1,0 +1,125 @@
+"""``Idempotency-Key`` for every POST that creates something or changes a state.
+
+The whole request runs in one transaction with its record: the first request
+with a key inserts the record (the unique constraint makes a concurrent twin
+wait, then replay), runs, and stores its answer; a retry with the same key and
+the same body gets that answer back with ``Idempotent-Replayed: true``; the
+same key with a different body or path is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.db import IntegrityError, transaction
+from rest_framework.response import Response
+
+from api.exceptions import error_body
+from api.models import IdempotencyRecord
+
+HEADER = "HTTP_IDEMPOTENCY_KEY"
+MAX_KEY_LENGTH = 255
+
+
+def _request_hash(request) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(b"\0")
+    digest.update(request.path.encode())
+    digest.update(b"\0")
+    digest.update(request.body or b"")
+    return digest.hexdigest()
+
+
+class IdempotentMixin:
+    """For DRF views: wraps POSTs that carry an Idempotency-Key."""
+
+    def dispatch(self, request, *args, **kwargs):
+        key = request.META.get(HEADER)
+        if request.method != "POST" or not key:
+            return super().dispatch(request, *args, **kwargs)
+        self._idempotency = {"key": key, "hash": _request_hash(request)}
+        with transaction.atomic():
+            return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication, permissions, throttles
+        info = getattr(self, "_idempotency", None)
+        if info is None:
+            return
+        key = info["key"]
+        if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise _Answer(
+                Response(
+                    error_body(
+                        "invalid_idempotency_key",
+                        "The Idempotency-Key must be 1 to 255 printable characters.",
+                    ),
+                    status=400,
+                )
+            )
+        existing = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+        if existing is not None:
+            raise _Answer(self._replay(existing, info["hash"], request.path))
+        try:
+            with transaction.atomic():
+                info["record"] = IdempotencyRecord.objects.create(
+                    user=request.user,
+                    key=key,
+                    method=request.method,
+                    path=request.path[:512],
+                    request_hash=info["hash"],
+                    status_code=0,
+                )
+        except IntegrityError:
+            # A twin request with this key committed while we waited: replay its answer.
+            existing = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+            if existing is None:
+                raise
+            raise _Answer(self._replay(existing, info["hash"], request.path)) from None
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Answer):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        info = getattr(self, "_idempotency", None)
+        record = info and info.get("record")
+        if record is not None and response.status_code < 500:
+            # Throttled and unauthenticated answers are not stored (like Stripe).
+            if response.status_code in (401, 429):
+                record.delete()
+            else:
+                record.status_code = response.status_code
+                record.response_body = getattr(response, "data", None)
+                record.save(update_fields=["status_code", "response_body"])
+        return response
+
+    def _replay(self, record, request_hash, path):
+        if record.request_hash != request_hash or record.path != path[:512]:
+            return Response(
+                error_body(
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was already used for a different request.",
+                ),
+                status=422,
+            )
+        if record.status_code == 0:
+            return Response(
+                error_body(
+                    "idempotency_key_in_use",
+                    "A request with this Idempotency-Key is still running.",
+                ),
+                status=409,
+            )
+        response = Response(record.response_body, status=record.status_code)
+        response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class _Answer(Exception):
+    def __init__(self, response):
+        super().__init__("idempotent answer")
+        self.response = response

@@ -1,0 +1,35 @@
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from api.views.base import not_found
+from api.views.consultants import ConsultantViewSet, MeView
+from api.views.engagements import (
+    ContributionViewSet,
+    EngagementViewSet,
+    HistoryView,
+    PhaseViewSet,
+    RateCardViewSet,
+    StudyViewSet,
+)
+
+app_name = "api"
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("consultants", ConsultantViewSet, basename="consultant")
+router.register("studies", StudyViewSet, basename="study")
+router.register("phases", PhaseViewSet, basename="phase")
+router.register("rate-cards", RateCardViewSet, basename="rate-card")
+router.register("engagements", EngagementViewSet, basename="engagement")
+router.register("contributions", ContributionViewSet, basename="contribution")
+
+urlpatterns = [
+    path("me/", MeView.as_view(), name="me"),
+    path("history/", HistoryView.as_view(), name="history"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+    # Anything else under the API answers in the API's own error shape.
+    re_path(r"^[\s\S]*$", not_found, name="not-found"),
+]

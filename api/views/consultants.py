@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from api.filters import ConsultantFilter
+from api.idempotency import IdempotentMixin
+from api.permissions import HasModelPermission, IsStaff, SignedInWithMFA
+from api.serializers.consultants import (
+    ConsultantCreateSerializer,
+    ConsultantSerializer,
+    MeSerializer,
+    PreferencesSerializer,
+    RevealRequestSerializer,
+    RevealResponseSerializer,
+)
+from api.views.base import HonoraViewSet
+from consultants import services
+from consultants.models import Consultant
+from engagements.selectors import consultant_summary
+
+
+class MeView(IdempotentMixin, generics.GenericAPIView):
+    """The signed-in consultant's own record, preferences and totals."""
+
+    serializer_class = MeSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        consultant = getattr(self.request.user, "consultant", None)
+        if consultant is None:
+            raise NotFound("You have no consultant record.")
+        return consultant
+
+    def _respond(self, consultant):
+        context = {**self.get_serializer_context(), "summary": consultant_summary(consultant)}
+        return Response(MeSerializer(consultant, context=context).data)
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        return self._respond(self.get_object())
+
+    @extend_schema(request=PreferencesSerializer, responses=MeSerializer)
+    def patch(self, request):
+        consultant = self.get_object()
+        serializer = PreferencesSerializer(consultant, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        consultant = services.consultant_update_preferences(
+            consultant=consultant, by=request.user, **serializer.validated_data
+        )
+        return self._respond(consultant)
+
+
+class ConsultantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraViewSet):
+    """Study staff only. The identity vault never appears here except through ``reveal``."""
+
+    queryset = Consultant.objects.none()
+    serializer_class = ConsultantSerializer
+    permission_classes = [SignedInWithMFA, IsStaff, HasModelPermission]
+    filterset_class = ConsultantFilter
+    ordering_fields = ["display_name", "created_at", "id"]
+    action_permissions = {
+        "create": "consultants.add_consultant",
+        "partial_update": "consultants.change_consultant",
+        "reveal": "consultants.reveal_vault",
+    }
+
+    def get_queryset(self):
+        return Consultant.objects.select_related("tax_form").order_by("-id")
+
+    @extend_schema(request=ConsultantCreateSerializer, responses={201: ConsultantSerializer})
+    def create(self, request):
+        serializer = ConsultantCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        consultant = services.consultant_create(by=request.user, **serializer.validated_data)
+        return Response(ConsultantSerializer(consultant).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PreferencesSerializer, responses=ConsultantSerializer)
+    def partial_update(self, request, public_id=None):
+        consultant = self.get_object()
+        serializer = PreferencesSerializer(consultant, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        consultant = services.consultant_update_preferences(
+            consultant=consultant, by=request.user, **serializer.validated_data
+        )
+        return Response(ConsultantSerializer(self.get_queryset().get(pk=consultant.pk)).data)
+
+    @extend_schema(request=RevealRequestSerializer, responses=RevealResponseSerializer)
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, public_id=None):
+        """Finance only: one identity field in clear, after recording who, when and why."""
+        consultant = self.get_object()
+        serializer = RevealRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        value = services.vault_reveal(
+            consultant=consultant,
+            field=serializer.validated_data["field"],
+            by=request.user,
+            reason=serializer.validated_data["reason"],
+            context="api",
+        )
+        field = serializer.validated_data["field"]
+        response = Response({"field": field, "value": None if value is None else str(value)})
+        response["Cache-Control"] = "no-store"
+        return response
