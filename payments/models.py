@@ -1,6 +1,27 @@
-"""Payout batches, payments, receipts: see the payments issue. Empty for now."""
+"""Payout batches, payments, the items they pay, attempts at the provider, webhooks.
 
+The money rules live in the database where they can:
+- a contribution is in at most one live payment item (a partial unique index);
+- whoever builds a batch does not approve it;
+- amounts are positive where they must be; a paid payment has its date.
+Rows are never deleted. A payment's items are released (live=False, with the
+time and reason) when the payment is cancelled, voided, returned or fails for good.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounts.append_only import AppendOnlyModel
+from accounts.history import HistoryActionMixin
+from consultants.models import Consultant, PayoutMethod
+from engagements.models import MONEY, Contribution, Phase, Study
 
 
 class FinanceAccess(models.Model):
@@ -13,3 +34,305 @@ class FinanceAccess(models.Model):
 
     def __str__(self):
         return "finance access"
+
+
+class Rail(models.TextChoices):
+    """How the money moved: finance tells 1099-K (network-settled) from 1099-NEC by it."""
+
+    STRIPE = "stripe", _("Stripe Connect transfer")
+    MANUAL = "manual", _("Manual (check, card or cash)")
+
+
+MANUAL_METHODS = (
+    PayoutMethod.CHECK,
+    PayoutMethod.PREPAID_CARD,
+    PayoutMethod.GIFT_CARD,
+    PayoutMethod.CASH,
+)
+
+
+class StripeAccount(models.Model):
+    """A consultant's Stripe Connect (Express) account, as Stripe last told us."""
+
+    consultant = models.OneToOneField(
+        Consultant, on_delete=models.PROTECT, related_name="stripe_account"
+    )
+    account_id = models.CharField(max_length=64, unique=True)
+    payouts_enabled = models.BooleanField(default=False)
+    transfers_active = models.BooleanField(default=False)
+    requirements_due = models.JSONField(default=list, blank=True)
+    details_submitted = models.BooleanField(default=False)
+    # The newest event applied, so an older event arriving late changes nothing.
+    last_event_created = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    def __str__(self):
+        return self.account_id
+
+    @property
+    def ready(self) -> bool:
+        """Stripe can pay this account: STRIPE.md's two conditions."""
+        return self.payouts_enabled and self.transfers_active and not self.requirements_due
+
+
+class PayoutBatch(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PENDING_APPROVAL = "pending_approval", _("Waiting for a second approver")
+        APPROVED = "approved", _("Approved")
+        PROCESSING = "processing", _("Paying")
+        COMPLETED = "completed", _("Completed")
+        COMPLETED_WITH_FAILURES = "completed_with_failures", _("Completed with failures")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    CANCELLABLE = (Status.DRAFT, Status.PENDING_APPROVAL, Status.APPROVED)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.DRAFT)
+    currency = models.CharField(max_length=3, default="USD")
+    cutoff_date = models.DateField(_("approved work up to"))
+    study = models.ForeignKey(
+        Study, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    phase = models.ForeignKey(
+        Phase, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    method = models.CharField(
+        _("payout method"),
+        max_length=16,
+        choices=PayoutMethod.choices,
+        blank=True,
+        help_text=_("Blank: every method."),
+    )
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    executed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    executed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = _("payout batches")
+        constraints = [
+            models.CheckConstraint(
+                name="batch_second_approver",
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("created_by")),
+                violation_error_message=_("Whoever builds a batch does not approve it."),
+            ),
+            models.CheckConstraint(
+                name="batch_approved_has_approver",
+                condition=~Q(
+                    status__in=["approved", "processing", "completed", "completed_with_failures"]
+                )
+                | Q(approved_by__isnull=False, approved_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="batch_cancel_has_reason",
+                condition=~Q(status="cancelled")
+                | (~Q(cancel_reason="") & Q(cancelled_at__isnull=False)),
+            ),
+        ]
+
+    def __str__(self):
+        return f"Batch of {self.created_at:%Y-%m-%d} ({self.get_status_display()})"
+
+
+class Payment(models.Model):
+    """One consultant's money in one batch."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Ready to pay")
+        HELD = "held", _("On hold")
+        PROCESSING = "processing", _("Paying")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+        RETURNED = "returned", _("Returned")
+        VOIDED = "voided", _("Voided")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    # States in which the payment still holds its contributions.
+    LIVE = (Status.PENDING, Status.HELD, Status.PROCESSING, Status.PAID, Status.FAILED)
+    FINAL = (Status.PAID, Status.RETURNED, Status.VOIDED, Status.CANCELLED)
+
+    class Hold(models.TextChoices):
+        W9_MISSING = "w9_missing", _("A W-9 is needed before this payment (tax-form threshold).")
+        ACCOUNT_NOT_READY = "account_not_ready", _("The Stripe account cannot receive payouts yet.")
+        BENEFITS_CAP = "benefits_cap", _("This payment would go over the consultant's own limit.")
+        NOT_POSITIVE = "not_positive", _("The amount is zero or negative.")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payments")
+    consultant = models.ForeignKey(Consultant, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(max_length=16, choices=PayoutMethod.choices)
+    rail = models.CharField(max_length=8, choices=Rail.choices)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, default="USD")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    hold_reason = models.CharField(max_length=32, choices=Hold.choices, blank=True)
+    hold_detail = models.TextField(blank=True)
+    # Manual methods: what finance recorded when the money was handed over.
+    reference = models.CharField(
+        _("reference"),
+        max_length=120,
+        blank=True,
+        help_text=_("Check number, card last four, or gift card code reference."),
+    )
+    gift_card_store = models.CharField(max_length=80, blank=True)
+    handed_over_on = models.DateField(_("date handed over"), null=True, blank=True)
+    proof = models.FileField(
+        _("proof"), upload_to="payments/proof/%Y/%m/", blank=True, max_length=255
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Stripe: the transfer that paid it, once known.
+    transfer_id = models.CharField(max_length=64, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.TextField(blank=True)
+    closed_reason = models.TextField(
+        blank=True, help_text=_("Why it was voided, returned or cancelled.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    class Meta:
+        ordering = ["batch", "consultant__display_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "consultant"], name="payment_one_per_consultant_per_batch"
+            ),
+            models.CheckConstraint(
+                name="payment_hold_has_reason",
+                condition=~Q(status="held") | ~Q(hold_reason=""),
+            ),
+            models.CheckConstraint(
+                name="payment_paid_is_positive_and_dated",
+                condition=~Q(status__in=["paid", "returned"])
+                | Q(amount__gt=0, paid_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="payment_rail_matches_method",
+                condition=Q(method="stripe", rail="stripe")
+                | (~Q(method="stripe") & Q(rail="manual")),
+            ),
+            models.CheckConstraint(
+                name="payment_closed_has_reason",
+                condition=~Q(status__in=["voided", "returned", "cancelled"]) | ~Q(closed_reason=""),
+            ),
+        ]
+        indexes = [models.Index(fields=["consultant", "status"], name="payment_consultant_status")]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} to {self.consultant} ({self.get_status_display()})"
+
+    @property
+    def is_manual(self) -> bool:
+        return self.rail == Rail.MANUAL
+
+
+class PaymentItem(models.Model):
+    """Which contribution a payment pays, and for how much (copied when the batch was built)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="items")
+    contribution = models.ForeignKey(
+        Contribution, on_delete=models.PROTECT, related_name="payment_items"
+    )
+    amount = models.DecimalField(**MONEY)
+    live = models.BooleanField(default=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    class Meta:
+        ordering = ["payment", "contribution__date", "id"]
+        constraints = [
+            # Invariant 2: a contribution is in at most one live payment.
+            models.UniqueConstraint(
+                fields=["contribution"],
+                condition=Q(live=True),
+                name="payment_item_one_live_per_contribution",
+                violation_error_message=_("This contribution is already in a live payment."),
+            ),
+            models.CheckConstraint(
+                name="payment_item_release_recorded",
+                condition=Q(live=True) | (Q(released_at__isnull=False) & ~Q(release_reason="")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} for contribution {self.contribution_id}"
+
+
+class PaymentAttempt(models.Model):
+    """One try at the provider, with its idempotency key stored before the call."""
+
+    class Status(models.TextChoices):
+        STARTED = "started", _("Started")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")  # the provider refused; nothing was created
+        UNKNOWN = "unknown", _("Outcome unknown")  # e.g. the connection dropped
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="attempts")
+    number = models.PositiveIntegerField()
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.STARTED)
+    provider_reference = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(bases=[HistoryActionMixin])
+
+    class Meta:
+        ordering = ["payment", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "number"], name="attempt_number_per_payment"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Attempt {self.number} for payment {self.payment_id} ({self.status})"
+
+
+class WebhookEvent(AppendOnlyModel):
+    """Each Stripe event once: stored in the same transaction as its effect."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=64)
+    account = models.CharField(max_length=64, blank=True)
+    created = models.BigIntegerField(help_text=_("The event's own creation time (unix seconds)."))
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"
