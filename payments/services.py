@@ -166,7 +166,7 @@ def batch_build(
     )
     stamp(batch, by=by, action="batch.built")
     batch.save()
-    for consultant_id, items in by_consultant.items():
+    for items in by_consultant.values():
         consultant = items[0].engagement.consultant
         _add_payment(batch=batch, consultant=consultant, contributions=items, by=by, today=today)
     return batch
