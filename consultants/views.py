@@ -1,10 +1,109 @@
-"""Staff pages about consultants (display names only; never the vault)."""
+"""Staff pages about consultants (display names only; never the vault, never contacts)."""
 
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
-from accounts.access import staff_required
+from accounts.access import get_visible_or_404, staff_required
+from accounts.history import history_entries
+from accounts.roles import ADMIN, COORDINATOR
+from consultants.models import TaxForm
+from consultants.selectors import consultants_visible_to
+from engagements import imports, selectors
+from engagements.forms import ConsultantFilterForm
+
+PAGE_SIZE = 50
+
+# Contact details and the person's own benefits limit stay out of staff history.
+HIDDEN_HISTORY_FIELDS = (
+    "email",
+    "phone",
+    "safe_contact_notes",
+    "user",
+    "benefits_cap_amount",
+    "benefits_cap_period",
+)
+
+
+def _tax_form_label(consultant) -> str:
+    try:
+        form = consultant.tax_form
+    except ObjectDoesNotExist:
+        form = None
+    if form is None:
+        return str(TaxForm.Status.MISSING.label)
+    return form.get_status_display()
 
 
 @staff_required
 def consultant_list(request):
-    return render(request, "placeholder.html", {"title": "Consultants"})
+    form = ConsultantFilterForm(request.GET or None)
+    status = form.cleaned_data.get("status", "") if form.is_valid() else ""
+    consultants = selectors.consultants_for_staff(request.user, status=status)
+    if request.GET.get("format") == "csv":
+        rows = (
+            [
+                str(c.public_id),
+                c.display_name,
+                c.status,
+                c.payout_method,
+                _tax_form_label(c),
+                c.active_engagements,
+            ]
+            for c in consultants.iterator(chunk_size=500)
+        )
+        return imports.csv_response(
+            header=[
+                "consultant_id",
+                "display_name",
+                "status",
+                "payout_preference",
+                "w9",
+                "active_engagements",
+            ],
+            rows=rows,
+            filename=imports.dated_filename("consultants"),
+        )
+    page = Paginator(consultants, PAGE_SIZE).get_page(request.GET.get("page"))
+    for c in page.object_list:
+        c.tax_form_label = _tax_form_label(c)
+    return render(
+        request,
+        "consultants/list.html",
+        {
+            "form": form,
+            "page": page,
+            "can_coordinate": request.user.is_superuser
+            or request.user.has_role(COORDINATOR, ADMIN),
+        },
+    )
+
+
+@staff_required
+def consultant_detail(request, public_id):
+    user = request.user
+    consultant = get_visible_or_404(
+        consultants_visible_to(user).select_related("tax_form"), public_id=public_id
+    )
+    recent = selectors.contribution_rows(
+        selectors.contributions_visible_to(user).filter(engagement__consultant=consultant)
+    ).order_by("-date", "-id")[:20]
+    return render(
+        request,
+        "consultants/detail.html",
+        {
+            "consultant": consultant,
+            "tax_form_label": _tax_form_label(consultant),
+            "engagements": selectors.consultant_engagements(user, consultant),
+            "recent": selectors.with_estimates(recent),
+            "summary": selectors.consultant_summary(consultant),
+            "history": history_entries(
+                consultant, viewer=user, hidden_fields=HIDDEN_HISTORY_FIELDS
+            ),
+            "can_coordinate": user.is_superuser or user.has_role(COORDINATOR, ADMIN),
+            "page_title": _("Consultant"),
+        },
+    )

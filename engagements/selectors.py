@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from engagements.models import Contribution, Engagement, Rate
+from consultants.models import Consultant
+from consultants.selectors import consultants_visible_to
+from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, Study
 from engagements.rates import RATE_KIND_FOR, to_cents
 
 
@@ -149,3 +155,498 @@ def consultant_summary(consultant, *, today: date | None = None) -> ConsultantSu
         by_phase=[(name, totals) for (_pos, name), totals in sorted(phases.items())],
         by_month=list(months.items()),
     )
+
+
+# --- the consultant's own portal --------------------------------------------------
+
+
+def contributions_of(consultant) -> QuerySet[Contribution]:
+    """Every entry on ``consultant``'s own engagements, adjustments included, newest first.
+
+    Each row knows whether it has an open dispute (``has_open_dispute``).
+    """
+    from django.db.models import Exists, OuterRef
+
+    from engagements.models import Dispute
+
+    open_dispute = Dispute.objects.filter(contribution=OuterRef("pk"), status=Dispute.Status.OPEN)
+    return (
+        Contribution.objects.filter(engagement__consultant=consultant)
+        .select_related("engagement__phase__study", "adjusts")
+        .annotate(has_open_dispute=Exists(open_dispute))
+        .order_by("-date", "-id")
+    )
+
+
+def active_engagements_of(consultant) -> QuerySet[Engagement]:
+    """The engagements ``consultant`` may log their own hours on."""
+    return (
+        Engagement.objects.filter(consultant=consultant, status=Engagement.Status.ACTIVE)
+        .select_related("phase__study")
+        .order_by("phase__study__name", "phase__position", "role")
+    )
+
+
+def phases_of(consultant):
+    """The phases ``consultant`` has an engagement in, in study order."""
+    from engagements.models import Phase
+
+    return (
+        Phase.objects.filter(engagements__consultant=consultant)
+        .select_related("study")
+        .distinct()
+        .order_by("study__name", "position", "id")
+    )
+
+
+@dataclass
+class EntryValue:
+    """What an entry is worth: frozen once approved, else what approval would make it."""
+
+    rate: Decimal | None
+    rate_kind: str  # Rate.Kind value, or "" for a reimbursement
+    amount: Decimal | None
+    estimated: bool
+
+
+def _best_rate(c: Contribution, rates: dict) -> Rate | None:
+    """The rate ``rate_in_force`` would pick, from rates already loaded (no query)."""
+    kind = RATE_KIND_FOR[c.kind]
+    best = None
+    for rate in rates.get(c.engagement.rate_card_id, ()):
+        if (
+            rate.kind != kind
+            or rate.effective_from > c.date
+            or rate.activity not in ("", c.activity)
+        ):
+            continue
+        key = (rate.activity == c.activity, rate.effective_from)
+        if best is None or key > best[0]:
+            best = (key, rate)
+    return best[1] if best else None
+
+
+def entry_values(contributions) -> dict[int, EntryValue]:
+    """Rate and amount for each entry, by primary key, in at most one query.
+
+    Approved and paid entries show their frozen rate and amount. Drafts and
+    entries waiting for approval show an estimate at the rates in force on the
+    day of the work; returned entries show none. Needs ``adjusts`` loaded.
+    """
+    S, K = Contribution.Status, Contribution.Kind
+    open_ = [c for c in contributions if c.amount is None and c.status in (S.DRAFT, S.SUBMITTED)]
+    open_ids = {c.pk for c in open_}
+    card_ids = {c.engagement.rate_card_id for c in open_ if c.kind != K.REIMBURSEMENT}
+    rates: dict[int, list[Rate]] = {}
+    if card_ids:
+        for rate in Rate.objects.filter(rate_card_id__in=card_ids):
+            rates.setdefault(rate.rate_card_id, []).append(rate)
+    values = {}
+    for c in contributions:
+        rate_kind = RATE_KIND_FOR.get(c.kind, "")
+        if c.amount is not None:
+            values[c.pk] = EntryValue(c.rate, rate_kind, c.amount, estimated=False)
+        elif c.pk not in open_ids:
+            values[c.pk] = EntryValue(None, rate_kind, None, estimated=False)
+        elif c.kind == K.REIMBURSEMENT:
+            values[c.pk] = EntryValue(None, "", c.claimed_amount, estimated=True)
+        elif c.adjusts_id:
+            rate = c.adjusts.rate
+            amount = to_cents(c.quantity * rate) if rate is not None else None
+            values[c.pk] = EntryValue(rate, rate_kind, amount, estimated=True)
+        else:
+            rate = _best_rate(c, rates)
+            values[c.pk] = EntryValue(
+                rate.amount if rate else None,
+                rate_kind,
+                to_cents(c.quantity * rate.amount) if rate else None,
+                estimated=True,
+            )
+    return values
+
+
+@dataclass
+class CapStatus:
+    """How close work dated this month or year comes to the consultant's own limit."""
+
+    amount: Decimal
+    period: str  # CapPeriod value
+    earned: Decimal  # approved (paid or not) in the period
+    pending: Decimal  # waiting for approval in the period
+    total: Decimal
+    remaining: Decimal  # negative when the total is above the limit
+    percent: int  # of the limit, capped at 100 for drawing
+
+    @property
+    def over(self) -> bool:
+        return self.remaining < 0
+
+    @property
+    def over_by(self) -> Decimal:
+        return -self.remaining
+
+
+def benefits_cap_status(consultant, summary: ConsultantSummary) -> CapStatus | None:
+    """The consultant's self-declared limit against this month's or this year's totals."""
+    if consultant.benefits_cap_amount is None or not consultant.benefits_cap_period:
+        return None
+    totals = summary.month if consultant.benefits_cap_period == "monthly" else summary.year
+    total = totals.earned + totals.pending
+    cap = consultant.benefits_cap_amount
+    return CapStatus(
+        amount=cap,
+        period=consultant.benefits_cap_period,
+        earned=totals.earned,
+        pending=totals.pending,
+        total=total,
+        remaining=cap - total,
+        percent=min(100, int(total * 100 / cap)) if cap > 0 else 100,
+    )
+
+
+# --- coordinator pages -----------------------------------------------------------
+#
+# Every read below runs a fixed number of queries whatever the amount of data:
+# totals come from database aggregation, lists from one joined query.
+
+STATUS_ORDER = (
+    Contribution.Status.DRAFT,
+    Contribution.Status.SUBMITTED,
+    Contribution.Status.REJECTED,
+    Contribution.Status.APPROVED,
+    Contribution.Status.PAID,
+)
+_FROZEN = (Contribution.Status.APPROVED, Contribution.Status.PAID)
+
+
+def _zero(max_digits: int = 14) -> Value:
+    return Value(Decimal("0"), output_field=DecimalField(max_digits=max_digits, decimal_places=2))
+
+
+def _percent(part: Decimal | None, whole: Decimal | None) -> int | None:
+    if not whole or part is None:
+        return None
+    return int((part * 100 / whole).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def with_burn(qs: QuerySet[Engagement]) -> QuerySet[Engagement]:
+    """Annotate each engagement with what it has used of its hours cap and budget.
+
+    Hours count as the cap check in the services counts them (every entry but a
+    returned one, adjustments included); money counts only approved and paid
+    amounts, which are frozen.
+    """
+    S = Contribution.Status
+    return qs.annotate(
+        hours_used=Coalesce(
+            Sum(
+                "contributions__quantity",
+                filter=Q(contributions__kind=Contribution.Kind.HOURS)
+                & ~Q(contributions__status=S.REJECTED),
+            ),
+            _zero(),
+        ),
+        amount_approved=Coalesce(
+            Sum("contributions__amount", filter=Q(contributions__status__in=_FROZEN)), _zero()
+        ),
+        waiting_count=Count("contributions", filter=Q(contributions__status=S.SUBMITTED)),
+    )
+
+
+def decorate_burn(engagements: Iterable[Engagement]) -> list[Engagement]:
+    """Add ``hours_pct``, ``budget_pct`` and ``over`` to engagements from ``with_burn``."""
+    rows = []
+    for e in engagements:
+        e.hours_pct = _percent(e.hours_used, e.hours_cap)
+        e.budget_pct = _percent(e.amount_approved, e.budget)
+        e.over = (e.hours_pct or 0) > 100 or (e.budget_pct or 0) > 100
+        rows.append(e)
+    return rows
+
+
+def contribution_rows(qs: QuerySet[Contribution]) -> QuerySet[Contribution]:
+    """What a staff list of entries shows: names, study and phase, and open disputes."""
+    return qs.select_related(
+        "engagement__consultant",
+        "engagement__phase__study",
+        "engagement__rate_card",
+        "logged_by",
+        "approved_by",
+        "adjusts",
+    ).annotate(
+        has_open_dispute=Exists(
+            Dispute.objects.filter(contribution=OuterRef("pk"), status=Dispute.Status.OPEN)
+        )
+    )
+
+
+def contributions_filtered(
+    qs: QuerySet[Contribution],
+    *,
+    study=None,
+    phase=None,
+    consultant=None,
+    engagement=None,
+    status: str = "",
+    kind: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[Contribution]:
+    if study is not None:
+        qs = qs.filter(engagement__phase__study=study)
+    if phase is not None:
+        qs = qs.filter(engagement__phase=phase)
+    if consultant is not None:
+        qs = qs.filter(engagement__consultant=consultant)
+    if engagement is not None:
+        qs = qs.filter(engagement=engagement)
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if date_from:
+        qs = qs.filter(date__gte=date_from)
+    if date_to:
+        qs = qs.filter(date__lte=date_to)
+    return qs
+
+
+def review_queue(user, **filters) -> QuerySet[Contribution]:
+    """Entries waiting for approval, oldest first."""
+    qs = contributions_visible_to(user).filter(status=Contribution.Status.SUBMITTED)
+    return contribution_rows(contributions_filtered(qs, **filters)).order_by("submitted_at", "id")
+
+
+def with_estimates(contributions: Iterable[Contribution]) -> list[Contribution]:
+    """Give each entry ``shown_amount``: the frozen amount, or what it would be if approved now.
+
+    ``amount_is_estimate`` tells them apart. One query for the rates, whatever the count.
+    """
+    rows = list(contributions)
+    card_ids = {c.engagement.rate_card_id for c in rows if c.amount is None}
+    rates: dict[int, list[Rate]] = {}
+    if card_ids:
+        for rate in Rate.objects.filter(rate_card_id__in=card_ids):
+            rates.setdefault(rate.rate_card_id, []).append(rate)
+    for c in rows:
+        c.amount_is_estimate = c.amount is None
+        c.shown_amount = c.amount if c.amount is not None else _estimate(c, rates)
+    return rows
+
+
+@dataclass
+class Cell:
+    count: int = 0
+    hours: Decimal = ZERO
+    amount: Decimal = ZERO  # frozen amounts only (approved and paid)
+    claimed: Decimal = ZERO  # reimbursements asked for, before approval
+
+
+@dataclass
+class PhaseRow:
+    name: str
+    cells: list[Cell]  # in STATUS_ORDER
+
+    @property
+    def hours(self) -> Decimal:
+        return sum((c.hours for c in self.cells), ZERO)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((c.amount for c in self.cells), ZERO)
+
+
+@dataclass
+class StudyDashboard:
+    study: Study
+    statuses: list[tuple[str, str]]
+    phases: list[PhaseRow]
+    totals: PhaseRow
+    budget_used: Decimal
+    budget_pct: int | None
+    engagements: list[Engagement]
+    waiting: list[Contribution]
+    waiting_count: int
+    unpaid: list[Contribution]
+    unpaid_count: int
+    unpaid_amount: Decimal
+    overdue_count: int
+    target_days: int
+    disputes: list[Dispute]
+    dispute_count: int
+
+
+def study_dashboard(study: Study, *, now=None, limit: int = 20) -> StudyDashboard:
+    """Everything the study dashboard shows, in eleven queries whatever the data."""
+    now = now or timezone.now()
+    target_days = settings.TIME_TO_PAY_TARGET_DAYS
+    S = Contribution.Status
+    in_study = Contribution.objects.filter(engagement__phase__study=study)
+
+    phases = list(Phase.objects.filter(study=study).order_by("position", "id"))
+    index = {status: i for i, status in enumerate(STATUS_ORDER)}
+    by_phase: dict[int, PhaseRow] = {
+        p.pk: PhaseRow(name=p.name, cells=[Cell() for _status in STATUS_ORDER]) for p in phases
+    }
+    totals = PhaseRow(name=str(_("All phases")), cells=[Cell() for _status in STATUS_ORDER])
+    grouped = in_study.values("engagement__phase_id", "status").annotate(
+        n=Count("id"),
+        hours=Coalesce(Sum("quantity", filter=Q(kind=Contribution.Kind.HOURS)), _zero()),
+        amount=Coalesce(Sum("amount"), _zero()),
+        claimed=Coalesce(Sum("claimed_amount"), _zero()),
+    )
+    for row in grouped.order_by():
+        phase_row = by_phase.get(row["engagement__phase_id"])
+        for target in (phase_row, totals):
+            if target is None:
+                continue
+            cell = target.cells[index[row["status"]]]
+            cell.count += row["n"]
+            cell.hours += row["hours"]
+            cell.amount += row["amount"]
+            cell.claimed += row["claimed"]
+    budget_used = totals.cells[index[S.APPROVED]].amount + totals.cells[index[S.PAID]].amount
+
+    engagements = decorate_burn(
+        with_burn(
+            Engagement.objects.filter(phase__study=study).select_related(
+                "consultant", "phase", "rate_card"
+            )
+        ).order_by("phase__position", "consultant__display_name", "role", "id")
+    )
+
+    waiting_qs = contribution_rows(in_study.filter(status=S.SUBMITTED)).order_by(
+        "submitted_at", "id"
+    )
+    waiting = list(waiting_qs[:limit])
+    for c in waiting:
+        c.waited_days = (now - c.submitted_at).days if c.submitted_at else None
+
+    unpaid_qs = in_study.filter(status=S.APPROVED)
+    overdue_before = now - timedelta(days=target_days)
+    unpaid_totals = unpaid_qs.aggregate(
+        n=Count("id"),
+        overdue=Count("id", filter=Q(approved_at__lt=overdue_before)),
+        amount=Coalesce(Sum("amount"), _zero()),
+    )
+    unpaid = list(contribution_rows(unpaid_qs).order_by("approved_at", "id")[:limit])
+    for c in unpaid:
+        c.waited_days = (now - c.approved_at).days
+        c.overdue = c.approved_at < overdue_before
+
+    open_disputes = Dispute.objects.filter(
+        status=Dispute.Status.OPEN, contribution__engagement__phase__study=study
+    )
+    disputes = list(
+        open_disputes.select_related(
+            "contribution__engagement__consultant", "contribution__engagement__phase"
+        ).order_by("created_at", "id")[:limit]
+    )
+    return StudyDashboard(
+        study=study,
+        statuses=[(s.value, s.label) for s in STATUS_ORDER],
+        phases=list(by_phase.values()),
+        totals=totals,
+        budget_used=budget_used,
+        budget_pct=_percent(budget_used, study.budget),
+        engagements=engagements,
+        waiting=waiting,
+        waiting_count=waiting_qs.count(),
+        unpaid=unpaid,
+        unpaid_count=unpaid_totals["n"],
+        unpaid_amount=unpaid_totals["amount"],
+        overdue_count=unpaid_totals["overdue"],
+        target_days=target_days,
+        disputes=disputes,
+        dispute_count=open_disputes.count(),
+    )
+
+
+def studies_with_counts() -> QuerySet[Study]:
+    S = Contribution.Status
+    return Study.objects.annotate(
+        waiting_count=Count(
+            "phases__engagements__contributions",
+            filter=Q(phases__engagements__contributions__status=S.SUBMITTED),
+        ),
+        consultant_count=Count("phases__engagements__consultant", distinct=True),
+    ).order_by("name")
+
+
+def consultants_for_staff(user, *, status: str = "") -> QuerySet[Consultant]:
+    """The staff list of consultants: display name, status, payout preference, W-9 status.
+
+    Never the vault, never contact details: only the columns below are read.
+    """
+    qs = (
+        consultants_visible_to(user)
+        .select_related("tax_form")
+        .only(
+            "public_id",
+            "display_name",
+            "status",
+            "payout_method",
+            "tax_form__status",
+            "tax_form__consultant_id",
+        )
+        .annotate(
+            active_engagements=Count(
+                "engagements", filter=Q(engagements__status=Engagement.Status.ACTIVE)
+            )
+        )
+        .order_by("display_name", "id")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def consultant_engagements(user, consultant) -> list[Engagement]:
+    """A consultant's engagements with their burn and their rate cards' rates."""
+    return decorate_burn(
+        with_burn(engagements_visible_to(user).filter(consultant=consultant))
+        .prefetch_related("rate_card__rates")
+        .order_by("phase__study__name", "phase__position", "role", "id")
+    )
+
+
+def open_disputes(user) -> QuerySet[Dispute]:
+    return (
+        Dispute.objects.filter(
+            status=Dispute.Status.OPEN,
+            contribution__in=contributions_visible_to(user).values("pk"),
+        )
+        .select_related(
+            "contribution__engagement__consultant",
+            "contribution__engagement__phase__study",
+            "raised_by",
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def disputes_visible_to(user) -> QuerySet[Dispute]:
+    return Dispute.objects.filter(
+        contribution__in=contributions_visible_to(user).values("pk")
+    ).select_related(
+        "contribution__engagement__consultant",
+        "contribution__engagement__phase__study",
+        "raised_by",
+        "resolved_by",
+    )
+
+
+def week_logged_hours(engagements: Iterable[Engagement], monday: date) -> dict:
+    """Hours already logged per (engagement id, day) in the week starting ``monday``."""
+    rows = (
+        Contribution.objects.filter(
+            engagement__in=[e.pk for e in engagements],
+            kind=Contribution.Kind.HOURS,
+            date__range=(monday, monday + timedelta(days=6)),
+        )
+        .exclude(status=Contribution.Status.REJECTED)
+        .values("engagement_id", "date")
+        .annotate(hours=Sum("quantity"))
+        .order_by()
+    )
+    return {(r["engagement_id"], r["date"]): r["hours"] for r in rows}

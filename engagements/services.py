@@ -7,6 +7,8 @@ audit history with the actor and the reason, and leaves side effects to
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -16,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.history import stamp
-from config.errors import NotAllowed, StateConflict, ValidationFailed
+from config.errors import DomainError, NotAllowed, StateConflict, ValidationFailed
 from engagements.models import (
     Activity,
     Contribution,
@@ -159,8 +161,13 @@ def contribution_create(
     description: str = "",
     attachment=None,
     submit: bool = False,
+    import_note: str = "",
 ) -> Contribution:
-    """Log a contribution. A consultant's own entries always arrive submitted."""
+    """Log a contribution. A consultant's own entries always arrive submitted.
+
+    ``import_note`` marks an entry brought in from a spreadsheet: its history
+    then says it was imported, with the note as the reason.
+    """
     engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
     if not _may_log(by, engagement):
         raise NotAllowed(_("You cannot log work on this engagement."))
@@ -191,7 +198,14 @@ def contribution_create(
     )
     if attachment is not None:
         contribution.attachment = attachment
-    stamp(contribution, by=by, action="contribution.submitted" if submit else "contribution.logged")
+    if import_note:
+        stamp(contribution, by=by, action="contribution.imported", reason=import_note)
+    else:
+        stamp(
+            contribution,
+            by=by,
+            action="contribution.submitted" if submit else "contribution.logged",
+        )
     contribution.save()
     return contribution
 
@@ -528,3 +542,180 @@ def dispute_resolve(*, dispute: Dispute, by, resolution: str) -> Dispute:
     stamp(c, by=by, action="dispute.resolved", reason=resolution)
     c.save(update_fields=["updated_at"])
     return d
+
+
+# --- engagements ------------------------------------------------------------------
+
+
+def _optional_positive(value, field: str, *, limit: Decimal) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    value = _decimal(value, field)
+    if value <= 0:
+        raise ValidationFailed(_("Enter a number more than zero, or leave it empty."), field=field)
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationFailed(_("Use at most two decimal places."), field=field)
+    if value >= limit:
+        raise ValidationFailed(_("That number is too large."), field=field)
+    return value
+
+
+@transaction.atomic
+def engagement_create(
+    *,
+    by,
+    consultant,
+    phase: Phase,
+    role: str,
+    rate_card: RateCard,
+    hours_cap=None,
+    budget=None,
+) -> Engagement:
+    """Engage a consultant in one phase of a study, in a role, on one of its rate cards."""
+    from consultants.models import Consultant
+
+    if not by.has_perm("engagements.add_engagement"):
+        raise NotAllowed(_("You cannot engage consultants."))
+    # The consultant's row is the lock: two people engaging them at once queue up.
+    consultant = Consultant.objects.select_for_update().get(pk=consultant.pk)
+    if consultant.status != Consultant.Status.ACTIVE:
+        raise StateConflict(
+            _("This consultant is not active, so they cannot be engaged."), field="consultant"
+        )
+    role = (role or "").strip()
+    if not role:
+        raise ValidationFailed(_("Enter the consultant's role in this phase."), field="role")
+    if len(role) > 120:
+        raise ValidationFailed(_("Keep the role under 120 characters."), field="role")
+    if rate_card.study_id != phase.study_id:
+        raise ValidationFailed(
+            _("Choose a rate card of the study this phase belongs to."), field="rate_card"
+        )
+    hours_cap = _optional_positive(hours_cap, "hours_cap", limit=Decimal("100000"))
+    if hours_cap is not None and hours_cap % QUARTER != 0:
+        raise ValidationFailed(_("Give the cap in quarter hours."), field="hours_cap")
+    budget = _optional_positive(budget, "budget", limit=Decimal("10000000000"))
+    if Engagement.objects.filter(consultant=consultant, phase=phase, role__iexact=role).exists():
+        raise ValidationFailed(
+            _("This consultant already has that role in this phase."),
+            field="role",
+            code="duplicate",
+        )
+    engagement = Engagement(
+        consultant=consultant,
+        phase=phase,
+        role=role,
+        rate_card=rate_card,
+        hours_cap=hours_cap,
+        budget=budget,
+    )
+    stamp(engagement, by=by, action="engagement.created")
+    engagement.save()
+    return engagement
+
+
+# --- many entries at once -----------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    """What happened to one entry of a bulk approval or return."""
+
+    contribution: Contribution
+    outcome: str  # approved, returned, refused, conflict, invalid
+    message: str = ""
+
+
+def contributions_decide(
+    *, by, contributions: Iterable[Contribution], approve: bool, reason: str = ""
+) -> list[Decision]:
+    """Approve or return many entries, each through its own service call.
+
+    Each entry is its own transaction on purpose: one that changed in the
+    meantime (a conflict) or that the reviewer logged themselves (refused) is
+    reported and does not hold back the others.
+    """
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise ValidationFailed(_("Say why the entries are being returned."), field="reason")
+    decisions = []
+    for contribution in contributions:
+        try:
+            if approve:
+                done = contribution_approve(contribution=contribution, by=by)
+                outcome = "approved"
+            else:
+                done = contribution_reject(contribution=contribution, by=by, reason=reason)
+                outcome = "returned"
+        except NotAllowed as exc:
+            decisions.append(Decision(contribution, "refused", exc.message))
+        except StateConflict as exc:
+            decisions.append(Decision(contribution, "conflict", exc.message))
+        except ValidationFailed as exc:
+            decisions.append(Decision(contribution, "invalid", exc.message))
+        else:
+            decisions.append(Decision(done, outcome))
+    return decisions
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One spreadsheet row, already parsed and matched to its engagement."""
+
+    number: int  # 1-based data row, for messages
+    engagement: Engagement
+    kind: str
+    activity: str
+    date: date
+    quantity: Decimal | None
+    claimed_amount: Decimal | None
+    description: str
+    note: str  # the history reason: where the row came from
+
+
+class ImportRefused(ValidationFailed):
+    """Some rows could not be imported; ``errors`` maps row numbers to messages."""
+
+    def __init__(self, errors: dict[int, str]):
+        super().__init__(
+            _("Nothing was imported: %(count)d rows could not be saved.") % {"count": len(errors)},
+            code="import_refused",
+        )
+        self.errors = errors
+
+
+@transaction.atomic
+def contributions_import(*, by, rows: Iterable[ImportRow]) -> list[Contribution]:
+    """Import spreadsheet rows all or nothing, each through ``contribution_create``.
+
+    Imported entries always arrive waiting for approval: the importer is their
+    logger, so someone else approves them (separation of duties). Every row is
+    tried so that all errors are reported at once; any error undoes them all.
+    """
+    if not by.has_perm("engagements.add_contribution"):
+        raise NotAllowed(_("You cannot import contributions."))
+    created: list[Contribution] = []
+    errors: dict[int, str] = {}
+    for row in rows:
+        try:
+            created.append(
+                contribution_create(
+                    engagement=row.engagement,
+                    by=by,
+                    kind=row.kind,
+                    activity=row.activity,
+                    date=row.date,
+                    quantity=row.quantity,
+                    claimed_amount=row.claimed_amount,
+                    description=row.description,
+                    submit=True,
+                    import_note=row.note,
+                )
+            )
+        except DomainError as exc:
+            errors[row.number] = exc.message
+    if errors:
+        raise ImportRefused(errors)
+    if not created:
+        raise ValidationFailed(_("The file has no rows to import."))
+    return created

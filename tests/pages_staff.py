@@ -1,11 +1,56 @@
-from tests.access_tables import COORDINATION, STAFF_ONLY
+from tests.access_tables import COORDINATION, LOGIN, MISSING, OK, REDIRECT, STAFF_ONLY
+
+# /studies/ sends staff straight to the dashboard of the only study.
+STAFF_REDIRECT = {**STAFF_ONLY, "coordinator": REDIRECT, "finance": REDIRECT, "admin": REDIRECT}
+# Actions that only take a POST: a GET by someone allowed is 405, never a page.
+NOT_ALLOWED_METHOD = 405
+COORDINATION_POST = {
+    **COORDINATION,
+    "coordinator": NOT_ALLOWED_METHOD,
+    "admin": NOT_ALLOWED_METHOD,
+}
+# A receipt: staff, and the consultant the entry belongs to; another consultant
+# cannot learn that it exists.
+RECEIPT = {
+    "anonymous": LOGIN,
+    "consultant": OK,
+    "outsider": MISSING,
+    "coordinator": OK,
+    "finance": OK,
+    "admin": OK,
+}
+
+
+def _contribution(r):
+    return {"public_id": r["contribution"].public_id}
+
 
 PAGES = {
-    "engagements:dashboard": (None, STAFF_ONLY),
+    "engagements:dashboard": (None, STAFF_REDIRECT),
+    "engagements:study_dashboard": (lambda r: {"public_id": r["study"].public_id}, STAFF_ONLY),
+    "engagements:engagement_create": (None, COORDINATION),
+    "engagements:engagement_detail": (
+        lambda r: {"public_id": r["engagement"].public_id},
+        STAFF_ONLY,
+    ),
     "engagements:contributions": (None, STAFF_ONLY),
+    "engagements:contribution_create": (None, COORDINATION),
+    "engagements:contribution_detail": (_contribution, STAFF_ONLY),
+    "engagements:contribution_edit": (_contribution, COORDINATION),
+    "engagements:contribution_submit": (_contribution, COORDINATION_POST),
+    "engagements:contribution_approve": (_contribution, COORDINATION_POST),
+    "engagements:contribution_reject": (_contribution, COORDINATION_POST),
+    "engagements:contribution_adjust": (_contribution, COORDINATION_POST),
+    "engagements:contribution_attachment": (
+        lambda r: {"public_id": r["receipt_contribution"].public_id},
+        RECEIPT,
+    ),
     "engagements:log": (None, COORDINATION),
+    "engagements:week": (lambda r: {"public_id": r["consultant"].public_id}, COORDINATION),
     "engagements:review": (None, COORDINATION),
     "engagements:disputes": (None, COORDINATION),
+    "engagements:dispute_resolve": (lambda r: {"public_id": r["dispute"].public_id}, COORDINATION),
     "engagements:import": (None, COORDINATION),
     "consultants:list": (None, STAFF_ONLY),
+    "consultants:detail": (lambda r: {"public_id": r["consultant"].public_id}, STAFF_ONLY),
 }

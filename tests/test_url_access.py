@@ -11,13 +11,14 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from tests.access_tables import PAGES
+
 pytestmark = pytest.mark.django_db
 
 ROLES = ("anonymous", "consultant", "outsider", "coordinator", "finance", "admin")
 
-from tests.access_tables import LOGIN, PAGES
-
-SKIP_PREFIXES = ("admin:", "account_", "mfa_", "usersessions_", "socialaccount_")
+# The admin and allauth test themselves; the API has its own tables in tests/api/.
+SKIP_PREFIXES = ("admin:", "account_", "mfa_", "usersessions_", "socialaccount_", "api:")
 
 
 def _named_patterns(resolver=None, namespace=""):
@@ -57,7 +58,19 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
     dispute = services.dispute_open(
         contribution=contribution, by=consultant.user, comment="Was 3 hours"
     )
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    receipt_contribution = services.contribution_create(
+        engagement=engagement,
+        by=consultant.user,
+        kind="reimbursement",
+        activity="travel",
+        date=date(2026, 3, 12),
+        claimed_amount=Decimal("12.50"),
+        attachment=SimpleUploadedFile("r.pdf", b"%PDF-1.4\n", content_type="application/pdf"),
+    )
     records = {
+        "receipt_contribution": receipt_contribution,
         "engagement": engagement,
         "consultant": consultant,
         "contribution": contribution,
