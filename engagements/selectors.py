@@ -650,3 +650,12 @@ def week_logged_hours(engagements: Iterable[Engagement], monday: date) -> dict:
         .order_by()
     )
     return {(r["engagement_id"], r["date"]): r["hours"] for r in rows}
+
+
+def disputes_on(contribution):
+    """Every dispute about one entry, oldest first, with who raised and resolved it."""
+    from engagements.models import Dispute
+
+    return Dispute.objects.filter(contribution=contribution).select_related(
+        "raised_by", "resolved_by"
+    )

@@ -1,0 +1,127 @@
+"""The quick exit, in a real browser: by button, by Shift three times, and by plain link
+without JavaScript. Afterwards Back does not bring Honora back."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from tests.browser.conftest import NEUTRAL_SITE, sign_in_with_session
+from tests.factories import EngagementFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def signed_in(context, client, consultant, live_server):
+    EngagementFactory(consultant=consultant)
+    sign_in_with_session(context, client, consultant.user, live_server.url)
+    return live_server.url
+
+
+def _is_neutral(page) -> bool:
+    return page.url.startswith(NEUTRAL_SITE) and "Honora" not in page.content()
+
+
+def _back_leaves_honora_behind(page, base):
+    """Back after the exit: Honora is never shown again."""
+    # The page replacing itself may interrupt the wait for Back to finish.
+    with contextlib.suppress(Exception):
+        page.go_back(wait_until="load")
+    page.wait_for_load_state("load")
+    if page.url.startswith(base):
+        # a Honora page came back from the history: it must leave again at once
+        page.wait_for_url(NEUTRAL_SITE + "**")
+    assert not page.url.startswith(base), page.url
+    assert "Honora" not in page.content()
+
+
+def _visit(page, a11y, url):
+    page.goto(url)
+    a11y.check(page)
+
+
+def test_the_button_leaves_and_back_does_not_return(page, a11y, signed_in):
+    base = signed_in
+    _visit(page, a11y, base + "/me/")
+    _visit(page, a11y, base + "/me/contributions/")
+    button = page.get_by_role("link", name="Exit this page")
+    assert button.is_visible()
+    assert button.get_attribute("href") == NEUTRAL_SITE
+    button.click()
+    page.wait_for_url(NEUTRAL_SITE + "**")
+    assert _is_neutral(page)
+    _back_leaves_honora_behind(page, base)
+    # and again: the earlier page of the history also refuses to show
+    _back_leaves_honora_behind(page, base)
+
+
+def test_shift_three_times_leaves(page, a11y, signed_in):
+    base = signed_in
+    _visit(page, a11y, base + "/me/preferences/")
+    for _ in range(3):
+        page.keyboard.press("Shift")
+    page.wait_for_url(NEUTRAL_SITE + "**")
+    assert _is_neutral(page)
+    _back_leaves_honora_behind(page, base)
+
+
+def test_shift_works_while_typing_in_a_field(page, a11y, signed_in):
+    base = signed_in
+    _visit(page, a11y, base + "/me/log/")
+    page.get_by_label("What you did (optional)").click()
+    for _ in range(3):
+        page.keyboard.press("Shift")
+    page.wait_for_url(NEUTRAL_SITE + "**")
+
+
+def test_slow_shifts_and_capital_letters_do_not_leave(page, a11y, signed_in):
+    base = signed_in
+    _visit(page, a11y, base + "/me/log/")
+    field = page.get_by_label("What you did (optional)")
+    field.click()
+    # Capitals typed with Shift held are not presses of Shift on its own.
+    page.keyboard.type("Met With Ana And Bo")
+    # Three presses more than a second apart are not a quick exit either.
+    for _ in range(3):
+        page.keyboard.press("Shift")
+        page.wait_for_timeout(1100)
+    page.wait_for_timeout(300)
+    assert page.url == base + "/me/log/"
+    assert field.input_value() == "Met With Ana And Bo"
+
+
+def test_coming_back_on_purpose_works(page, a11y, signed_in):
+    base = signed_in
+    _visit(page, a11y, base + "/me/")
+    page.get_by_role("link", name="Exit this page").click()
+    page.wait_for_url(NEUTRAL_SITE + "**")
+    # typing the address afresh is a deliberate visit, and is shown
+    page.goto(base + "/me/")
+    assert page.url == base + "/me/"
+    assert page.get_by_role("heading", level=1).is_visible()
+
+
+def test_without_javascript_the_button_is_a_plain_link(browser, live_server, client, consultant):
+    from tests.browser.conftest import _offline
+
+    context = browser.new_context(java_script_enabled=False)
+    context.route("**/*", _offline(live_server.url))
+    try:
+        sign_in_with_session(context, client, consultant.user, live_server.url)
+        page = context.new_page()
+        page.goto(live_server.url + "/me/")
+        page.get_by_role("link", name="Exit this page").click()
+        page.wait_for_url(NEUTRAL_SITE + "**")
+        assert "Local forecast" in page.content()
+    finally:
+        context.close()
+
+
+def test_the_sign_in_page_has_the_quick_exit_too(page, a11y, live_server):
+    _visit(page, a11y, live_server.url + "/accounts/login/")
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    page.wait_for_url(NEUTRAL_SITE + "**")
