@@ -19,14 +19,28 @@ class RoleSessionMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            if user.is_consultant_user and not user.is_staff_member:
-                # SESSION_SAVE_EVERY_REQUEST makes this an idle timeout.
-                request.session.set_expiry(settings.CONSULTANT_SESSION_IDLE_MINUTES * 60)
-            if request.path.startswith(MFA_GUARDED_PREFIXES) and needs_mfa_setup(user):
-                messages.warning(
-                    request,
-                    _("Set up two-step sign-in with an authenticator app before you continue."),
-                )
-                return redirect("mfa_activate_totp")
-        return self.get_response(request)
+        # path_info, not path: the rule must hold when Honora is served under a prefix.
+        if (
+            user is not None
+            and user.is_authenticated
+            and request.path_info.startswith(MFA_GUARDED_PREFIXES)
+            and needs_mfa_setup(user)
+        ):
+            messages.warning(
+                request,
+                _("Set up two-step sign-in with an authenticator app before you continue."),
+            )
+            return redirect("mfa_activate_totp")
+        response = self.get_response(request)
+        # After the view, so the request that signs a consultant in gets the short
+        # session too (allauth sets its own expiry while signing in).
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.is_consultant_user
+            and not user.is_staff_member
+        ):
+            # SESSION_SAVE_EVERY_REQUEST makes this an idle timeout.
+            request.session.set_expiry(settings.CONSULTANT_SESSION_IDLE_MINUTES * 60)
+        return response

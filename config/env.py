@@ -59,7 +59,10 @@ def env_decimal(name: str, default: str, *, minimum: Decimal | None = None) -> D
         raise ImproperlyConfigured(f"{name} must be a finite amount; got {raw!r}")
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {value}")
-    return value.quantize(Decimal("0.01"))
+    try:
+        return value.quantize(Decimal("0.01"))
+    except InvalidOperation:  # too many digits to hold in cents
+        raise ImproperlyConfigured(f"{name} is too large; got {raw!r}") from None
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -82,12 +85,13 @@ def parse_year_table(name: str, raw: str) -> dict[int, Decimal]:
             amount = Decimal(amount_text.strip())
             if not (1900 <= year <= 2200) or not amount.is_finite() or amount < 0:
                 raise ValueError
+            amount = amount.quantize(Decimal("0.01"))
         except (ValueError, InvalidOperation):
             raise ImproperlyConfigured(
                 f"{name} must look like 2025:600,2026:2000 (year:amount, amounts not negative); "
                 f"could not read {chunk!r}"
             ) from None
-        table[year] = amount.quantize(Decimal("0.01"))
+        table[year] = amount
     if not table:
         raise ImproperlyConfigured(f"{name} must name at least one year, like 2026:2000")
     return table

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -90,16 +90,17 @@ class IdentityVaultAdmin(admin.ModelAdmin):
         rows = obj.history.select_related("history_user").order_by("-history_date")[:20]
         return format_html(
             "<ul>{}</ul>",
-            format_html(
-                "".join(
-                    format_html(
-                        "<li>{} · {} · {}</li>",
+            format_html_join(
+                "",
+                "<li>{} · {} · {}</li>",
+                (
+                    (
                         h.history_date.strftime("%Y-%m-%d %H:%M"),
                         h.history_user or _("system"),
                         h.history_change_reason or h.history_action or "",
                     )
                     for h in rows
-                )
+                ),
             ),
         )
 

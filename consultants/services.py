@@ -43,13 +43,18 @@ def vault_update(*, consultant: Consultant, by, reason: str, **values) -> Identi
     if unknown:
         raise ValidationFailed(_("Unknown identity fields: %s") % ", ".join(sorted(unknown)))
     reason = (reason or "").strip()
-    vault, created = IdentityVault.objects.select_for_update().get_or_create(consultant=consultant)
-    if not created and not reason:
+    # Built here rather than by get_or_create, so the first history row carries the values,
+    # the actor and the action instead of an anonymous empty row.
+    vault = IdentityVault.objects.select_for_update().filter(consultant=consultant).first()
+    created = vault is None
+    if created:
+        vault = IdentityVault(consultant=consultant)
+    elif not reason:
         raise ValidationFailed(_("Say why the identity details are changing."), field="reason")
     for field, value in values.items():
         setattr(vault, field, value)
     vault.full_clean(exclude=["consultant"])
-    stamp(vault, by=by, action="vault.updated", reason=reason)
+    stamp(vault, by=by, action="vault.created" if created else "vault.updated", reason=reason)
     vault.save()
     tin = values.get("taxpayer_id")
     if tin:

@@ -75,9 +75,11 @@ def _fake_secret(rng: random.Random) -> str:
 def _user(email: str, name: str, roles: list[str], password: str) -> User:
     from django.contrib.auth.models import Group
 
-    user = User.objects.create_user(email=email, password=password, name=name)
-    user.is_staff = bool(set(roles) & {COORDINATOR, FINANCE, ADMIN})
-    user.save(update_fields=["is_staff"])
+    user = User(email=email, name=name, is_staff=bool(set(roles) & {COORDINATOR, FINANCE, ADMIN}))
+    user.set_password(password)
+    # Nobody signs in to make the demo people: the history names the action, not a user.
+    stamp(user, by=None, action="user.created", reason="Demo data")
+    user.save()
     user.groups.set(Group.objects.filter(name__in=roles))
     return user
 
@@ -107,6 +109,8 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
 
     today = timezone.localdate()
     start = today - timedelta(days=330)
+    # Rates cover the whole past year, so --scale data (a year back) has a rate every day.
+    rates_from = today - timedelta(days=365)
     study = services.study_create(
         name=STUDY_NAME,
         by=admin,
@@ -122,7 +126,11 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
         stamp(card, by=admin, action="ratecard.created")
         card.save()
         services.rate_add(
-            rate_card=card, by=admin, kind=Rate.Kind.HOURLY, amount=hourly, effective_from=start
+            rate_card=card,
+            by=admin,
+            kind=Rate.Kind.HOURLY,
+            amount=hourly,
+            effective_from=rates_from,
         )
         services.rate_add(
             rate_card=card,
@@ -132,7 +140,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
             effective_from=today - timedelta(days=120),
         )
         services.rate_add(
-            rate_card=card, by=admin, kind=Rate.Kind.FLAT, amount=flat, effective_from=start
+            rate_card=card, by=admin, kind=Rate.Kind.FLAT, amount=flat, effective_from=rates_from
         )
         cards[name] = card
 
@@ -279,9 +287,20 @@ def seed_scale(*, consultants: int, seed: int = 7) -> int:
         )
         for i in range(consultants)
     ]
-    people = bulk_create_with_history(people, Consultant, batch_size=500, default_user=coordinator)
+    # Bulk rows get the same history facts a service would stamp: who, and a named action.
+    people = bulk_create_with_history(
+        people,
+        Consultant,
+        batch_size=500,
+        default_user=coordinator,
+        custom_historical_attrs={"history_action": "consultant.created"},
+    )
     bulk_create_with_history(
-        [TaxForm(consultant=c) for c in people], TaxForm, batch_size=500, default_user=coordinator
+        [TaxForm(consultant=c) for c in people],
+        TaxForm,
+        batch_size=500,
+        default_user=coordinator,
+        custom_historical_attrs={"history_action": "taxform.created"},
     )
     engagements = bulk_create_with_history(
         [
@@ -293,11 +312,17 @@ def seed_scale(*, consultants: int, seed: int = 7) -> int:
         Engagement,
         batch_size=500,
         default_user=coordinator,
+        custom_historical_attrs={"history_action": "engagement.created"},
     )
 
     def rate_on(kind: str, day: date) -> Decimal:
-        in_force = [r for r in rates if r.kind == kind and r.effective_from <= day]
-        return max(in_force, key=lambda r: r.effective_from).amount if in_force else rates[0].amount
+        # Only rates of this kind: an hour is never priced at the flat honorarium.
+        of_kind = sorted(
+            (r for r in rates if r.kind == kind and not r.activity), key=lambda r: r.effective_from
+        )
+        in_force = [r for r in of_kind if r.effective_from <= day]
+        # A day before the first rate (a demo seeded by an older version) takes the first.
+        return (in_force[-1] if in_force else of_kind[0]).amount
 
     now = timezone.now()
     rows = []
@@ -322,5 +347,11 @@ def seed_scale(*, consultants: int, seed: int = 7) -> int:
                     approved_at=now,
                 )
             )
-    bulk_create_with_history(rows, Contribution, batch_size=2000, default_user=coordinator)
+    bulk_create_with_history(
+        rows,
+        Contribution,
+        batch_size=2000,
+        default_user=coordinator,
+        custom_historical_attrs={"history_action": "contribution.imported"},
+    )
     return len(rows)

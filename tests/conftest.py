@@ -25,6 +25,15 @@ def _private_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "private"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache(django_db_setup, django_db_blocker):
+    # Rate limits and used TOTP codes live in the cache: no test inherits another's.
+    from django.core.cache import cache
+
+    with django_db_blocker.unblock():
+        cache.clear()
+
+
 @pytest.fixture
 def coordinator(db):
     return UserFactory(email="coordinator@example.org", name="Maria", roles=["coordinator"])

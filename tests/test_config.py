@@ -1,0 +1,195 @@
+"""Configuration comes from the environment and fails loudly, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import parse_encryption_secrets, parse_year_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Every variable a test here sets; none of them leaks in from the caller's shell.
+UNDER_TEST = (
+    "DEBUG",
+    "SECRET_KEY",
+    "SECRET_KEY_FALLBACKS",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "FIELD_ENCRYPTION_KEY",
+    "TAX_FORM_THRESHOLDS",
+    "TAX_FORM_ORG_THRESHOLD",
+    "EMAIL_PORT",
+    "EMAIL_BACKEND",
+    "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL",
+    "HOURLY_RATE_FLOOR",
+    "CURRENCY",
+    "REDIS_URL",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by some test tools; check --deploy rightly flags it
+)
+
+GOOD_SECRET_KEY = "k9" + "Zq4-pL7_wX2mN8vB3cR6tY1uH5jD0sF" * 2
+GOOD_FIELD_KEY = "field-encryption-secret-for-tests-0123456789"
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in UNDER_TEST}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_without_secret_key_refuses_to_start():
+    result = manage("check", DEBUG="0", FIELD_ENCRYPTION_KEY=GOOD_FIELD_KEY)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_without_field_encryption_key_refuses_to_start():
+    result = manage("check", DEBUG="0", SECRET_KEY=GOOD_SECRET_KEY)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY must be set" in result.stderr
+
+
+def test_development_needs_no_variable_at_all():
+    result = manage("check")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("FIELD_ENCRYPTION_KEY", "too-short"),
+        ("FIELD_ENCRYPTION_KEY", GOOD_FIELD_KEY + ",short"),
+        ("TAX_FORM_THRESHOLDS", "2026-2000"),
+        ("TAX_FORM_THRESHOLDS", "2026:1e40"),
+        ("EMAIL_PORT", "abc"),
+        ("DATABASE_URL", "nonsense://x"),
+        ("HOURLY_RATE_FLOOR", "cheap"),
+        ("HOURLY_RATE_FLOOR", "1e40"),
+        ("CURRENCY", "dollars"),
+        ("SECRET_KEY", "short"),
+    ],
+)
+def test_a_malformed_value_stops_start_up_naming_its_variable(variable, value):
+    result = manage("check", **{variable: value})
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured")
+    assert variable in last_line
+
+
+def test_production_check_is_clean_with_only_the_four_required_variables(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=GOOD_SECRET_KEY,
+        ALLOWED_HOSTS="honora.example.org",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'honora.sqlite3'}",
+        FIELD_ENCRYPTION_KEY=GOOD_FIELD_KEY,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_production_uses_argon2_and_secure_cookies(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.PASSWORD_HASHERS[0], s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+        "s.SECURE_SSL_REDIRECT, s.DEBUG)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in UNDER_TEST}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DEBUG="0",
+        SECRET_KEY=GOOD_SECRET_KEY,
+        ALLOWED_HOSTS="honora.example.org",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'honora.sqlite3'}",
+        FIELD_ENCRYPTION_KEY=GOOD_FIELD_KEY,
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "True",
+        "True",
+        "True",
+        "False",
+    ]
+
+
+# --- the parsers, directly ----------------------------------------------------------
+
+
+def test_year_table_parses_years_and_amounts_to_cents():
+    table = parse_year_table("TAX_FORM_THRESHOLDS", " 2024:600, 2026:2000.5 ,")
+    assert table == {2024: Decimal("600.00"), 2026: Decimal("2000.50")}
+    assert all(v.as_tuple().exponent == -2 for v in table.values())
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2026-2000",
+        "2026:",
+        ":600",
+        "year:600",
+        "2026:abc",
+        "2026:-1",
+        "1800:600",
+        "2026:nan",
+        "2026:inf",
+        "2026:1e40",
+        "",
+        " , ",
+    ],
+)
+def test_year_table_refuses_what_it_cannot_read_and_names_the_variable(raw):
+    with pytest.raises(ImproperlyConfigured) as exc:
+        parse_year_table("TAX_FORM_THRESHOLDS", raw)
+    assert "TAX_FORM_THRESHOLDS" in str(exc.value)
+
+
+def test_encryption_secrets_keep_their_order_newest_first():
+    new, old = "n" * 32, "o" * 40
+    assert parse_encryption_secrets("FIELD_ENCRYPTION_KEY", f" {new} , {old} ,") == [new, old]
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ("", "at least one secret"),
+        (" , ", "at least one secret"),
+        ("x" * 31, "secret number 1 is 31 characters"),
+        ("x" * 32 + "," + "y" * 8, "secret number 2 is 8 characters"),
+    ],
+)
+def test_encryption_secrets_must_be_long_enough(raw, fragment):
+    with pytest.raises(ImproperlyConfigured) as exc:
+        parse_encryption_secrets("FIELD_ENCRYPTION_KEY", raw)
+    assert "FIELD_ENCRYPTION_KEY" in str(exc.value)
+    assert fragment in str(exc.value)

@@ -1,0 +1,268 @@
+"""The demo commands: seed_demo, demo_totp and demo (which serves and stops cleanly)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts.models import User
+from consultants.models import Consultant, TaxForm
+from engagements.models import Contribution, Phase, Study
+from engagements.rates import RATE_KIND_FOR, rate_in_force, to_cents
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLES = {
+    "coordinator@example.org": {"coordinator"},
+    "coordinator2@example.org": {"coordinator"},
+    "finance@example.org": {"finance"},
+    "finance2@example.org": {"finance"},
+    "admin@example.org": {"admin"},
+    "consultant@example.org": {"consultant"},
+    "consultant2@example.org": {"consultant"},
+}
+
+
+@pytest.fixture
+def debug(settings):
+    settings.DEBUG = True
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {
+        "users": User.objects.count(),
+        "consultants": Consultant.objects.count(),
+        "contributions": Contribution.objects.count(),
+        "studies": Study.objects.count(),
+        "authenticators": Authenticator.objects.count(),
+    }
+
+
+def test_seed_demo_builds_the_demo_study(debug):
+    output = run("seed_demo")
+    assert "Loaded the demo study." in output
+    for email in ROLES:
+        assert email in output
+    assert "honora-demo" in output
+
+    users = {u.email: u for u in User.objects.prefetch_related("groups")}
+    assert set(users) == set(ROLES)
+    for email, roles in ROLES.items():
+        user = users[email]
+        assert set(user.role_names) == roles, email
+        assert user.check_password("honora-demo"), email
+        assert user.is_staff == ("consultant" not in roles), email
+    assert users["consultant@example.org"].consultant.display_name == "River"
+    assert users["consultant2@example.org"].consultant.display_name == "Sol"
+
+    study = Study.objects.get()
+    assert [p.name for p in Phase.objects.filter(study=study).order_by("position")] == [
+        "Design",
+        "Recruitment",
+        "Instrument review",
+        "Analysis",
+        "Dissemination",
+    ]
+    assert 10 <= Consultant.objects.count() <= 14
+    on_file = TaxForm.objects.filter(status=TaxForm.Status.RECEIVED).count()
+    assert 0 < on_file < Consultant.objects.count()
+    assert Consultant.objects.filter(benefits_cap_amount__isnull=False).exists()
+    assert len(set(Consultant.objects.values_list("payout_method", flat=True))) >= 4
+
+    statuses = Counter(Contribution.objects.values_list("status", flat=True))
+    assert 200 <= sum(statuses.values()) <= 1000
+    for status in ("draft", "submitted", "approved", "rejected"):
+        assert statuses[status] > 0, status
+    assert len(set(Contribution.objects.values_list("engagement__phase", flat=True))) == 5
+    # Approved entries carry a frozen amount, priced by the rules the services use.
+    for c in Contribution.objects.filter(status="approved", kind="hours")[:50]:
+        assert c.approved_by_id != c.logged_by_id
+        assert c.amount == to_cents(c.quantity * c.rate)
+    amounts = Contribution.objects.exclude(amount=None).values_list("amount", flat=True)
+    assert all(isinstance(a, Decimal) and a.as_tuple().exponent == -2 for a in amounts)
+
+    totp_users = set(
+        Authenticator.objects.filter(type=Authenticator.Type.TOTP).values_list(
+            "user__email", flat=True
+        )
+    )
+    assert totp_users == {"finance@example.org", "finance2@example.org", "admin@example.org"}
+    assert len(re.findall(r"TOTP secret [A-Z2-7]{32}", output)) == 3
+
+    # A second run changes nothing.
+    before = counts()
+    output = run("seed_demo")
+    assert "already loaded" in output
+    assert counts() == before
+
+
+def test_demo_totp_prints_a_code_that_allauth_accepts(debug):
+    run("seed_demo")
+    code = run("demo_totp", "Finance@Example.org").strip()
+    assert re.fullmatch(r"\d{6}", code)
+    user = User.objects.get(email="finance@example.org")
+    totp = TOTP(Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP))
+    assert totp.validate_code(code)
+
+    with pytest.raises(CommandError):
+        run("demo_totp", "coordinator@example.org")  # no authenticator
+    with pytest.raises(CommandError):
+        run("demo_totp", "nobody@example.org")
+
+
+def test_seed_demo_takes_another_password(debug):
+    run("seed_demo", "--password", "another-pass-phrase")
+    user = User.objects.get(email="finance@example.org")
+    assert user.check_password("another-pass-phrase")
+    assert not user.check_password("honora-demo")
+
+
+def test_seed_demo_scale_adds_a_year_of_approved_work_per_consultant(debug):
+    run("seed_demo")
+    before = set(Consultant.objects.values_list("pk", flat=True))
+    contributions_before = Contribution.objects.count()
+    output = run("seed_demo", "--scale", "3")
+    assert "Added 3 consultants and 156 contributions." in output
+    added = Consultant.objects.exclude(pk__in=before)
+    assert added.count() == 3
+    assert Contribution.objects.count() == contributions_before + 156
+    for consultant in added:
+        rows = Contribution.objects.filter(engagement__consultant=consultant)
+        assert rows.count() == 52
+        assert set(rows.values_list("status", flat=True)) == {"approved"}
+        assert consultant.tax_form is not None
+    # Each is priced at the rate in force on its day, as approval would have.
+    for c in Contribution.objects.filter(engagement__consultant__in=added).select_related(
+        "engagement"
+    ):
+        rate = rate_in_force(
+            rate_card=c.engagement.rate_card,
+            activity=c.activity,
+            kind=RATE_KIND_FOR[c.kind],
+            on=c.date,
+        )
+        assert rate is not None, c.date
+        assert (c.rate, c.amount) == (rate.amount, to_cents(c.quantity * rate.amount))
+        assert c.approved_by_id != c.logged_by_id
+    history = Contribution.history.filter(engagement__consultant__in=added)
+    assert history.count() == 156
+    assert not history.filter(history_user__isnull=True).exists()
+    assert not history.filter(history_action="").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [("seed_demo",), ("demo_totp", "finance@example.org"), ("demo", "--port", "1")]
+)
+def test_demo_commands_refuse_to_run_without_debug(settings, command):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        run(*command)
+    assert not User.objects.exists()
+
+
+# --- the one-command demo, for real --------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_demo_serves_and_stops_everything_on_ctrl_c(tmp_path):
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "DEBUG",
+            "REDIS_URL",
+            "DJANGO_SETTINGS_MODULE",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
+    }
+    env["HONORA_VAR_DIR"] = str(tmp_path / "var")
+    log = (tmp_path / "demo.log").open("w")
+    demo = subprocess.Popen(
+        [sys.executable, "manage.py", "demo", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, like a terminal gives it
+    )
+    try:
+        deadline = time.monotonic() + 90
+        status = None
+        while time.monotonic() < deadline and demo.poll() is None:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/accounts/login/", timeout=2
+                ) as response:
+                    status = response.status
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.3)
+        assert status == 200, (tmp_path / "demo.log").read_text()[-3000:]
+        # The worker is up too (a Ctrl-C while it is still importing is not this test).
+        while "Starting worker" not in (tmp_path / "demo.log").read_text():
+            assert time.monotonic() < deadline and demo.poll() is None
+            time.sleep(0.2)
+        assert (tmp_path / "var" / "honora.sqlite3").exists()
+
+        # To the demo alone (a terminal's Ctrl-C reaches the whole group): the demo
+        # itself must pass it on to the server and the worker.
+        demo.send_signal(signal.SIGINT)
+        demo.wait(timeout=15)
+        deadline = time.monotonic() + 5
+        while group_alive(demo.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not group_alive(demo.pid), "a process the demo started is still running"
+        assert not listening(port)
+        output = (tmp_path / "demo.log").read_text()
+        assert "Loaded the demo study." in output
+        assert "Traceback" not in output, output[-3000:]
+    finally:
+        if group_alive(demo.pid):
+            os.killpg(demo.pid, signal.SIGKILL)
+        log.close()
