@@ -207,6 +207,9 @@ class Payment(models.Model):
     )
     # Stripe: the transfer that paid it, once known.
     transfer_id = models.CharField(max_length=64, blank=True)
+    # Stripe: the connected account's bank payout that carried it, once a payout.paid
+    # or payout.failed event has been matched to it (see payments.webhooks).
+    stripe_payout_id = models.CharField(max_length=64, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.TextField(blank=True)
@@ -299,7 +302,17 @@ class PaymentAttempt(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="attempts")
     number = models.PositiveIntegerField()
     idempotency_key = models.CharField(max_length=255, unique=True)
+    # The exact request sent under the key, fixed when the key is minted: every retry
+    # sends these same parameters (Stripe refuses a key reused with others).
+    request = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STARTED)
+    # Calls made under this key so far, and the claim of the worker making one now:
+    # while claimed_until is in the future no other worker calls with this key.
+    tries = models.PositiveIntegerField(default=0)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # When the outcome is unknown: the earliest time to call again with the same key.
+    next_try_at = models.DateTimeField(null=True, blank=True)
     provider_reference = models.CharField(max_length=64, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
@@ -336,3 +349,6 @@ class WebhookEvent(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
+
+
+from payments.documents import AnnualStatement, Receipt, ReceiptCounter  # noqa: E402, F401

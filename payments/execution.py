@@ -1,0 +1,461 @@
+"""The execution engine: drive one Stripe payment forward, exactly once.
+
+``pay(payment_id)`` is what the ``pay_payment`` task runs. It may run twice, at
+the same time on two workers, be killed at any line, and run again; the
+consultant is still paid once. How:
+
+1. **The key before the call.** Under the payment's row lock, the current attempt
+   is found or minted: its idempotency key *and the exact request* are committed
+   before Stripe is called. Every later call for that attempt sends the same
+   request under the same key, so Stripe answers it at most once.
+2. **One caller at a time.** The worker that calls writes a claim on the attempt
+   (``claimed_by``/``claimed_until``, longer than its longest call) in the same
+   short transaction; another worker that finds a live claim leaves the payment
+   alone. Should a claim expire under a slow worker, the second call carries the
+   same key, which is harmless: the same key twice is safe, two keys are not.
+3. **The call outside the database.** No transaction or lock is held while
+   Stripe is called (invariant 10). The answer is recorded in a second short
+   transaction that re-checks the state first and never moves a payment back.
+4. **A new key only after asking.** A new attempt (a new key) is minted only when
+   the previous one is over (Stripe refused it and stored the refusal, or kept a
+   5xx under it, or the key is near Stripe's 24-hour memory) *and* listing the
+   payment's transfer group shows no transfer. If one exists it is adopted.
+
+Outcomes (STRIPE.md): connection errors, timeouts, 409 and 5xx leave the outcome
+unknown: the attempt waits (``next_try_at``, exponential backoff) and the task is
+enqueued again for then, same key; 429 likewise. A refusal (400/404) fails the
+payment with its reason for finance; an idempotency error is a bug and fails it
+loudly without a new key; bad credentials fail it and are logged as configuration.
+A worker that dies anywhere is covered by ``sweep()`` (``manage.py payments_sweep``),
+which enqueues the task again once the attempt's claim has expired.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+
+from accounts.history import stamp
+from config.errors import StateConflict
+from payments import services
+from payments.models import Payment, PaymentAttempt, PayoutBatch, Rail, StripeAccount
+from payments.providers import Executed, Existing, PaymentProvider, ProviderError, provider_for
+
+log = logging.getLogger("payments.execution")
+
+PS = Payment.Status
+AS = PaymentAttempt.Status
+
+# What ``pay`` returns (the task's return value; tests read it).
+PAID = "paid"
+FAILED = "failed"
+HELD = "held"
+RETRY = "retry"  # the outcome is unknown; the same key is used again later
+BUSY = "busy"  # another worker is calling Stripe for this payment now
+WAITING = "waiting"  # a retry is scheduled for later
+SKIPPED = "skipped"  # nothing to do: the payment is not processing
+
+
+@dataclass
+class _Step:
+    outcome: str = ""
+    attempt: PaymentAttempt | None = None
+    payment: Payment | None = None
+    list_first: bool = False  # ask Stripe what exists before using (or minting) a key
+    reason: str = ""  # why the listing is needed (recorded on the attempt it ends)
+
+
+# --- timing -------------------------------------------------------------------------------
+
+
+def claim_seconds() -> float:
+    """Longer than the longest call the SDK can make (each try, plus its backoff)."""
+    retries = settings.STRIPE_MAX_NETWORK_RETRIES
+    return (
+        settings.STRIPE_TIMEOUT * (retries + 1)
+        + 5 * retries
+        + settings.PAYMENTS_CLAIM_MARGIN_SECONDS
+    )
+
+
+def backoff_seconds(tries: int, retry_after: float | None = None) -> float:
+    base = settings.PAYMENTS_RETRY_BASE_SECONDS
+    delay = min(base * 2 ** max(tries - 1, 0), settings.PAYMENTS_RETRY_MAX_SECONDS)
+    delay *= random.uniform(0.8, 1.2)  # spread a burst of retries
+    return max(delay, retry_after or 0.0)
+
+
+def _key_too_old(attempt: PaymentAttempt, now) -> bool:
+    return attempt.started_at < now - timedelta(hours=settings.STRIPE_KEY_MAX_AGE_HOURS)
+
+
+# --- the engine -----------------------------------------------------------------------------
+
+
+def pay(payment_id: int, *, provider: PaymentProvider | None = None) -> str:
+    """Move one payment as far as it can go now; returns one of the outcomes above."""
+    worker = uuid.uuid4().hex
+    step = _claim(payment_id, worker)
+    if step.outcome:
+        return step.outcome
+    payment = step.payment
+    provider = provider or provider_for(payment)
+    if step.list_first:
+        try:
+            found = provider.find_existing(payment)
+        except ProviderError as exc:
+            return _listing_failed(payment_id, step.attempt, exc)
+        step = _after_listing(payment_id, step.attempt, found, worker, step.reason)
+        if step.outcome:
+            return step.outcome
+        payment = step.payment
+    attempt = step.attempt
+    try:
+        executed = provider.execute(payment, attempt)
+    except ProviderError as exc:
+        return _record_error(payment_id, attempt.pk, worker, exc, provider)
+    return _record_success(payment_id, attempt.number, executed)
+
+
+def _lock(payment_id: int) -> Payment:
+    # Not the consultant: their contact fields are encrypted, and paying needs none of them.
+    return Payment.objects.select_for_update().get(pk=payment_id)
+
+
+def _latest_attempt(payment: Payment) -> PaymentAttempt | None:
+    return payment.attempts.select_for_update().order_by("-number").first()
+
+
+@transaction.atomic
+def _claim(payment_id: int, worker: str) -> _Step:
+    """Find or mint the attempt to call with, and claim it; or say why not."""
+    p = _lock(payment_id)
+    if p.status != PS.PROCESSING or p.rail != Rail.STRIPE:
+        return _Step(outcome=SKIPPED)
+    now = timezone.now()
+    attempt = _latest_attempt(p)
+    if attempt is None:
+        account = StripeAccount.objects.filter(consultant_id=p.consultant_id).first()
+        if account is None or not account.ready:
+            _hold(p, account)
+            return _Step(outcome=HELD)
+        return _mint(p, number=1, worker=worker, now=now, account=account)
+    if attempt.status == AS.SUCCEEDED:
+        # Recorded as succeeded but the payment is not paid: finish the record.
+        services.payment_record_transfer(
+            payment=p,
+            transfer_id=attempt.provider_reference,
+            source="attempt already succeeded",
+        )
+        return _Step(outcome=PAID)
+    if attempt.status == AS.FAILED:
+        # A retry of a failed payment: a new key, but only once Stripe shows nothing exists.
+        return _Step(attempt=attempt, payment=p, list_first=True, reason="retry")
+    if attempt.claimed_until and attempt.claimed_until > now and attempt.claimed_by != worker:
+        return _Step(outcome=BUSY)
+    if attempt.next_try_at and attempt.next_try_at > now:
+        return _Step(outcome=WAITING)
+    if _key_too_old(attempt, now):
+        return _Step(attempt=attempt, payment=p, list_first=True, reason="key_expired")
+    if attempt.status == AS.UNKNOWN and attempt.error_code.endswith(":settled"):
+        return _Step(attempt=attempt, payment=p, list_first=True, reason="stored_error")
+    _take(attempt, worker, now)
+    return _Step(attempt=attempt, payment=p)
+
+
+def _take(attempt: PaymentAttempt, worker: str, now) -> None:
+    """Claim the attempt for this worker's call (bookkeeping: no history row)."""
+    attempt.claimed_by = worker
+    attempt.claimed_until = now + timedelta(seconds=claim_seconds())
+    attempt.tries += 1
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(
+        claimed_by=attempt.claimed_by, claimed_until=attempt.claimed_until, tries=attempt.tries
+    )
+
+
+def _hold(p: Payment, account: StripeAccount | None) -> None:
+    """Pre-flight once more before a first key: the account must still be able to receive."""
+    detail = (
+        Payment.Hold.ACCOUNT_NOT_READY.label
+        if account is not None
+        else "The consultant has not started Stripe onboarding."
+    )
+    services.payment_hold(payment=p, code=Payment.Hold.ACCOUNT_NOT_READY, detail=str(detail))
+
+
+def _mint(p: Payment, *, number: int, worker: str, now, account=None) -> _Step:
+    """A new attempt: its key and exact request are stored (and committed) before any call."""
+    provider = provider_for(p)
+    try:
+        request = provider.prepare(p, number, account=account)
+    except ProviderError as exc:
+        services.payment_record_failure(payment=p, code=exc.code, message=exc.message)
+        return _Step(outcome=FAILED)
+    attempt = PaymentAttempt(
+        payment=p,
+        number=number,
+        idempotency_key=f"honora-{p.public_id}-{number}-{uuid.uuid4().hex[:12]}",
+        request=request,
+        claimed_by=worker,
+        claimed_until=now + timedelta(seconds=claim_seconds()),
+        tries=1,
+    )
+    stamp(attempt, by=None, action="payment_attempt.started")
+    attempt.save()
+    return _Step(attempt=attempt, payment=p)
+
+
+@transaction.atomic
+def _after_listing(
+    payment_id: int,
+    attempt: PaymentAttempt,
+    found: list[Existing],
+    worker: str,
+    reason: str,
+) -> _Step:
+    """Stripe has been asked what exists: adopt it, or end the old key and mint a new one."""
+    p = _lock(payment_id)
+    if p.status != PS.PROCESSING:
+        return _Step(outcome=SKIPPED)
+    latest = _latest_attempt(p)
+    if latest is None or latest.pk != attempt.pk or latest.status != attempt.status:
+        # Someone else moved on meanwhile (minted, claimed or recorded): leave it to them.
+        return _Step(outcome=BUSY)
+    live = [e for e in found if e.live]
+    if live:
+        return _adopt(p, latest, live)
+    now = timezone.now()
+    if latest.status != AS.FAILED:
+        if latest.claimed_until and latest.claimed_until > now and latest.claimed_by != worker:
+            return _Step(outcome=BUSY)
+        messages = {
+            "key_expired": "Stripe may have forgotten this key; no transfer exists.",
+            "stored_error": "Stripe kept an error under this key; no transfer exists.",
+        }
+        latest.status = AS.FAILED
+        latest.error_code = reason
+        latest.error_message = messages.get(reason, "No transfer exists.")
+        latest.finished_at = now
+        latest.claimed_by, latest.claimed_until, latest.next_try_at = "", None, None
+        stamp(latest, by=None, action="payment_attempt.ended", reason=latest.error_message)
+        latest.save()
+        if reason == "stored_error" and latest.number >= settings.PAYMENTS_MAX_AUTOMATIC_ATTEMPTS:
+            services.payment_record_failure(
+                payment=p,
+                code="stripe_error",
+                message="Stripe kept failing with an internal error; nothing was transferred. "
+                "Retry later.",
+            )
+            return _Step(outcome=FAILED)
+    return _mint(p, number=latest.number + 1, worker=worker, now=now)
+
+
+def _adopt(p: Payment, attempt: PaymentAttempt, live: list[Existing]) -> _Step:
+    """A transfer for this payment exists: record it (if it is the right one)."""
+    account = StripeAccount.objects.filter(consultant_id=p.consultant_id).first()
+    fitting = [
+        e
+        for e in live
+        if e.amount == p.amount
+        and e.currency.upper() == p.currency.upper()
+        and (account is None or e.destination == account.account_id)
+    ]
+    if len(live) > 1:
+        log.error("payment %s: %s live transfers exist", p.public_id, len(live))
+    if not fitting:
+        log.error("payment %s: a transfer exists that does not match it", p.public_id)
+        services.payment_record_failure(
+            payment=p,
+            code="transfer_mismatch",
+            message="A Stripe transfer exists for this payment with another amount or "
+            "destination. Nothing more was sent; reconcile with Stripe before acting.",
+        )
+        return _Step(outcome=FAILED)
+    chosen = fitting[0]
+    number = chosen.metadata.get("honora_attempt")
+    services.payment_record_transfer(
+        payment=p,
+        transfer_id=chosen.reference,
+        source="found by listing the transfer group",
+        attempt_number=int(number) if str(number or "").isdigit() else None,
+    )
+    if attempt.status in (AS.STARTED, AS.UNKNOWN):
+        attempt.refresh_from_db()
+    if attempt.status in (AS.STARTED, AS.UNKNOWN):
+        # The transfer came from an earlier key than this open attempt's: end it.
+        attempt.status = AS.FAILED
+        attempt.error_code = "superseded"
+        attempt.error_message = "An earlier attempt's transfer was found."
+        attempt.finished_at = timezone.now()
+        attempt.claimed_by, attempt.claimed_until, attempt.next_try_at = "", None, None
+        stamp(attempt, by=None, action="payment_attempt.ended", reason=attempt.error_message)
+        attempt.save()
+    return _Step(outcome=PAID)
+
+
+def _record_success(payment_id: int, number: int, executed: Executed) -> str:
+    try:
+        services.payment_record_transfer(
+            payment=Payment(pk=payment_id),
+            transfer_id=executed.reference,
+            source="Stripe replayed the transfer" if executed.replayed else "Stripe transfer",
+            attempt_number=number,
+        )
+    except StateConflict as exc:
+        # Closed meanwhile (say, reversed and returned): the payment stays as it is, and
+        # the attempt records what Stripe answered.
+        log.warning("payment %s: transfer not applied: %s", payment_id, exc.code)
+        with transaction.atomic():
+            p = _lock(payment_id)
+            services._attempt_succeeded(
+                p, number=number, reference=executed.reference, reason=exc.code
+            )
+        return SKIPPED
+    return PAID
+
+
+def _record_error(
+    payment_id: int, attempt_id: int, worker: str, exc: ProviderError, provider
+) -> str:
+    if exc.kind == ProviderError.CONFIGURATION:
+        log.error("stripe configuration: %s (payment id %s)", exc.code, payment_id)
+    elif exc.kind == ProviderError.BUG:
+        log.error("stripe refused a request as a bug: %s (payment id %s)", exc.code, payment_id)
+    with transaction.atomic():
+        p = _lock(payment_id)
+        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+        if attempt.status in (AS.SUCCEEDED, AS.FAILED) or p.status != PS.PROCESSING:
+            return SKIPPED  # another call under this key already settled it
+        now = timezone.now()
+        attempt.claimed_by, attempt.claimed_until = "", None
+        if exc.kind == ProviderError.UNKNOWN:
+            attempt.status = AS.UNKNOWN
+            attempt.error_code = f"{exc.code}:settled" if exc.settled else exc.code
+            attempt.error_message = exc.message[:2000]
+            # A settled key is not called again: the engine asks what exists at once.
+            attempt.next_try_at = (
+                None
+                if exc.settled
+                else now + timedelta(seconds=backoff_seconds(attempt.tries, exc.retry_after))
+            )
+            stamp(attempt, by=None, action="payment_attempt.unknown", reason=exc.code)
+            attempt.save()
+            next_try_at = attempt.next_try_at
+        else:
+            attempt.status = AS.FAILED
+            attempt.error_code = exc.code[:64]
+            attempt.error_message = exc.message[:2000]
+            attempt.finished_at = now
+            attempt.next_try_at = None
+            stamp(attempt, by=None, action="payment_attempt.failed", reason=exc.code)
+            attempt.save()
+            services.payment_record_failure(payment=p, code=exc.code, message=_finance_message(exc))
+            return FAILED
+    if exc.settled:
+        # Calling again with this key only replays the error: ask what exists now.
+        return pay(payment_id, provider=provider)
+    _enqueue_later(payment_id, next_try_at)
+    return RETRY
+
+
+def _listing_failed(payment_id: int, attempt: PaymentAttempt, exc: ProviderError) -> str:
+    """Stripe could not be asked; nothing changes and the task tries again later."""
+    if exc.kind != ProviderError.UNKNOWN:
+        log.error("stripe listing failed: %s (payment id %s)", exc.code, payment_id)
+    when = timezone.now() + timedelta(seconds=backoff_seconds(attempt.tries or 1))
+    _enqueue_later(payment_id, when)
+    return RETRY
+
+
+def _finance_message(exc: ProviderError) -> str:
+    if exc.kind == ProviderError.CONFIGURATION:
+        return (
+            "Stripe refused Honora's credentials or settings; nothing was sent. An "
+            "administrator must fix the Stripe configuration, then retry."
+        )
+    if exc.kind == ProviderError.BUG:
+        return (
+            "Honora sent Stripe a request it must never send (a bug); nothing new was sent. "
+            "Ask for it to be checked before retrying."
+        )
+    return exc.message
+
+
+def _enqueue_later(payment_id: int, when) -> None:
+    """Run the task again at ``when`` (or leave it to the sweep if the backend cannot wait)."""
+    from payments.tasks import pay_payment
+
+    if getattr(pay_payment.get_backend(), "supports_defer", False):
+        pay_payment.using(run_after=when).enqueue(payment_id)
+
+
+# --- the sweep ----------------------------------------------------------------------------
+
+
+def stuck_payments(*, stale_after: float | None = None) -> list[int]:
+    """Processing Stripe payments that no live task seems to be moving forward.
+
+    - no attempt yet, untouched for ``stale_after`` seconds (the task was lost, or its
+      worker died before it minted a key);
+    - a started or unknown attempt whose claim has expired and whose retry time has
+      passed by ``stale_after`` (its worker died mid-call, or its retry task was lost);
+    - a failed attempt on a payment finance retried ``stale_after`` seconds ago.
+    """
+    stale = settings.PAYMENTS_SWEEP_AFTER_SECONDS if stale_after is None else stale_after
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=stale)
+    latest = PaymentAttempt.objects.filter(payment=OuterRef("pk")).order_by("-number")
+    rows = (
+        Payment.objects.filter(status=PS.PROCESSING, rail=Rail.STRIPE)
+        .annotate(
+            a_status=Subquery(latest.values("status")[:1]),
+            a_claimed_until=Subquery(latest.values("claimed_until")[:1]),
+            a_next_try_at=Subquery(latest.values("next_try_at")[:1]),
+        )
+        .filter(
+            Q(a_status__isnull=True, updated_at__lte=cutoff)
+            | Q(
+                a_status__in=[AS.STARTED, AS.UNKNOWN],
+                a_claimed_until__isnull=True,
+                a_next_try_at__isnull=True,
+                updated_at__lte=cutoff,
+            )
+            | Q(
+                a_status__in=[AS.STARTED, AS.UNKNOWN],
+                a_claimed_until__lte=now,
+                a_next_try_at__isnull=True,
+            )
+            | Q(a_status__in=[AS.STARTED, AS.UNKNOWN], a_next_try_at__lte=cutoff)
+            | Q(a_status=AS.FAILED, updated_at__lte=cutoff)
+        )
+        .values_list("pk", flat=True)
+    )
+    return list(rows)
+
+
+def sweep(*, stale_after: float | None = None) -> dict[str, int]:
+    """Enqueue the task again for stuck payments; close batches that are done."""
+    from payments.tasks import pay_payment
+
+    stuck = stuck_payments(stale_after=stale_after)
+    for payment_id in stuck:
+        pay_payment.enqueue(payment_id)
+    closed = 0
+    for batch_id in PayoutBatch.objects.filter(status=PayoutBatch.Status.PROCESSING).values_list(
+        "pk", flat=True
+    ):
+        if not Payment.objects.filter(
+            batch_id=batch_id, status__in=(PS.PENDING, PS.PROCESSING)
+        ).exists():
+            with transaction.atomic():
+                batch = services.batch_refresh(batch=PayoutBatch(pk=batch_id))
+            closed += batch.status != PayoutBatch.Status.PROCESSING
+    return {"enqueued": len(stuck), "batches_closed": closed}

@@ -1,0 +1,41 @@
+"""Check, prepaid card, gift card and cash: finance hands the money over and records it.
+
+Nothing is sent anywhere; ``payments.services.payment_record_manual`` records the
+hand-over, ``payment_void`` undoes one that did not happen, and
+``payment_mark_returned`` takes back a returned check.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from consultants.models import PayoutMethod
+
+from .base import PaymentProvider, ProviderError
+
+REFERENCE_LABELS = {
+    PayoutMethod.CHECK: gettext_lazy("Check number"),
+    PayoutMethod.PREPAID_CARD: gettext_lazy("Card's last four digits"),
+    PayoutMethod.GIFT_CARD: gettext_lazy("Gift card code reference"),
+    PayoutMethod.CASH: gettext_lazy("Receipt or envelope reference"),
+}
+
+
+class ManualProvider(PaymentProvider):
+    identifier = "manual"
+    verbose_name = gettext_lazy("Manual (check, card or cash)")
+    automatic = False
+
+    def reference_label(self, method: str) -> str:
+        return str(REFERENCE_LABELS.get(method, _("Reference")))
+
+    def prepare(self, payment, attempt_number: int, *, account=None) -> dict:
+        raise ProviderError(
+            _("A manual payment is recorded by finance when it is handed over."),
+            kind=ProviderError.REFUSED,
+            code="manual_method",
+        )
+
+    def execute(self, payment, attempt):
+        return self.prepare(payment, attempt.number)

@@ -1,0 +1,247 @@
+"""Stripe Connect: a payment is one Transfer to the consultant's connected account.
+
+Integer cents exist here and nowhere else (invariant 1). Every call runs outside
+any database transaction; the engine (``payments.execution``) decides when to call.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal, InvalidOperation
+
+import stripe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from payments.models import StripeAccount
+from payments.stripe_client import StripeNotConfigured, stripe_client
+
+from .base import Executed, Existing, PaymentProvider, ProviderError
+
+log = logging.getLogger(__name__)
+
+# Currencies whose smallest unit is not a hundredth: Honora refuses them rather than
+# guess (its amounts have two decimal places).
+ZERO_OR_THREE_DECIMAL = {
+    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
+    "VUV", "XAF", "XOF", "XPF", "BHD", "JOD", "KWD", "OMR", "TND",
+}  # fmt: skip
+
+# What finance reads when Stripe refuses a transfer (the code is shown beside it).
+REFUSALS = {
+    "balance_insufficient": gettext_lazy(
+        "The platform's Stripe balance is too low for this transfer. Add funds, then retry."
+    ),
+    "insufficient_capabilities_for_transfer": gettext_lazy(
+        "The consultant's Stripe account cannot receive transfers now. Ask them to finish "
+        "or update their Stripe set-up, then retry."
+    ),
+    "account_invalid": gettext_lazy("Stripe does not know the consultant's connected account."),
+    "resource_missing": gettext_lazy("Stripe does not know the consultant's connected account."),
+}
+
+
+def to_cents(amount: Decimal, currency: str) -> int:
+    """Exactly ``amount`` in the currency's smallest unit; anything else is refused."""
+    if isinstance(amount, bool) or not isinstance(amount, Decimal):
+        raise ProviderError(
+            _("Amounts are decimals, never %(type)s.") % {"type": type(amount).__name__},
+            kind=ProviderError.BUG,
+            code="amount_not_decimal",
+        )
+    if (currency or "").upper() in ZERO_OR_THREE_DECIMAL or len(currency or "") != 3:
+        raise ProviderError(
+            _("Honora pays only in currencies with cents; %(currency)s is not one.")
+            % {"currency": currency},
+            kind=ProviderError.REFUSED,
+            code="currency_unsupported",
+        )
+    if not amount.is_finite():
+        raise ProviderError(_("The amount is not a number."), kind=ProviderError.BUG, code="amount")
+    try:
+        cents = amount * 100
+        whole = cents.to_integral_value()
+    except InvalidOperation:
+        raise ProviderError(
+            _("The amount is not a number."), kind=ProviderError.BUG, code="amount"
+        ) from None
+    if cents != whole:
+        raise ProviderError(
+            _("%(amount)s is not a whole number of cents.") % {"amount": amount},
+            kind=ProviderError.REFUSED,
+            code="amount_not_whole_cents",
+        )
+    if whole <= 0:
+        raise ProviderError(
+            _("Only a positive amount can be transferred."),
+            kind=ProviderError.REFUSED,
+            code="amount_not_positive",
+        )
+    return int(whole)
+
+
+def from_cents(cents: int) -> Decimal:
+    return (Decimal(int(cents)) / 100).quantize(Decimal("0.01"))
+
+
+def canonical(params: dict) -> dict:
+    """The same parameters in the same order on every call under one key.
+
+    A JSON column may hand keys back in another order; Stripe (and the sandbox)
+    compare a retried request with the first one.
+    """
+    return {
+        key: canonical(value) if isinstance(value, dict) else value
+        for key, value in sorted(params.items())
+    }
+
+
+def _header(error: stripe.StripeError, name: str) -> str:
+    headers = error.headers or {}
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value)
+    return ""
+
+
+def translate(error: stripe.StripeError) -> ProviderError:
+    """Turn an SDK error into what the engine may do next (STRIPE.md's table)."""
+    status = error.http_status
+    code = getattr(error, "code", None) or ""
+    message = error.user_message or str(error) or type(error).__name__
+    if isinstance(error, stripe.IdempotencyError):
+        # Honora sent other parameters under a key it had used: a bug, never retried blindly.
+        return ProviderError(message, kind=ProviderError.BUG, code="idempotency_error")
+    if isinstance(error, (stripe.AuthenticationError, stripe.PermissionError)):
+        return ProviderError(
+            message, kind=ProviderError.CONFIGURATION, code=code or "stripe_credentials"
+        )
+    if isinstance(error, stripe.RateLimitError):
+        retry_after = _header(error, "Retry-After")
+        return ProviderError(
+            message,
+            kind=ProviderError.UNKNOWN,
+            code="rate_limited",
+            retry_after=float(retry_after) if retry_after.isdigit() else None,
+        )
+    if isinstance(error, stripe.APIConnectionError):
+        return ProviderError(message, kind=ProviderError.UNKNOWN, code="connection")
+    if isinstance(error, (stripe.InvalidRequestError, stripe.CardError)):
+        return ProviderError(
+            str(REFUSALS.get(code, message)), kind=ProviderError.REFUSED, code=code or "refused"
+        )
+    if status == 409:
+        return ProviderError(message, kind=ProviderError.UNKNOWN, code="in_progress")
+    replayed = _header(error, "Idempotent-Replayed").lower() == "true"
+    return ProviderError(
+        message,
+        kind=ProviderError.UNKNOWN,
+        code=f"api_error_{status}" if status else "api_error",
+        settled=replayed,
+    )
+
+
+class StripeProvider(PaymentProvider):
+    identifier = "stripe"
+    verbose_name = gettext_lazy("Stripe Connect transfer")
+    automatic = True
+
+    def __init__(self, client: stripe.StripeClient | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> stripe.StripeClient:
+        if self._client is not None:
+            return self._client
+        try:
+            return stripe_client()
+        except StripeNotConfigured as exc:
+            raise ProviderError(
+                _("Stripe is not configured on this server."),
+                kind=ProviderError.CONFIGURATION,
+                code="stripe_not_configured",
+            ) from exc
+
+    def prepare(self, payment, attempt_number: int, *, account=None) -> dict:
+        if account is None:
+            account = StripeAccount.objects.filter(consultant_id=payment.consultant_id).first()
+        if account is None:
+            raise ProviderError(
+                _("The consultant has no Stripe account yet."),
+                kind=ProviderError.REFUSED,
+                code="account_missing",
+            )
+        group = str(payment.public_id)
+        return canonical(
+            {
+                "amount": to_cents(payment.amount, payment.currency),
+                "currency": payment.currency.lower(),
+                "destination": account.account_id,
+                "transfer_group": group,
+                # Ids only: never a name or anything else about the person.
+                "metadata": {"honora_payment": group, "honora_attempt": str(attempt_number)},
+            }
+        )
+
+    def execute(self, payment, attempt) -> Executed:
+        request = canonical(attempt.request)
+        try:
+            transfer = self.client.v1.transfers.create(
+                params=request, options={"idempotency_key": attempt.idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+        if (
+            transfer.transfer_group != request["transfer_group"]
+            or transfer.amount != request["amount"]
+            or transfer.destination != request["destination"]
+        ):
+            raise ProviderError(
+                _("Stripe answered with a transfer that does not match the request."),
+                kind=ProviderError.BUG,
+                code="transfer_mismatch",
+            )
+        headers = getattr(getattr(transfer, "last_response", None), "headers", None) or {}
+        replayed = str(headers.get("Idempotent-Replayed", "")).lower() == "true"
+        return Executed(reference=transfer.id, replayed=replayed)
+
+    def find_existing(self, payment) -> list[Existing]:
+        try:
+            page = self.client.v1.transfers.list(
+                params={"transfer_group": str(payment.public_id), "limit": 100}
+            )
+            transfers = list(page.auto_paging_iter())
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+        return [existing(t) for t in transfers]
+
+    def reverse(self, payment, *, reason: str) -> str:
+        if not payment.transfer_id:
+            raise ProviderError(
+                _("This payment has no Stripe transfer to reverse."),
+                kind=ProviderError.REFUSED,
+                code="no_transfer",
+            )
+        try:
+            reversal = self.client.v1.transfers.reversals.create(
+                payment.transfer_id,
+                params={"metadata": {"honora_payment": str(payment.public_id)}},
+                options={"idempotency_key": f"honora-reverse-{payment.public_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+        return reversal.id
+
+
+def existing(transfer) -> Existing:
+    if hasattr(transfer, "to_dict"):
+        transfer = transfer.to_dict()
+    amount_reversed = transfer.get("amount_reversed") or 0
+    return Existing(
+        reference=transfer["id"],
+        amount=from_cents(transfer["amount"]),
+        currency=str(transfer["currency"]).upper(),
+        destination=transfer["destination"],
+        live=not transfer.get("reversed") and amount_reversed < transfer["amount"],
+        metadata=dict(transfer.get("metadata") or {}),
+    )
