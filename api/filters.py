@@ -3,8 +3,9 @@ from __future__ import annotations
 import django_filters
 from django import forms
 
-from consultants.models import Consultant
+from consultants.models import Consultant, PayoutMethod
 from engagements.models import Activity, Contribution, Engagement, Phase, RateCard
+from payments.models import Payment, PayoutBatch, Rail
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -108,4 +109,29 @@ class RateCardFilter(StrictFilterSet):
 
     class Meta:
         model = RateCard
+        fields = []
+
+
+class PayoutBatchFilter(StrictFilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=PayoutBatch.Status.choices)
+    payout_method = django_filters.ChoiceFilter(field_name="method", choices=PayoutMethod.choices)
+    study = django_filters.UUIDFilter(field_name="study__public_id")
+    cutoff_from = django_filters.DateFilter(field_name="cutoff_date", lookup_expr="gte")
+    cutoff_to = django_filters.DateFilter(field_name="cutoff_date", lookup_expr="lte")
+
+    class Meta:
+        model = PayoutBatch
+        fields = []
+
+
+class PaymentFilter(StrictFilterSet):
+    batch = django_filters.UUIDFilter(field_name="batch__public_id")
+    consultant = django_filters.UUIDFilter(field_name="consultant__public_id")
+    status = django_filters.MultipleChoiceFilter(choices=Payment.Status.choices)
+    payout_method = django_filters.ChoiceFilter(field_name="method", choices=PayoutMethod.choices)
+    rail = django_filters.ChoiceFilter(choices=Rail.choices)
+    hold_reason = django_filters.ChoiceFilter(choices=Payment.Hold.choices)
+
+    class Meta:
+        model = Payment
         fields = []

@@ -304,16 +304,3 @@ def preferences(request):
         {"form": form, "history": _preference_history(consultant, request.user)},
         status=status,
     )
-
-
-# ------------------------------------------------- payments and receipts
-
-
-@portal_page
-def payments(request):
-    return render(request, "portal/payments.html")
-
-
-@portal_page
-def receipts(request):
-    return render(request, "portal/receipts.html")

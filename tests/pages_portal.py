@@ -11,6 +11,12 @@ PAGES = {
     ),
     "portal:log": (None, PORTAL),
     "portal:payments": (None, PORTAL),
+    # POST only: a GET is refused, whoever asks.
+    "portal:stripe_onboarding": (None, {**PORTAL, "consultant": 405, "outsider": 405}),
     "portal:receipts": (None, PORTAL),
+    # Downloads of the owner's documents: anyone else's is a 404.
+    "portal:receipt_pdf": (lambda r: {"public_id": r["receipt"].public_id}, PORTAL_OWNED),
+    "portal:statement_pdf": (lambda r: {"public_id": r["statement"].public_id}, PORTAL_OWNED),
+    "portal:statement_prepare": (None, {**PORTAL, "consultant": 405, "outsider": 405}),
     "portal:preferences": (None, PORTAL),
 }

@@ -1,0 +1,254 @@
+"""Forms for the finance pages.
+
+Forms check the shape of what was typed; the rules (cut-off dates, states, who
+may act) live in ``payments.services``, whose errors the views put back on the
+field they name.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from config.errors import DomainError
+from consultants.models import PayoutMethod
+from engagements.forms import RECEIPT_TYPES, sniff_receipt
+from engagements.models import Phase, Study
+from payments.models import PayoutBatch
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def put_error(form: forms.Form, exc: DomainError) -> None:
+    """Show a service's error on the field it names, else above the form."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+# --- building a batch --------------------------------------------------------------
+
+
+class PhaseChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, phase):
+        return f"{phase.study.name} · {phase.name}"
+
+
+class BatchBuildForm(forms.Form):
+    cutoff_date = forms.DateField(
+        label=gettext_lazy("Pay approved work up to"),
+        help_text=gettext_lazy("Approved, unpaid work dated on or before this day is included."),
+        widget=DATE_WIDGET,
+        error_messages={"required": gettext_lazy("Enter the cut-off date.")},
+    )
+    study = forms.ModelChoiceField(
+        label=gettext_lazy("Study (optional)"),
+        queryset=Study.objects.none(),
+        required=False,
+        to_field_name="public_id",
+        empty_label=gettext_lazy("Every study"),
+    )
+    phase = PhaseChoiceField(
+        label=gettext_lazy("Phase (optional)"),
+        queryset=Phase.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Every phase"),
+    )
+    method = forms.ChoiceField(
+        label=gettext_lazy("Payout method (optional)"),
+        choices=[("", gettext_lazy("Every method")), *PayoutMethod.choices],
+        required=False,
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note (optional)"),
+        help_text=gettext_lazy("For the approver: what this batch is for."),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {"cutoff_date": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        self.fields["study"].queryset = Study.objects.order_by("name")
+        self.fields["phase"].queryset = Phase.objects.select_related("study").order_by(
+            "study__name", "position", "id"
+        )
+
+
+class BatchFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        choices=[("", gettext_lazy("Every status")), *PayoutBatch.Status.choices],
+        required=False,
+    )
+
+
+# --- reasons -----------------------------------------------------------------------
+
+
+class ReasonForm(forms.Form):
+    """One required reason; the label and the message say what it is for."""
+
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, label: str, required_message: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = label
+        self.fields["reason"].error_messages["required"] = required_message
+
+
+def batch_cancel_form(data=None) -> ReasonForm:
+    return ReasonForm(
+        data,
+        prefix="cancel",
+        label=_("Why is the batch cancelled?"),
+        required_message=_("Say why the batch is cancelled."),
+    )
+
+
+def payment_void_form(data=None) -> ReasonForm:
+    return ReasonForm(
+        data,
+        prefix="void",
+        label=_("Why is the payment voided?"),
+        required_message=_("Say why the payment is voided."),
+    )
+
+
+def payment_cancel_form(data=None) -> ReasonForm:
+    return ReasonForm(
+        data,
+        prefix="cancel",
+        label=_("Why is the payment cancelled?"),
+        required_message=_("Say why the payment is cancelled."),
+    )
+
+
+# --- recording a hand-over ---------------------------------------------------------
+
+
+def check_proof(upload):
+    """A photo (JPEG, PNG, WebP) or a PDF, told by its first bytes, within the size limit.
+
+    The stored name is random: what the file was called (which may name someone)
+    is never kept.
+    """
+    limit = settings.MAX_RECEIPT_UPLOAD_BYTES
+    if upload.size > limit:
+        raise forms.ValidationError(
+            _("The file is %(size)s; proof can be at most %(limit)s.")
+            % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
+            code="too_large",
+        )
+    if upload.size == 0:
+        raise forms.ValidationError(_("The file is empty."), code="empty")
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    kind = sniff_receipt(head)
+    if kind is None:
+        raise forms.ValidationError(
+            _("Upload a photo (JPEG, PNG or WebP) or a PDF. This file is none of those."),
+            code="file_type",
+        )
+    upload.name = f"{uuid.uuid4().hex}.{kind}"
+    upload.content_type = RECEIPT_TYPES[kind]
+    return upload
+
+
+class ProofField(forms.FileField):
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if upload and hasattr(upload, "size"):
+            return check_proof(upload)
+        return upload
+
+
+class ManualPaymentForm(forms.Form):
+    reference = forms.CharField(
+        label=gettext_lazy("Reference"),
+        help_text=gettext_lazy(
+            "The check number, the card's last four digits, or the gift card's code reference."
+        ),
+        max_length=120,
+        error_messages={"required": gettext_lazy("Enter the reference.")},
+    )
+    handed_over_on = forms.DateField(
+        label=gettext_lazy("Date handed over"),
+        widget=DATE_WIDGET,
+        error_messages={"required": gettext_lazy("Enter the date it was handed over.")},
+    )
+    proof = ProofField(
+        label=gettext_lazy("Proof (optional)"),
+        required=False,
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,application/pdf"}
+        ),
+    )
+
+    def __init__(self, *args, payment=None, **kwargs):
+        kwargs.setdefault("prefix", "record")
+        kwargs.setdefault("initial", {"handed_over_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        self.fields["proof"].help_text = _(
+            "A scanned signature or a photo of the hand-over: JPEG, PNG, WebP or PDF, "
+            "at most %(limit)s. Kept privately; only finance can download it."
+        ) % {"limit": filesizeformat(settings.MAX_RECEIPT_UPLOAD_BYTES)}
+        if payment is not None:
+            self.fields["reference"].help_text = REFERENCE_HELP.get(
+                payment.method, self.fields["reference"].help_text
+            )
+
+
+REFERENCE_HELP = {
+    PayoutMethod.CHECK: gettext_lazy("The check number."),
+    PayoutMethod.PREPAID_CARD: gettext_lazy("The card's last four digits."),
+    PayoutMethod.GIFT_CARD: gettext_lazy("The gift card's code reference (not the code itself)."),
+    PayoutMethod.CASH: gettext_lazy("The signed receipt or envelope reference."),
+}
+
+
+# --- receipts, statements and the tax summary ----------------------------------------
+
+
+class StatementYearForm(forms.Form):
+    year = forms.IntegerField(
+        label=gettext_lazy("Year"),
+        min_value=2000,
+        max_value=9999,
+        error_messages={"required": gettext_lazy("Choose a year.")},
+    )
+
+
+def receipt_replace_form(data=None) -> ReasonForm:
+    return ReasonForm(
+        data,
+        prefix="replace",
+        label=_("Why is the receipt replaced?"),
+        required_message=_("Say why the receipt is replaced."),
+    )
+
+
+def tax_export_form(data=None) -> ReasonForm:
+    form = ReasonForm(
+        data,
+        prefix="export",
+        label=_("Why are you exporting legal names and taxpayer ids?"),
+        required_message=_("Say why you are exporting legal names and taxpayer ids."),
+    )
+    form.fields["reason"].help_text = _(
+        "Kept with the record of who saw which identity data, and when."
+    )
+    return form
+
+
+class ReceiptFilterForm(forms.Form):
+    year = forms.IntegerField(label=gettext_lazy("Year"), required=False, min_value=2000)
+    number = forms.CharField(
+        label=gettext_lazy("Receipt number"), required=False, max_length=32, strip=True
+    )

@@ -1,0 +1,446 @@
+"""Reads about payouts that the finance pages, the portal and the API share.
+
+Every function runs a fixed number of queries, however many payments or items
+a batch holds: lists are joined or prefetched, totals are aggregated in SQL.
+Consultants appear by display name only; nothing here reads the identity vault.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.history import history_entries
+from consultants.models import Consultant, PayoutMethod
+from engagements.models import Contribution
+from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch, StripeAccount
+
+ZERO = Decimal("0.00")
+PS = Payment.Status
+BS = PayoutBatch.Status
+
+FINANCE_PERMISSION = "payments.access_finance"
+
+
+def is_finance(user) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(FINANCE_PERMISSION))
+
+
+# --- who sees what ---------------------------------------------------------------------
+
+
+# A consultant's contact fields are encrypted: lists never load (or decrypt) them.
+CONTACT_FIELDS = ("consultant__email", "consultant__phone", "consultant__safe_contact_notes")
+
+
+def _items_prefetch() -> Prefetch:
+    return Prefetch(
+        "items",
+        queryset=PaymentItem.objects.select_related(
+            "contribution", "contribution__engagement__phase"
+        ).order_by("contribution__date", "id"),
+    )
+
+
+def payment_rows(qs: QuerySet[Payment]) -> QuerySet[Payment]:
+    """Payments with what a list shows: batch, consultant, items (three queries)."""
+    return (
+        qs.select_related("batch", "consultant")
+        .defer(*CONTACT_FIELDS)
+        .prefetch_related(_items_prefetch())
+    )
+
+
+def payments_visible_to(user) -> QuerySet[Payment]:
+    """Finance sees every payment; a consultant only their own; anyone else none."""
+    if not (user and user.is_authenticated):
+        return Payment.objects.none()
+    if is_finance(user):
+        return Payment.objects.all()
+    consultant = getattr(user, "consultant", None)
+    if consultant is None:
+        return Payment.objects.none()
+    return Payment.objects.filter(consultant=consultant)
+
+
+def batches_visible_to(user) -> QuerySet[PayoutBatch]:
+    if not is_finance(user):
+        return PayoutBatch.objects.none()
+    return PayoutBatch.objects.all()
+
+
+def batch_rows(qs: QuerySet[PayoutBatch]) -> QuerySet[PayoutBatch]:
+    """Batches with their builder, filters and payment totals, in one query."""
+    return qs.select_related("created_by", "approved_by", "study", "phase").annotate(
+        payment_count=Count("payments", distinct=True),
+        held_count=Count("payments", filter=Q(payments__status=PS.HELD), distinct=True),
+        total=Sum("payments__amount"),
+    )
+
+
+# --- one batch -------------------------------------------------------------------------
+
+
+@dataclass
+class MethodTotal:
+    method: str
+    label: str
+    count: int = 0
+    amount: Decimal = ZERO
+    held_count: int = 0
+    held_amount: Decimal = ZERO
+
+
+@dataclass
+class StatusCount:
+    status: str
+    label: str
+    count: int
+
+
+@dataclass
+class BatchSummary:
+    batch: PayoutBatch
+    total: Decimal
+    payment_count: int
+    by_method: list[MethodTotal]
+    by_status: list[StatusCount]
+    flags: list[Payment]
+    payee_user_ids: set[int] = field(default_factory=set)
+
+    @property
+    def held_amount(self) -> Decimal:
+        return sum((m.held_amount for m in self.by_method), ZERO)
+
+
+def _by_status(counts: dict[str, int]) -> list[StatusCount]:
+    labels = dict(PS.choices)
+    return [StatusCount(s, str(labels[s]), counts[s]) for s in PS.values if counts.get(s)]
+
+
+def batch_summaries(batches) -> dict[int, BatchSummary]:
+    """Totals by method and by status, every pre-flight flag and who is paid, for each
+    batch given (three queries, however many batches and payments)."""
+    batches = {b.pk: b for b in batches}
+    if not batches:
+        return {}
+    payments = Payment.objects.filter(batch_id__in=batches)
+    rows = (
+        payments.order_by()
+        .values("batch_id", "method", "status")
+        .annotate(n=Count("id"), amount=Sum("amount"))
+    )
+    labels = dict(PayoutMethod.choices)
+    methods: dict[int, dict[str, MethodTotal]] = {pk: {} for pk in batches}
+    statuses: dict[int, dict[str, int]] = {pk: {} for pk in batches}
+    for row in rows:
+        method = row["method"]
+        m = methods[row["batch_id"]].setdefault(
+            method, MethodTotal(method, str(labels.get(method, method)))
+        )
+        amount = row["amount"] or ZERO
+        m.count += row["n"]
+        m.amount += amount
+        if row["status"] == PS.HELD:
+            m.held_count += row["n"]
+            m.held_amount += amount
+        counts = statuses[row["batch_id"]]
+        counts[row["status"]] = counts.get(row["status"], 0) + row["n"]
+    flags: dict[int, list[Payment]] = {pk: [] for pk in batches}
+    for p in (
+        payments.filter(status=PS.HELD)
+        .select_related("consultant")
+        .defer(*CONTACT_FIELDS)
+        .order_by("consultant__display_name", "id")
+    ):
+        flags[p.batch_id].append(p)
+    payees: dict[int, set[int]] = {pk: set() for pk in batches}
+    for batch_id, user_id in payments.filter(consultant__user__isnull=False).values_list(
+        "batch_id", "consultant__user_id"
+    ):
+        payees[batch_id].add(user_id)
+    summaries = {}
+    for pk, batch in batches.items():
+        by_method = [methods[pk][m] for m in PayoutMethod.values if m in methods[pk]]
+        summaries[pk] = BatchSummary(
+            batch=batch,
+            total=sum((m.amount for m in by_method), ZERO),
+            payment_count=sum(m.count for m in by_method),
+            by_method=by_method,
+            by_status=_by_status(statuses[pk]),
+            flags=flags[pk],
+            payee_user_ids=payees[pk],
+        )
+    return summaries
+
+
+def batch_summary(batch: PayoutBatch) -> BatchSummary:
+    return batch_summaries([batch])[batch.pk]
+
+
+def batch_payments(batch: PayoutBatch) -> QuerySet[Payment]:
+    """The payments of one batch, by consultant, with their items."""
+    return (
+        batch.payments.select_related("consultant")
+        .defer(*CONTACT_FIELDS)
+        .prefetch_related(_items_prefetch())
+        .order_by("consultant__display_name", "id")
+    )
+
+
+@dataclass
+class Progress:
+    status: str
+    status_label: str
+    done: bool
+    counts: list[StatusCount]
+    payments: dict[str, tuple[str, str]]  # public id -> (status, label)
+
+    def as_json(self) -> dict:
+        return {
+            "status": self.status,
+            "status_label": self.status_label,
+            "done": self.done,
+            "counts": [vars(c) for c in self.counts],
+            "payments": {
+                pid: {"status": s, "label": label} for pid, (s, label) in self.payments.items()
+            },
+        }
+
+
+def batch_progress(batch: PayoutBatch) -> Progress:
+    """Where a batch stands: its status, counts by payment status, each payment (one query)."""
+    labels = dict(PS.choices)
+    statuses = list(batch.payments.order_by().values_list("public_id", "status"))
+    counts: dict[str, int] = {}
+    for _pid, s in statuses:
+        counts[s] = counts.get(s, 0) + 1
+    return Progress(
+        status=batch.status,
+        status_label=str(batch.get_status_display()),
+        done=batch.status != BS.PROCESSING,
+        counts=_by_status(counts),
+        payments={str(pid): (s, str(labels[s])) for pid, s in statuses},
+    )
+
+
+# --- one payment -----------------------------------------------------------------------
+
+
+def split_items(payment: Payment) -> Payment:
+    """Set ``work_items`` and ``reimbursements`` (and their totals) on a prefetched payment."""
+    work, paid_back = [], []
+    for item in payment.items.all():
+        is_reimbursement = item.contribution.kind == Contribution.Kind.REIMBURSEMENT
+        (paid_back if is_reimbursement else work).append(item)
+    payment.work_items = work
+    payment.reimbursements = paid_back
+    payment.work_total = sum((i.amount for i in work), ZERO)
+    payment.reimbursement_total = sum((i.amount for i in paid_back), ZERO)
+    return payment
+
+
+def payment_detail_rows(qs: QuerySet[Payment]) -> QuerySet[Payment]:
+    return (
+        qs.select_related("batch", "consultant", "recorded_by")
+        .defer(*CONTACT_FIELDS)
+        .prefetch_related(
+            _items_prefetch(),
+            Prefetch("attempts", queryset=PaymentAttempt.objects.order_by("number")),
+        )
+    )
+
+
+PAYMENT_PHRASES = {
+    "batch.built": gettext_lazy("built this batch"),
+    "batch.submitted": gettext_lazy("sent this batch for approval"),
+    "batch.approved": gettext_lazy("approved this batch"),
+    "batch.executed": gettext_lazy("started paying this batch"),
+    "batch.completed": gettext_lazy("finished paying this batch"),
+    "batch.cancelled": gettext_lazy("cancelled this batch"),
+    "batch.reopened": gettext_lazy("reopened this batch to pay a retried payment"),
+    "payment.created": gettext_lazy("added this payment to the batch"),
+    "payment.held": gettext_lazy("put this payment on hold"),
+    "payment.hold_released": gettext_lazy("released the hold"),
+    "payment.processing": gettext_lazy("started this payment"),
+    "payment.paid": gettext_lazy("recorded this payment as paid"),
+    "payment.failed": gettext_lazy("recorded that this payment failed"),
+    "payment.retried": gettext_lazy("tried this payment again"),
+    "payment.cancelled": gettext_lazy("cancelled this payment"),
+    "payment.voided": gettext_lazy("voided this payment"),
+    "payment.returned": gettext_lazy("recorded that the money came back"),
+    "payment.payout_matched": gettext_lazy("matched the bank payout that carried this payment"),
+}
+
+
+def payout_history(instance, *, viewer=None):
+    """``history_entries`` with the payout actions in plain words."""
+    hidden = ("proof",) if isinstance(instance, Payment) else ()
+    entries = history_entries(instance, viewer=viewer, hidden_fields=hidden)
+    for entry in entries:
+        phrase = PAYMENT_PHRASES.get(entry.action)
+        if phrase is None and entry.action.startswith(("payment.", "batch.")):
+            words = entry.action.split(".", 1)[1].replace("_", " ")
+            phrase = _("changed this record (%(what)s)") % {"what": words}
+        if phrase is not None:
+            entry.phrase = str(phrase)
+    return entries
+
+
+# --- the consultant's own ----------------------------------------------------------------
+
+
+def payments_of(consultant) -> QuerySet[Payment]:
+    """One consultant's payments, newest first, with items (three queries)."""
+    return payment_rows(Payment.objects.filter(consultant=consultant)).order_by(
+        "-created_at", "-id"
+    )
+
+
+# --- Stripe onboarding -------------------------------------------------------------------
+
+
+class OnboardingState:
+    NONE = "none"
+    ONBOARDING = "onboarding"
+    READY = "ready"
+    LABELS = {
+        NONE: gettext_lazy("Not started"),
+        ONBOARDING: gettext_lazy("Onboarding"),
+        READY: gettext_lazy("Ready"),
+    }
+
+
+def onboarding_state(account: StripeAccount | None) -> str:
+    if account is None:
+        return OnboardingState.NONE
+    return OnboardingState.READY if account.ready else OnboardingState.ONBOARDING
+
+
+def stripe_onboarding_rows() -> QuerySet[Consultant]:
+    """Consultants paid by direct deposit, with their Stripe account and held payments."""
+    return (
+        Consultant.objects.filter(payout_method=PayoutMethod.STRIPE)
+        .select_related("stripe_account")
+        .annotate(
+            waiting=Count(
+                "payments",
+                filter=Q(
+                    payments__status=PS.HELD,
+                    payments__hold_reason=Payment.Hold.ACCOUNT_NOT_READY,
+                ),
+            )
+        )
+        # Names and states only: the encrypted contact fields are never read here.
+        .only("public_id", "display_name", "status", "payout_method", "stripe_account")
+        .order_by("display_name", "id")
+    )
+
+
+def stripe_account_of(consultant) -> StripeAccount | None:
+    return StripeAccount.objects.filter(consultant=consultant).first()
+
+
+# --- what a consultant reads about their own payment ---------------------------------
+
+HOLD_WORDS = {
+    Payment.Hold.W9_MISSING: gettext_lazy(
+        "we need a tax form (W-9) from you before this can be sent. "
+        "The finance team will help you with it."
+    ),
+    Payment.Hold.ACCOUNT_NOT_READY: gettext_lazy(
+        "your direct deposit setup is not finished yet. It goes out once it is."
+    ),
+    Payment.Hold.BENEFITS_CAP: gettext_lazy(
+        "this payment would go over the limit you set for yourself, so it waits, as you may "
+        "have chosen to be paid later. You can change your limit in your preferences."
+    ),
+    Payment.Hold.NOT_POSITIVE: gettext_lazy("the finance team is checking the amount."),
+}
+
+
+@dataclass
+class ConsultantStatus:
+    key: str  # on_its_way, paid, on_hold, delayed, returned, not_sent
+    words: str
+
+
+def consultant_status(payment: Payment) -> ConsultantStatus:
+    """A payment's status in neutral words for the person it pays."""
+    s = payment.status
+    if s in (PS.PENDING, PS.PROCESSING):
+        return ConsultantStatus("on_its_way", _("On its way"))
+    if s == PS.PAID:
+        return ConsultantStatus("paid", _("Paid"))
+    if s == PS.HELD:
+        reason = HOLD_WORDS.get(payment.hold_reason, gettext_lazy("the finance team is on it."))
+        return ConsultantStatus("on_hold", _("On hold: %(reason)s") % {"reason": reason})
+    if s == PS.FAILED:
+        return ConsultantStatus(
+            "delayed", _("Delayed — the finance team is sending it again or another way")
+        )
+    if s == PS.RETURNED:
+        return ConsultantStatus(
+            "returned", _("Returned — this will be paid again in a later payment")
+        )
+    return ConsultantStatus("not_sent", _("Not sent — this work will be paid in a later payment"))
+
+
+def payment_date(payment: Payment):
+    """The day a consultant reads beside a payment: when it was paid, else when it started."""
+    if payment.handed_over_on:
+        return payment.handed_over_on
+    if payment.paid_at:
+        return timezone.localtime(payment.paid_at).date()
+    return timezone.localtime(payment.created_at).date()
+
+
+# --- receipts and annual statements ------------------------------------------------
+
+
+def receipts_visible_to(user) -> QuerySet:
+    """Finance sees every receipt; a consultant only their own; anyone else none."""
+    from payments.documents import Receipt
+
+    if is_finance(user):
+        return Receipt.objects.all()
+    consultant = getattr(user, "consultant", None) if user and user.is_authenticated else None
+    if consultant is None:
+        return Receipt.objects.none()
+    return Receipt.objects.filter(consultant=consultant)
+
+
+def statements_visible_to(user) -> QuerySet:
+    """Finance sees every statement; a consultant only their own; anyone else none."""
+    from payments.documents import AnnualStatement
+
+    if is_finance(user):
+        return AnnualStatement.objects.all()
+    consultant = getattr(user, "consultant", None) if user and user.is_authenticated else None
+    if consultant is None:
+        return AnnualStatement.objects.none()
+    return AnnualStatement.objects.filter(consultant=consultant)
+
+
+def receipt_rows(qs: QuerySet) -> QuerySet:
+    """Receipts with what a list shows: payment, consultant's display name, the receipt
+    each one replaces and the one that replaced it (one query)."""
+    return qs.select_related("payment", "consultant", "replaces", "replaced_by").defer(
+        *CONTACT_FIELDS, "lines"
+    )
+
+
+def receipt_detail_rows(qs: QuerySet) -> QuerySet:
+    """One receipt with its printed lines."""
+    return qs.select_related("payment", "consultant", "replaces", "replaced_by").defer(
+        *CONTACT_FIELDS
+    )
+
+
+def statement_rows(qs: QuerySet) -> QuerySet:
+    return qs.select_related("consultant").defer(*CONTACT_FIELDS)
