@@ -4,6 +4,12 @@ from rest_framework.routers import DefaultRouter
 
 from api.views.base import not_found
 from api.views.consultants import ConsultantViewSet, MeView
+from api.views.documents import (
+    PaymentReceiptView,
+    ReceiptViewSet,
+    StatementViewSet,
+    TaxSummaryViewSet,
+)
 from api.views.engagements import (
     ContributionViewSet,
     EngagementViewSet,
@@ -12,6 +18,7 @@ from api.views.engagements import (
     RateCardViewSet,
     StudyViewSet,
 )
+from api.views.payments import PaymentViewSet, PayoutBatchViewSet
 
 app_name = "api"
 
@@ -23,12 +30,22 @@ router.register("phases", PhaseViewSet, basename="phase")
 router.register("rate-cards", RateCardViewSet, basename="rate-card")
 router.register("engagements", EngagementViewSet, basename="engagement")
 router.register("contributions", ContributionViewSet, basename="contribution")
+router.register("payout-batches", PayoutBatchViewSet, basename="payout-batch")
+router.register("payments", PaymentViewSet, basename="payment")
+router.register("receipts", ReceiptViewSet, basename="receipt")
+router.register("statements", StatementViewSet, basename="statement")
+router.register("tax-summaries", TaxSummaryViewSet, basename="tax-summary")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     path("history/", HistoryView.as_view(), name="history"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "payments/<uuid:public_id>/receipt/",
+        PaymentReceiptView.as_view(),
+        name="payment-receipt",
+    ),
     path("", include(router.urls)),
     # Anything else under the API answers in the API's own error shape.
     re_path(r"^[\s\S]*$", not_found, name="not-found"),

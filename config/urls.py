@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from payments.public_views import verify as receipt_verify
+from payments.webhooks import stripe_webhook
 
 admin.site.site_header = "Honora administration"
 admin.site.site_title = "Honora"
@@ -15,6 +17,8 @@ urlpatterns = [
     path("me/", include("consultants.portal_urls")),
     path("finance/", include("payments.urls")),
     path("api/v1/", include("api.urls")),
+    path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
+    path("verify/<str:code>/", receipt_verify, name="receipt_verify"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

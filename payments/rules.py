@@ -22,12 +22,17 @@ def money(value: Decimal) -> str:
 
 
 def tax_threshold(year: int) -> Decimal:
-    """The year's 1099-NEC threshold, or the organisation's own lower one."""
-    if settings.TAX_FORM_ORG_THRESHOLD is not None:
-        return settings.TAX_FORM_ORG_THRESHOLD
+    """The year's 1099-NEC reporting threshold, from the table in settings."""
     table = settings.TAX_FORM_THRESHOLDS
     known = [y for y in table if y <= year]
     return table[max(known)] if known else table[min(table)]
+
+
+def w9_threshold(year: int) -> Decimal:
+    """From which yearly total a W-9 must be on file: the law's, or the organisation's lower one."""
+    legal = tax_threshold(year)
+    org = settings.TAX_FORM_ORG_THRESHOLD
+    return min(org, legal) if org is not None else legal
 
 
 def _paid(consultant, *, since: date, until: date, reportable_only: bool) -> Decimal:
@@ -77,7 +82,7 @@ def preflight(*, consultant, method: str, amount: Decimal, items, today: date) -
     pay = reportable(items)
     year_start = today.replace(month=1, day=1)
     year_total = _paid(consultant, since=year_start, until=today, reportable_only=True) + pay
-    threshold = tax_threshold(today.year)
+    threshold = w9_threshold(today.year)
     tax_form = getattr(consultant, "tax_form", None)
     if pay > 0 and year_total >= threshold and not (tax_form and tax_form.on_file):
         return Hold(

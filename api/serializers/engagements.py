@@ -18,6 +18,8 @@ class StudySerializer(serializers.ModelSerializer):
 
 class PhaseSerializer(serializers.ModelSerializer):
     study = serializers.UUIDField(source="study.public_id", read_only=True)
+    # Explicit bounds: the model field's range differs by database and so would the schema.
+    position = serializers.IntegerField(min_value=0, max_value=2147483647, read_only=True)
 
     class Meta:
         model = Phase

@@ -6,6 +6,7 @@ committed api/schema.yml, which test_schema.py proves equal to the live one.
 
 from __future__ import annotations
 
+import zlib
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +29,8 @@ ROLES = ("consultant", "coordinator", "finance", "admin")
 
 @pytest.fixture
 def fuzz_world(live_server, transactional_db, settings):
-    """A small study and one token per role, served by a real HTTP server."""
+    """A small study, a paid batch with its receipt and statement, a draft batch, and one
+    token per role, served by a real HTTP server."""
     from rest_framework.throttling import SimpleRateThrottle
 
     from accounts.demo import enroll_totp
@@ -37,6 +39,7 @@ def fuzz_world(live_server, transactional_db, settings):
         "writes": "100000/min",
         "reads": "100000/min",
         "auth": "100000/min",
+        "receipt_verify": "100000/min",
     }
     users = {
         "consultant": UserFactory(roles=["consultant"]),
@@ -57,11 +60,80 @@ def fuzz_world(live_server, transactional_db, settings):
         quantity=Decimal("2"),
         submit=True,
     )
+    records = _payouts_and_documents(users, engagement)
     tokens = {role: api_token_create(user=u, name="fuzz", days=1)[1] for role, u in users.items()}
-    yield live_server.url, tokens
+    yield live_server.url, tokens, records
     from rest_framework.settings import api_settings
 
     SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+
+
+def _payouts_and_documents(users, engagement) -> dict[str, list[str]]:
+    """A paid batch (its payment, receipt and the owner's statement) and a draft batch,
+    so the payout and document endpoints are fuzzed past their 404s."""
+    from payments import services as payouts
+    from payments.receipts import receipt_issue
+    from payments.statements import statement_generate
+
+    consultant = engagement.consultant
+    consultant.payout_method = "check"
+    consultant.save()
+    coordinator2 = UserFactory(roles=["coordinator"])
+    finance, finance2 = users["finance"], UserFactory(roles=["finance"])
+
+    def approved(day):
+        c = services.contribution_create(
+            engagement=engagement,
+            by=users["coordinator"],
+            kind="hours",
+            activity="meeting",
+            date=day,
+            quantity=Decimal("1"),
+            submit=True,
+        )
+        services.contribution_approve(contribution=c, by=coordinator2)
+
+    approved(date(2026, 3, 2))
+    paid_batch = payouts.batch_build(by=finance, cutoff_date=date(2026, 3, 5))
+    payouts.batch_submit(batch=paid_batch, by=finance)
+    payouts.batch_approve(batch=paid_batch, by=finance2)
+    payouts.batch_execute(batch=paid_batch, by=finance)
+    paid = payouts.payment_record_manual(
+        payment=paid_batch.payments.get(),
+        by=finance,
+        reference="1001",
+        handed_over_on=date(2026, 3, 6),
+    )
+    receipt = receipt_issue(payment_id=paid.pk)
+    statement = statement_generate(consultant=consultant, year=receipt.year)
+    approved(date(2026, 3, 20))
+    draft = payouts.batch_build(by=finance, cutoff_date=date(2026, 3, 31))
+    return {
+        "/api/v1/payout-batches/{public_id}": [str(paid_batch.public_id), str(draft.public_id)],
+        "/api/v1/payments/{public_id}": [
+            str(paid.public_id),
+            str(draft.payments.get().public_id),
+        ],
+        "/api/v1/receipts/{public_id}": [str(receipt.public_id)],
+        "/api/v1/statements/{public_id}": [str(statement.public_id)],
+        "/api/v1/receipts/verify/{code}": [receipt.verification_code],
+        "/api/v1/tax-summaries/{year}": [str(receipt.year)],
+    }
+
+
+def _with_real_records(case, records) -> None:
+    """Most well-formed ids become records that exist; the rest stay as generated (404)."""
+    if not case.path_parameters or not case.meta.generation.mode.is_positive:
+        return
+    for prefix, values in records.items():
+        if not case.path.startswith(prefix):
+            continue
+        name = prefix.rsplit("{", 1)[1].rstrip("}")
+        generated = str(case.path_parameters.get(name))
+        pick = zlib.crc32(generated.encode())
+        if pick % 3:
+            case.path_parameters = {**case.path_parameters, name: values[pick % len(values)]}
+        return
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -77,7 +149,8 @@ def fuzz_world(live_server, transactional_db, settings):
     ],
 )
 def test_api_fuzz(case, role, fuzz_world):
-    base_url, tokens = fuzz_world
+    base_url, tokens, records = fuzz_world
+    _with_real_records(case, records)
     case.call_and_validate(
         base_url=base_url,
         headers={"Authorization": f"Token {tokens[role]}"},

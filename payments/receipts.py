@@ -1,0 +1,371 @@
+"""Issuing, rendering, storing, verifying and replacing receipts.
+
+Issuing allocates the next number of the year under a row lock (short
+transaction, no gaps); rendering happens outside any transaction (slow work)
+and stores the PDF once, with its SHA-256. Serving reads the stored bytes back
+and refuses them if they no longer match their hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.errors import NotAllowed, StateConflict, ValidationFailed
+from consultants.models import ReceiptName
+from engagements.models import Contribution
+from payments.documents import Receipt, ReceiptCounter
+from payments.models import Payment
+
+ZERO = Decimal("0.00")
+DESCRIPTION = "Research consulting"
+
+log = logging.getLogger("payments.documents")
+
+
+class TamperedDocument(Exception):
+    """A stored document no longer matches the hash recorded when it was issued."""
+
+
+class DocumentUnavailable(StateConflict):
+    """A stored document cannot be served as issued (altered or missing): nothing is sent."""
+
+    code = "document_unavailable"
+
+
+def site_url() -> str:
+    return getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def verification_url(code: str) -> str:
+    return f"{site_url()}/verify/{code}/"
+
+
+# --- what a receipt says ------------------------------------------------------------
+
+
+def payee_name(consultant) -> str:
+    """The consultant's name the way they chose to be named on receipts."""
+    if consultant.receipt_name == ReceiptName.LEGAL_NAME:
+        vault = getattr(consultant, "vault", None)
+        if vault is not None and vault.legal_name:
+            return vault.legal_name
+    if consultant.receipt_name == ReceiptName.PSEUDONYM and consultant.pseudonym:
+        return consultant.pseudonym
+    return consultant.display_name
+
+
+def _line(item) -> dict:
+    c = item.contribution
+    kind = c.kind
+    if kind == Contribution.Kind.HOURS:
+        what = _("%(hours)s h × %(rate)s") % {"hours": _plain(c.quantity), "rate": _money(c.rate)}
+    elif kind == Contribution.Kind.HONORARIUM:
+        what = _("%(count)s × honorarium of %(rate)s") % {
+            "count": _plain(c.quantity),
+            "rate": _money(c.rate),
+        }
+    else:
+        what = c.description or _("Reimbursement")
+    return {
+        "phase": c.engagement.phase.name,
+        "activity": c.get_activity_display(),
+        "date": c.date.isoformat(),
+        "kind": kind,
+        "detail": str(what),
+        "adjustment": c.adjusts_id is not None,
+        "amount": str(item.amount),
+    }
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _money(value) -> str:
+    value = Decimal(value)
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"
+
+
+# --- issuing ---------------------------------------------------------------------------
+
+
+def _next_number(year: int) -> int:
+    counter, _created = ReceiptCounter.objects.select_for_update().get_or_create(year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+def _create_receipt(
+    payment: Payment, *, by=None, replaces: Receipt | None = None, reason: str = ""
+) -> Receipt:
+    items = list(
+        payment.items.filter(live=True)
+        .select_related("contribution__engagement__phase")
+        .order_by("contribution__date", "contribution_id")
+    )
+    lines = [_line(i) for i in items]
+    pay = sum(
+        (i.amount for i in items if i.contribution.kind != Contribution.Kind.REIMBURSEMENT), ZERO
+    )
+    reimbursed = sum(
+        (i.amount for i in items if i.contribution.kind == Contribution.Kind.REIMBURSEMENT), ZERO
+    )
+    paid_on = timezone.localdate(payment.paid_at)
+    year = paid_on.year
+    sequence = _next_number(year)
+    return Receipt.objects.create(
+        payment=payment,
+        consultant=payment.consultant,
+        year=year,
+        sequence=sequence,
+        number=f"R-{year}-{sequence:06d}",
+        replaces=replaces,
+        reason=reason,
+        payee_name=payee_name(payment.consultant),
+        organization_name=settings.ORGANIZATION_NAME,
+        organization_contact=settings.ORGANIZATION_CONTACT,
+        description=DESCRIPTION,
+        method=payment.get_method_display(),
+        reference=payment.reference or payment.transfer_id,
+        paid_on=paid_on,
+        total=payment.amount,
+        pay_total=pay,
+        reimbursement_total=reimbursed,
+        currency=payment.currency,
+        lines=lines,
+        issued_by=by,
+    )
+
+
+def current_receipt(payment) -> Receipt | None:
+    """The receipt in force for a payment: the one nothing replaced."""
+    return payment.receipts.filter(replaced_by__isnull=True).order_by("-sequence").first()
+
+
+def receipt_issue(*, payment_id: int) -> Receipt | None:
+    """Give a paid payment its receipt (once); safe to call again and concurrently."""
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update().select_related("consultant").get(pk=payment_id)
+        )
+        if payment.status != Payment.Status.PAID:
+            return None
+        receipt = current_receipt(payment) or _create_receipt(payment)
+    receipt_render(receipt_id=receipt.pk)
+    return Receipt.objects.get(pk=receipt.pk)
+
+
+@transaction.atomic
+def receipt_replace(*, receipt: Receipt, by, reason: str) -> Receipt:
+    """Issue a corrected receipt that refers to ``receipt``, which stays available."""
+    if not by.has_perm("payments.access_finance"):
+        raise NotAllowed(_("Only finance can replace receipts."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why the receipt is replaced."), field="reason")
+    old = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    if Receipt.objects.filter(replaces=old).exists():
+        raise StateConflict(_("This receipt was already replaced."))
+    payment = (
+        Payment.objects.select_for_update().select_related("consultant").get(pk=old.payment_id)
+    )
+    if payment.status != Payment.Status.PAID:
+        raise StateConflict(_("Only a paid payment's receipt can be replaced."))
+    new = _create_receipt(payment, by=by, replaces=old, reason=reason)
+    transaction.on_commit(lambda: _enqueue_render(new.pk))
+    return new
+
+
+def _enqueue_render(receipt_id: int) -> None:
+    from payments.document_tasks import render_receipt
+
+    render_receipt.enqueue(receipt_id)
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def qr_svg_data_uri(text: str) -> str:
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def receipt_html(receipt: Receipt) -> str:
+    url = verification_url(receipt.verification_code)
+    lines = receipt.lines
+    return render_to_string(
+        "pdf/receipt.html",
+        {
+            "receipt": receipt,
+            "replaces": receipt.replaces,
+            "pay_lines": [
+                dict(line, amount_text=_money(line["amount"]))
+                for line in lines
+                if line["kind"] != "reimbursement"
+            ],
+            "reimbursement_lines": [
+                dict(line, amount_text=_money(line["amount"]))
+                for line in lines
+                if line["kind"] == "reimbursement"
+            ],
+            "total": _money(receipt.total),
+            "pay_total": _money(receipt.pay_total),
+            "reimbursement_total": _money(receipt.reimbursement_total),
+            "verify_url": url,
+            "qr": qr_svg_data_uri(url),
+        },
+    )
+
+
+def render_pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def receipt_render(*, receipt_id: int) -> Receipt:
+    """Render and store a receipt's PDF once; a rendered receipt is left as it is."""
+    receipt = Receipt.objects.select_related("replaces").get(pk=receipt_id)
+    if receipt.is_rendered:
+        return receipt
+    pdf = render_pdf(receipt_html(receipt))
+    digest = hashlib.sha256(pdf).hexdigest()
+    with transaction.atomic():
+        locked = Receipt.objects.select_for_update().get(pk=receipt_id)
+        if locked.is_rendered:  # another worker finished first
+            return locked
+        locked.pdf.save(f"{locked.number}.pdf", ContentFile(pdf), save=False)
+        locked.sha256 = digest
+        locked.rendered_at = timezone.now()
+        locked.save(update_fields=["pdf", "sha256", "rendered_at"])
+    # Outside the transaction: the e-mail goes only once the PDF is stored.
+    _notify(receipt_id)
+    return locked
+
+
+def stored_pdf(document) -> bytes:
+    """The stored bytes of a receipt or statement, checked against their SHA-256."""
+    if not document.sha256 or not document.pdf:
+        raise StateConflict(
+            _("This document is still being prepared. Try again in a moment."), code="not_ready"
+        )
+    with document.pdf.open("rb") as handle:
+        data = handle.read()
+    if hashlib.sha256(data).hexdigest() != document.sha256:
+        raise TamperedDocument(
+            f"{type(document).__name__} {document.pk} does not match its SHA-256"
+        )
+    return data
+
+
+def document_pdf(document) -> bytes:
+    """``stored_pdf`` for a download: an altered or lost file is logged and refused.
+
+    The log names the kind of document and its opaque id only, never who it is about.
+    Raises ``StateConflict`` (code ``not_ready``) while the PDF is being rendered.
+    """
+    kind = type(document).__name__
+    try:
+        return stored_pdf(document)
+    except TamperedDocument:
+        log.error(
+            "%s %s: stored file does not match its SHA-256; not served", kind, document.public_id
+        )
+    except OSError:
+        log.error("%s %s: stored file cannot be read; not served", kind, document.public_id)
+    raise DocumentUnavailable(
+        _(
+            "This document cannot be downloaded right now. The problem has been recorded; "
+            "please contact the finance team."
+        )
+    )
+
+
+def document_filename(document) -> str:
+    """A neutral download name: the receipt number, or the statement's year and version."""
+    if isinstance(document, Receipt):
+        return f"{document.number}.pdf"
+    return f"statement-{document.year}-v{document.version}.pdf"
+
+
+RECEIPT_STATUSES = ("valid", "replaced", "void")
+
+
+def receipt_status(receipt: Receipt) -> str:
+    """``replaced`` once a later receipt replaces it; ``void`` once the money it proves
+    did not arrive after all (the payment was voided, or came back); else ``valid``."""
+    if getattr(receipt, "replaced_by", None) is not None:
+        return "replaced"
+    if receipt.payment.status in (Payment.Status.VOIDED, Payment.Status.RETURNED):
+        return "void"
+    return "valid"
+
+
+# --- telling the consultant --------------------------------------------------------------
+
+
+def _notify(receipt_id: int) -> None:
+    from payments.notifications import receipt_ready
+
+    receipt_ready(receipt_id)
+
+
+# --- the public check ---------------------------------------------------------------------------
+
+
+@dataclass
+class Verification:
+    number: str
+    issued_on: str
+    paid_on: str
+    total: str
+    currency: str
+    status: str  # "valid", "replaced" or "void"
+    replaced_by: str | None
+
+
+def receipt_verify(code: str) -> Verification | None:
+    """What the public may know about a receipt: never who was paid."""
+    code = (code or "").strip().upper()
+    if (
+        not code
+        or len(code) > 16
+        or any(ch not in "ABCDEFGHJKLMNPQRSTUVWXYZ23456789" for ch in code)
+    ):
+        return None
+    receipt = (
+        Receipt.objects.filter(verification_code=code)
+        .select_related("replaced_by", "payment")
+        .first()
+    )
+    if receipt is None:
+        return None
+    replacement = getattr(receipt, "replaced_by", None)
+    return Verification(
+        number=receipt.number,
+        issued_on=timezone.localdate(receipt.issued_at).isoformat(),
+        paid_on=receipt.paid_on.isoformat(),
+        total=f"{receipt.total:.2f}",
+        currency=receipt.currency,
+        status=receipt_status(receipt),
+        replaced_by=replacement.number if replacement else None,
+    )

@@ -1,0 +1,57 @@
+"""Helpers that walk contributions to a paid payment through the real services."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from engagements import services as work
+from payments import services as pay
+
+
+def approved_work(engagement, *, logger, approver, entries):
+    """entries: (kind, activity, date, quantity or claimed amount)."""
+    done = []
+    for kind, activity, day, value in entries:
+        fields = {"claimed_amount": value} if kind == "reimbursement" else {"quantity": value}
+        c = work.contribution_create(
+            engagement=engagement,
+            by=logger,
+            kind=kind,
+            activity=activity,
+            date=day,
+            submit=True,
+            **fields,
+        )
+        done.append(work.contribution_approve(contribution=c, by=approver))
+    return done
+
+
+def paid_manual_payment(
+    *,
+    finance,
+    finance2,
+    reference="1001",
+    handed_over_on=date(2026, 11, 20),
+    cutoff=date(2026, 11, 26),
+):
+    batch = pay.batch_build(by=finance, cutoff_date=cutoff, today=cutoff)
+    pay.batch_submit(batch=batch, by=finance)
+    pay.batch_approve(batch=batch, by=finance2)
+    pay.batch_execute(batch=batch, by=finance2)
+    payment = batch.payments.get()
+    assert payment.status == "processing", payment.hold_detail
+    return pay.payment_record_manual(
+        payment=payment,
+        by=finance,
+        reference=reference,
+        handed_over_on=handed_over_on,
+        today=cutoff,
+    )
+
+
+STANDARD_ENTRIES = [
+    ("hours", "work", date(2026, 3, 12), Decimal("2.5")),
+    ("honorarium", "meeting", date(2026, 3, 14), Decimal("1")),
+    ("reimbursement", "travel", date(2026, 3, 14), Decimal("23.40")),
+]
