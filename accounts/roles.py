@@ -26,6 +26,7 @@ _READ_STUDY = [
     *_crud("engagements", "rate", "view"),
     *_crud("engagements", "engagement", "view"),
     *_crud("engagements", "contribution", "view"),
+    *_crud("engagements", "dispute", "view"),
     *_crud("consultants", "consultant", "view"),
 ]
 
@@ -44,6 +45,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("consultants", "vaultreveal", "view"),
         "consultants.reveal_vault",
         "payments.access_finance",
+        *[
+            f"payments.view_{model}"
+            for model in (
+                "payoutbatch",
+                "payment",
+                "paymentitem",
+                "paymentattempt",
+                "stripeaccount",
+                "webhookevent",
+                "receipt",
+                "annualstatement",
+            )
+        ],
     ],
     ADMIN: [
         *_READ_STUDY,

@@ -300,10 +300,24 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
 # There is deliberately no MEDIA_URL: every stored file (receipts, proofs of
 # payment) is private and served only through views that check who is asking.
+_storage_backend = env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+_storage_options: dict = {}
+if _storage_backend == "storages.backends.s3.S3Storage":
+    # S3-compatible object storage (django-storages). Credentials come from the
+    # usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables.
+    _bucket = env_str("AWS_STORAGE_BUCKET_NAME")
+    if not _bucket:
+        raise ImproperlyConfigured("AWS_STORAGE_BUCKET_NAME must be set when STORAGE_BACKEND is S3")
+    _storage_options = {
+        "bucket_name": _bucket,
+        "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+        "region_name": env_str("AWS_S3_REGION_NAME") or None,
+        "default_acl": None,  # private: files are only ever served through views
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }
 STORAGES = {
-    "default": {
-        "BACKEND": env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
-    },
+    "default": {"BACKEND": _storage_backend, "OPTIONS": _storage_options},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -348,6 +362,83 @@ TAX_FORM_ORG_THRESHOLD = (
 HOURLY_RATE_FLOOR = env_decimal("HOURLY_RATE_FLOOR", "57.00", minimum=Decimal("0"))
 TIME_TO_PAY_TARGET_DAYS = env_int("TIME_TO_PAY_TARGET_DAYS", 14, minimum=1)
 
+# Where people reach Honora: links in e-mails, receipt QR codes and Stripe's
+# onboarding return point here. In production it defaults to the first allowed host.
+_default_site = (
+    "http://127.0.0.1:8000"
+    if DEBUG
+    else (
+        f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+        if ALLOWED_HOSTS and ALLOWED_HOSTS[0] != "*"
+        else ""
+    )
+)
+SITE_URL = env_str("SITE_URL", _default_site).rstrip("/")
+if SITE_URL and not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://; got {SITE_URL!r}")
+
+# --- Stripe -------------------------------------------------------------------
+# Stripe is on when a secret key is set. In development the key is a sandbox key
+# and the API base is the local Stripe-compatible server (manage.py stripe_sandbox);
+# in production, without STRIPE_SECRET_KEY, Stripe is simply off and nothing
+# else about it is required.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "sk_test_honora_demo" if DEBUG else "").strip()
+STRIPE_ENABLED = bool(STRIPE_SECRET_KEY)
+if STRIPE_ENABLED and not STRIPE_SECRET_KEY.startswith(("sk_", "rk_")):
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY must be a secret or restricted key (starting sk_ or rk_)"
+    )
+STRIPE_API_BASE = env_str(
+    "STRIPE_API_BASE", "http://127.0.0.1:12111" if DEBUG else "https://api.stripe.com"
+).rstrip("/")
+if not STRIPE_API_BASE.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+    raise ImproperlyConfigured(
+        f"STRIPE_API_BASE must be an https:// URL (or the local sandbox); got {STRIPE_API_BASE!r}"
+    )
+# Several secrets while a webhook secret rotates: an event signed by any of them passes.
+STRIPE_WEBHOOK_SECRETS = env_list(
+    "STRIPE_WEBHOOK_SECRETS", "whsec_honora_demo_sandbox" if DEBUG else ""
+)
+for _position, _secret in enumerate(STRIPE_WEBHOOK_SECRETS, start=1):
+    if not _secret.startswith("whsec_"):
+        raise ImproperlyConfigured(
+            f"STRIPE_WEBHOOK_SECRETS: secret number {_position} must start with whsec_"
+        )
+if STRIPE_ENABLED and not DEBUG:
+    if not STRIPE_WEBHOOK_SECRETS:
+        raise ImproperlyConfigured(
+            "STRIPE_WEBHOOK_SECRETS must be set when STRIPE_SECRET_KEY is (reversals and "
+            "failed payouts arrive only by webhook)"
+        )
+    if not SITE_URL.startswith("https://"):
+        raise ImproperlyConfigured(
+            "SITE_URL must be the site's https:// address when Stripe is on (onboarding "
+            "links return there)"
+        )
+# The SDK's own retries of one call (same idempotency key); the task retries beyond them.
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0)
+STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 30, minimum=1)
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+# The SDK accepts signatures from the future; Honora allows only a little clock skew.
+STRIPE_WEBHOOK_MAX_FUTURE_SECONDS = env_int("STRIPE_WEBHOOK_MAX_FUTURE_SECONDS", 60, minimum=0)
+STRIPE_CONNECT_COUNTRY = env_str("STRIPE_CONNECT_COUNTRY", "US").upper()
+# Stripe may forget an idempotency key after 24 hours; past this age Honora asks
+# Stripe what exists before it calls again (and then uses a new key if nothing does).
+STRIPE_KEY_MAX_AGE_HOURS = env_int("STRIPE_KEY_MAX_AGE_HOURS", 20, minimum=1)
+# A payment whose task has shown no sign of life for this long is picked up again
+# by manage.py payments_sweep (a worker may have died mid-call).
+PAYMENTS_SWEEP_AFTER_SECONDS = env_int("PAYMENTS_SWEEP_AFTER_SECONDS", 300, minimum=1)
+# When Stripe's answer is unknown the task tries again with the same key after
+# base * 2^(tries-1) seconds, at most the maximum.
+PAYMENTS_RETRY_BASE_SECONDS = env_int("PAYMENTS_RETRY_BASE_SECONDS", 2, minimum=0)
+PAYMENTS_RETRY_MAX_SECONDS = env_int("PAYMENTS_RETRY_MAX_SECONDS", 300, minimum=1)
+# How long a worker's claim on an attempt lasts beyond the longest call it can make
+# (STRIPE_TIMEOUT for every try the SDK makes); another worker waits that long.
+PAYMENTS_CLAIM_MARGIN_SECONDS = env_int("PAYMENTS_CLAIM_MARGIN_SECONDS", 30, minimum=0)
+# A Stripe error kept by Stripe under a key (a stored 5xx) ends that key; after
+# checking that nothing was created Honora tries a new key, this many times at most.
+PAYMENTS_MAX_AUTOMATIC_ATTEMPTS = env_int("PAYMENTS_MAX_AUTOMATIC_ATTEMPTS", 3, minimum=1)
+
 ORGANIZATION_NAME = env_str("ORGANIZATION_NAME", "Honora Demo Research Collaborative")
 ORGANIZATION_CONTACT = env_str("ORGANIZATION_CONTACT", "finance@example.org")
 
@@ -377,5 +468,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},
+    },
 }

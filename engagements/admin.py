@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from engagements import services
-from engagements.models import Contribution, Engagement, Phase, Rate, RateCard, Study
+from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, RateCard, Study
 
 
 class NoDeleteMixin:
@@ -131,6 +131,20 @@ class ContributionAdmin(NoDeleteMixin, SimpleHistoryAdmin):
     search_fields = ["engagement__consultant__display_name"]
     date_hierarchy = "date"
     list_select_related = ["engagement__consultant", "engagement__phase"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Dispute)
+class DisputeAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+    """Read-only: disputes are opened and resolved through their services."""
+
+    list_display = ["created_at", "contribution", "status", "resolved_at"]
+    list_filter = ["status"]
 
     def has_add_permission(self, request):
         return False

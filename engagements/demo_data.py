@@ -355,3 +355,29 @@ def seed_scale(*, consultants: int, seed: int = 7) -> int:
         custom_historical_attrs={"history_action": "contribution.imported"},
     )
     return len(rows)
+
+
+def connect_demo_stripe_accounts(sandbox_url: str) -> int:
+    """Give the demo's direct-deposit consultants onboarded sandbox accounts.
+
+    Everyone except the signed-in demo consultant (consultant@example.org), who
+    onboards through the portal to show that journey. Runs only against the local
+    Stripe-compatible server; returns how many accounts it connected.
+    """
+    from payments.sandbox import SandboxControl
+    from payments.services import _stripe_account_save
+
+    control = SandboxControl(sandbox_url)
+    system = User.objects.filter(email="admin@example.org").first()
+    connected = 0
+    waiting = (
+        Consultant.objects.filter(payout_method=PayoutMethod.STRIPE, stripe_account__isnull=True)
+        .exclude(user__email="consultant@example.org")
+        .order_by("pk")
+    )
+    for consultant in waiting:
+        account = control.create_account(onboarded=True)
+        with transaction.atomic():
+            _stripe_account_save(consultant=consultant, account=account, by=system)
+        connected += 1
+    return connected

@@ -54,6 +54,8 @@ PORTAL_OWNED = {
     "admin": MISSING,
 }
 
+ROLES_FOR_WEBHOOK = ("anonymous", "consultant", "outsider", "coordinator", "finance", "admin")
+
 from tests.pages_finance import PAGES as FINANCE_PAGES  # noqa: E402
 from tests.pages_portal import PAGES as PORTAL_PAGES  # noqa: E402
 from tests.pages_staff import PAGES as STAFF_PAGES  # noqa: E402
@@ -70,7 +72,19 @@ PAGES = {
             "admin": REDIRECT,
         },
     ),
-    "api_tokens": (None, {"anonymous": LOGIN, "consultant": OK, "outsider": OK, "coordinator": OK, "finance": OK, "admin": OK}),
+    "api_tokens": (
+        None,
+        {
+            "anonymous": LOGIN,
+            "consultant": OK,
+            "outsider": OK,
+            "coordinator": OK,
+            "finance": OK,
+            "admin": OK,
+        },
+    ),
+    # Stripe posts signed events here; a GET is refused for everyone (see test_webhooks.py).
+    "stripe_webhook": (None, dict.fromkeys(ROLES_FOR_WEBHOOK, 405)),
     **STAFF_PAGES,
     **PORTAL_PAGES,
     **FINANCE_PAGES,

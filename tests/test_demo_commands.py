@@ -222,6 +222,9 @@ def test_demo_serves_and_stops_everything_on_ctrl_c(tmp_path):
         }
     }
     env["HONORA_VAR_DIR"] = str(tmp_path / "var")
+    sandbox_port = free_port()
+    env["STRIPE_API_BASE"] = f"http://127.0.0.1:{sandbox_port}"
+    env.pop("SITE_URL", None)
     log = (tmp_path / "demo.log").open("w")
     demo = subprocess.Popen(
         [sys.executable, "manage.py", "demo", "--port", str(port)],
@@ -259,8 +262,11 @@ def test_demo_serves_and_stops_everything_on_ctrl_c(tmp_path):
             time.sleep(0.1)
         assert not group_alive(demo.pid), "a process the demo started is still running"
         assert not listening(port)
+        assert not listening(sandbox_port)
         output = (tmp_path / "demo.log").read_text()
         assert "Loaded the demo study." in output
+        assert "Connected 3 consultants to sandbox Stripe accounts." in output
+        assert f"Stripe sandbox listening on http://127.0.0.1:{sandbox_port}" in output
         assert "Traceback" not in output, output[-3000:]
     finally:
         if group_alive(demo.pid):

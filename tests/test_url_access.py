@@ -69,7 +69,42 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
         claimed_amount=Decimal("12.50"),
         attachment=SimpleUploadedFile("r.pdf", b"%PDF-1.4\n", content_type="application/pdf"),
     )
+    # Payouts: approved work, built into a batch by finance, approved by a second
+    # finance person, executed, and the check's hand-over recorded with proof.
+    from payments import services as payouts
+    from tests.factories import UserFactory
+
+    paid_work = services.contribution_create(
+        engagement=engagement,
+        by=consultant.user,
+        kind="hours",
+        activity="meeting",
+        date=date(2026, 3, 10),
+        quantity=Decimal("1"),
+    )
+    services.contribution_approve(contribution=paid_work, by=coordinator)
+    batch = payouts.batch_build(by=finance, cutoff_date=date(2026, 3, 31))
+    payouts.batch_submit(batch=batch, by=finance)
+    payouts.batch_approve(batch=batch, by=UserFactory(roles=["finance"]))
+    payouts.batch_execute(batch=batch, by=finance)
+    payment = payouts.payment_record_manual(
+        payment=batch.payments.get(),
+        by=finance,
+        reference="1001",
+        handed_over_on=date(2026, 4, 1),
+        proof=SimpleUploadedFile("proof.pdf", b"%PDF-1.4\n", content_type="application/pdf"),
+    )
+    # Its receipt and the owner's statement for the year, rendered as a worker would.
+    from payments.receipts import receipt_issue
+    from payments.statements import statement_generate
+
+    receipt = receipt_issue(payment_id=payment.pk)
+    statement = statement_generate(consultant=consultant, year=receipt.year, by=consultant.user)
     records = {
+        "batch": batch,
+        "payment": payment,
+        "receipt": receipt,
+        "statement": statement,
         "receipt_contribution": receipt_contribution,
         "engagement": engagement,
         "consultant": consultant,

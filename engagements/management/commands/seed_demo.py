@@ -4,8 +4,10 @@ from accounts.demo import refuse_unless_debug
 from engagements import demo_data
 
 
-def print_sign_ins(stdout, result, password: str | None) -> None:
-    stdout.write("Sign in at http://127.0.0.1:8000/ with:")
+def print_sign_ins(
+    stdout, result, password: str | None, url: str = "http://127.0.0.1:8000/"
+) -> None:
+    stdout.write(f"Sign in at {url} with:")
     for email, _name, roles in demo_data.DEMO_USERS:
         line = f"  {', '.join(roles):<12} {email:<28}"
         if password:
