@@ -13,13 +13,12 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django import forms
-from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.errors import DomainError
+from config.files import PrivateUploadField
 from consultants.models import Consultant
 from engagements.models import Activity, Contribution, Engagement, Phase, RateCard, Study
 
@@ -34,80 +33,12 @@ def put_error(form: forms.Form, exc: DomainError, *, fields: dict[str, str] | No
 
 # --- receipts ---------------------------------------------------------------------
 
-# What a receipt may be, told by its first bytes, never by its name or the
-# browser's word: extension -> content type.
-RECEIPT_TYPES = {
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "pdf": "application/pdf",
-}
 
-
-def sniff_receipt(head: bytes) -> str | None:
-    """The receipt type of a file from its magic bytes, or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    return None
-
-
-def check_receipt(upload):
-    """Refuse anything but a JPEG, PNG, WebP or PDF within the size limit.
-
-    The file gets a random name: what the person called it (which may name
-    them) is never stored. Returns the same upload, renamed.
-    """
-    limit = settings.MAX_RECEIPT_UPLOAD_BYTES
-    if upload.size > limit:
-        raise forms.ValidationError(
-            _("The file is %(size)s; receipts can be at most %(limit)s.")
-            % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
-            code="too_large",
-        )
-    if upload.size == 0:
-        raise forms.ValidationError(_("The file is empty."), code="empty")
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    kind = sniff_receipt(head)
-    if kind is None:
-        raise forms.ValidationError(
-            _("Upload a photo (JPEG, PNG or WebP) or a PDF. This file is none of those."),
-            code="file_type",
-        )
-    upload.name = f"{uuid.uuid4().hex}.{kind}"
-    upload.content_type = RECEIPT_TYPES[kind]
-    return upload
-
-
-class ReceiptField(forms.FileField):
+class ReceiptField(PrivateUploadField):
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("label", gettext_lazy("Receipt or proof (optional)"))
-        kwargs.setdefault(
-            "help_text",
-            gettext_lazy("A photo or a PDF, at most %(limit)s.")
-            % {"limit": filesizeformat(settings.MAX_RECEIPT_UPLOAD_BYTES)},
-        )
-        kwargs.setdefault(
-            "widget",
-            forms.ClearableFileInput(
-                attrs={"accept": "image/jpeg,image/png,image/webp,application/pdf"}
-            ),
-        )
-        super().__init__(**kwargs)
-
-    def clean(self, data, initial=None):
-        upload = super().clean(data, initial)
-        if upload and upload is not initial and hasattr(upload, "size"):
-            return check_receipt(upload)
-        return upload
+        super().__init__(what=gettext_lazy("receipts"), **kwargs)
 
 
 # --- one entry ----------------------------------------------------------------------

@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,11 +30,11 @@ from accounts.access import coordinator_required, get_visible_or_404, staff_requ
 from accounts.history import history_entries, plain_number
 from accounts.roles import ADMIN, COORDINATOR
 from config.errors import DomainError, NotAllowed, StateConflict, ValidationFailed
+from config.files import stored_file_download
 from consultants.models import Consultant
 from consultants.selectors import consultants_visible_to
 from engagements import imports, selectors, services
 from engagements.forms import (
-    RECEIPT_TYPES,
     AdjustmentForm,
     ContributionEditForm,
     ContributionFilterForm,
@@ -496,21 +496,9 @@ def contribution_attachment(request, public_id):
     c = get_visible_or_404(selectors.contributions_visible_to(request.user), public_id=public_id)
     if not c.attachment:
         raise Http404
-    name = c.attachment.name
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    try:
-        handle = c.attachment.storage.open(name, "rb")
-    except (FileNotFoundError, OSError):
-        raise Http404 from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"receipt-{c.date.isoformat()}.{extension or 'bin'}",
-        content_type=RECEIPT_TYPES.get(extension, "application/octet-stream"),
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response = stored_file_download(c.attachment, filename_stem=f"receipt-{c.date.isoformat()}")
+    if response is None:
+        raise Http404
     return response
 
 

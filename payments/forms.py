@@ -7,8 +7,6 @@ field they name.
 
 from __future__ import annotations
 
-import uuid
-
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -17,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.errors import DomainError
+from config.files import PrivateUploadField
 from consultants.models import PayoutMethod
-from engagements.forms import RECEIPT_TYPES, sniff_receipt
 from engagements.models import Phase, Study
 from payments.models import PayoutBatch
 
@@ -132,43 +130,6 @@ def payment_cancel_form(data=None) -> ReasonForm:
 # --- recording a hand-over ---------------------------------------------------------
 
 
-def check_proof(upload):
-    """A photo (JPEG, PNG, WebP) or a PDF, told by its first bytes, within the size limit.
-
-    The stored name is random: what the file was called (which may name someone)
-    is never kept.
-    """
-    limit = settings.MAX_RECEIPT_UPLOAD_BYTES
-    if upload.size > limit:
-        raise forms.ValidationError(
-            _("The file is %(size)s; proof can be at most %(limit)s.")
-            % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
-            code="too_large",
-        )
-    if upload.size == 0:
-        raise forms.ValidationError(_("The file is empty."), code="empty")
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    kind = sniff_receipt(head)
-    if kind is None:
-        raise forms.ValidationError(
-            _("Upload a photo (JPEG, PNG or WebP) or a PDF. This file is none of those."),
-            code="file_type",
-        )
-    upload.name = f"{uuid.uuid4().hex}.{kind}"
-    upload.content_type = RECEIPT_TYPES[kind]
-    return upload
-
-
-class ProofField(forms.FileField):
-    def clean(self, data, initial=None):
-        upload = super().clean(data, initial)
-        if upload and hasattr(upload, "size"):
-            return check_proof(upload)
-        return upload
-
-
 class ManualPaymentForm(forms.Form):
     reference = forms.CharField(
         label=gettext_lazy("Reference"),
@@ -183,12 +144,8 @@ class ManualPaymentForm(forms.Form):
         widget=DATE_WIDGET,
         error_messages={"required": gettext_lazy("Enter the date it was handed over.")},
     )
-    proof = ProofField(
-        label=gettext_lazy("Proof (optional)"),
-        required=False,
-        widget=forms.ClearableFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/webp,application/pdf"}
-        ),
+    proof = PrivateUploadField(
+        what=gettext_lazy("proof"), label=gettext_lazy("Proof (optional)"), required=False
     )
 
     def __init__(self, *args, payment=None, **kwargs):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import consultant_required, get_visible_or_404
 from config.errors import DomainError, StateConflict
+from config.files import bytes_download
 from consultants.models import PayoutMethod
 from payments import selectors, services, statements
 from payments.documents import AnnualStatement, Receipt
@@ -143,11 +144,9 @@ def _download(request, document, template):
         data = document_pdf(document)
     except StateConflict as exc:  # still being rendered, or altered (DocumentUnavailable)
         return render(request, template, {"message": exc.message}, status=exc.status)
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document_filename(document)}"'
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return bytes_download(
+        data, filename=document_filename(document), content_type="application/pdf"
+    )
 
 
 @never_cache

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import finance_required, get_visible_or_404
 from config.errors import StateConflict, ValidationFailed
+from config.files import bytes_download, stored_file_download
 from consultants.models import TaxForm
-from engagements.forms import RECEIPT_TYPES
 from payments import receipts as receipts_service
 from payments import selectors, services, statements
 from payments.documents import AnnualStatement, Receipt
@@ -354,21 +354,10 @@ def payment_proof(request, public_id):
     payment = _get_payment(request, public_id)
     if not payment.proof:
         raise Http404
-    name = payment.proof.name
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    try:
-        handle = payment.proof.storage.open(name, "rb")
-    except OSError:
-        raise Http404 from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"proof-{payment.public_id}.{extension or 'bin'}",
-        content_type=RECEIPT_TYPES.get(extension, "application/octet-stream"),
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return _private(response)
+    response = stored_file_download(payment.proof, filename_stem=f"proof-{payment.public_id}")
+    if response is None:
+        raise Http404
+    return response
 
 
 # --- Stripe onboarding ---------------------------------------------------------------
@@ -416,10 +405,9 @@ def _download(request, document):
             {"message": exc.message},
             status=exc.status,
         )
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document_filename(document)}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return _private(response)
+    return bytes_download(
+        data, filename=document_filename(document), content_type="application/pdf"
+    )
 
 
 @finance_required
@@ -645,8 +633,8 @@ def tax_export(request, year):
     except ValidationFailed as exc:
         put_error(form, exc)
         return _tax_page(request, year, export_form=form, status=400)
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="tax-summary-{year}.csv"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    return response
+    return bytes_download(
+        text.encode("utf-8"),
+        filename=f"tax-summary-{year}.csv",
+        content_type="text/csv; charset=utf-8",
+    )

@@ -43,6 +43,7 @@ from api.serializers.documents import (
 from api.views.base import HonoraViewSet
 from api.views.payments import FinanceOrConsultant, IsFinance
 from config.errors import StateConflict
+from config.files import bytes_download
 from consultants.models import Consultant
 from payments import selectors, statements
 from payments.documents import AnnualStatement, Receipt
@@ -79,10 +80,11 @@ class DocumentMixin:
     content_negotiation_class = JsonErrorsNegotiation
 
     def pdf_response(self, document) -> HttpResponse:
-        response = HttpResponse(document_pdf(document), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{document_filename(document)}"'
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return bytes_download(
+            document_pdf(document),
+            filename=document_filename(document),
+            content_type="application/pdf",
+        )
 
 
 def _is_finance(request) -> bool:
@@ -374,7 +376,8 @@ class TaxSummaryViewSet(viewsets.GenericViewSet):
         text = statements.tax_summary_csv(
             year=year, by=request.user, reason=serializer.validated_data["reason"]
         )
-        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="tax-summary-{year}.csv"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return bytes_download(
+            text.encode("utf-8"),
+            filename=f"tax-summary-{year}.csv",
+            content_type="text/csv; charset=utf-8",
+        )
