@@ -29,7 +29,6 @@ from tests.payments.payout_support import (
     consultant_with_work,
     executed_batch,
 )
-from tests.payments.test_pages_portal import _portal_wired  # noqa: F401 - autouse
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
