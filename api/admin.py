@@ -8,7 +8,7 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
     """Read-only: the first answer to each client's Idempotency-Key."""
 
     list_display = ["created_at", "user", "method", "path", "status_code"]
-    exclude = ["response_body"]
+    exclude = ["response_json"]
 
     def has_add_permission(self, request):
         return False

@@ -10,7 +10,9 @@ same key with a different body or path is refused.
 from __future__ import annotations
 
 import hashlib
+import json
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from rest_framework.response import Response
 
@@ -32,7 +34,13 @@ def _request_hash(request) -> str:
 
 
 class IdempotentMixin:
-    """For DRF views: wraps POSTs that carry an Idempotency-Key."""
+    """For DRF views: wraps POSTs that carry an Idempotency-Key.
+
+    Actions named in ``idempotency_exempt_actions`` run afresh every time: their
+    answer must not be kept (a revealed taxpayer id), and each run is recorded.
+    """
+
+    idempotency_exempt_actions: frozenset[str] = frozenset()
 
     def dispatch(self, request, *args, **kwargs):
         key = request.META.get(HEADER)
@@ -46,6 +54,9 @@ class IdempotentMixin:
         super().initial(request, *args, **kwargs)  # authentication, permissions, throttles
         info = getattr(self, "_idempotency", None)
         if info is None:
+            return
+        if getattr(self, "action", None) in self.idempotency_exempt_actions:
+            self._idempotency = None
             return
         key = info["key"]
         if len(key) > MAX_KEY_LENGTH or not key.isprintable():
@@ -93,8 +104,10 @@ class IdempotentMixin:
                 record.delete()
             else:
                 record.status_code = response.status_code
-                record.response_body = getattr(response, "data", None)
-                record.save(update_fields=["status_code", "response_body"])
+                record.response_json = json.dumps(
+                    getattr(response, "data", None), cls=DjangoJSONEncoder
+                )
+                record.save(update_fields=["status_code", "response_json"])
         return response
 
     def _replay(self, record, request_hash, path):
@@ -114,7 +127,8 @@ class IdempotentMixin:
                 ),
                 status=409,
             )
-        response = Response(record.response_body, status=record.status_code)
+        body = json.loads(record.response_json) if record.response_json else None
+        response = Response(body, status=record.status_code)
         response["Idempotent-Replayed"] = "true"
         return response
 

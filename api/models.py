@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from consultants.fields import EncryptedTextField
+
 
 class IdempotencyRecord(models.Model):
     """One row per (user, Idempotency-Key): the request it was used for and its answer.
@@ -19,7 +21,9 @@ class IdempotencyRecord(models.Model):
     path = models.CharField(max_length=512)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(null=True)
+    # The answer may carry personal data (a consultant's contact details), so it is
+    # kept encrypted like every other personal field: JSON text under FIELD_ENCRYPTION_KEY.
+    response_json = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

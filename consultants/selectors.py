@@ -18,3 +18,26 @@ def consultants_visible_to(user) -> QuerySet[Consultant]:
 
 def mask_taxpayer_id(last4: str) -> str:
     return f"•••-••-{last4}" if last4 else "—"
+
+
+# What staff never read about a consultant: contact details, the account link and
+# the consultant's own benefits limit. The consultant sees all of it.
+STAFF_HIDDEN_FIELDS = (
+    "email",
+    "phone",
+    "safe_contact_notes",
+    "user",
+    "benefits_cap_amount",
+    "benefits_cap_period",
+)
+
+
+def history_hidden_fields(viewer, record) -> tuple[str, ...]:
+    """Fields left out of ``record``'s history when ``viewer`` reads it."""
+    from consultants.models import Consultant
+
+    if isinstance(record, Consultant):
+        own = getattr(viewer, "consultant", None)
+        if own is None or own.pk != record.pk:
+            return STAFF_HIDDEN_FIELDS
+    return ()

@@ -11,21 +11,13 @@ from accounts.access import get_visible_or_404, staff_required
 from accounts.history import history_entries
 from accounts.roles import ADMIN, COORDINATOR
 from consultants.models import TaxForm
-from consultants.selectors import consultants_visible_to
+from consultants.selectors import consultants_visible_to, history_hidden_fields
 from engagements import imports, selectors
 from engagements.forms import ConsultantFilterForm
 
 PAGE_SIZE = 50
 
 # Contact details and the person's own benefits limit stay out of staff history.
-HIDDEN_HISTORY_FIELDS = (
-    "email",
-    "phone",
-    "safe_contact_notes",
-    "user",
-    "benefits_cap_amount",
-    "benefits_cap_period",
-)
 
 
 def _tax_form_label(consultant) -> str:
@@ -101,7 +93,7 @@ def consultant_detail(request, public_id):
             "recent": selectors.with_estimates(recent),
             "summary": selectors.consultant_summary(consultant),
             "history": history_entries(
-                consultant, viewer=user, hidden_fields=HIDDEN_HISTORY_FIELDS
+                consultant, viewer=user, hidden_fields=history_hidden_fields(user, consultant)
             ),
             "can_coordinate": user.is_superuser or user.has_role(COORDINATOR, ADMIN),
             "page_title": _("Consultant"),

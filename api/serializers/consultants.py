@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from api.serializers.common import Money, StrictCharField, StrictModelSerializer
 from consultants.models import Consultant, VaultReveal
+from consultants.selectors import STAFF_HIDDEN_FIELDS
 from consultants.services import PREFERENCE_FIELDS
 
 
@@ -61,13 +62,14 @@ class MeSerializer(PreferencesSerializer):
 
 
 class ConsultantSerializer(StrictModelSerializer):
-    """Staff view of a consultant: never the identity vault."""
+    """Staff view of a consultant: never the identity vault, contact details or own limits.
+
+    The last four digits of the taxpayer id are for finance only (null for others).
+    """
 
     public_id = serializers.UUIDField(read_only=True)
     w9_status = serializers.CharField(source="tax_form.status", read_only=True, default="missing")
-    taxpayer_id_last4 = serializers.CharField(
-        source="tax_form.tin_last4", read_only=True, default=""
-    )
+    taxpayer_id_last4 = serializers.SerializerMethodField()
     has_account = serializers.SerializerMethodField()
 
     class Meta:
@@ -75,7 +77,7 @@ class ConsultantSerializer(StrictModelSerializer):
         fields = (
             "public_id",
             "status",
-            *PREFERENCE_FIELDS,
+            *(f for f in PREFERENCE_FIELDS if f not in STAFF_HIDDEN_FIELDS),
             "w9_status",
             "taxpayer_id_last4",
             "has_account",
@@ -85,6 +87,13 @@ class ConsultantSerializer(StrictModelSerializer):
 
     def get_has_account(self, obj) -> bool:
         return obj.user_id is not None
+
+    def get_taxpayer_id_last4(self, obj) -> str | None:
+        request = self.context.get("request")
+        if request is None or not request.user.has_perm("consultants.reveal_vault"):
+            return None
+        form = getattr(obj, "tax_form", None)
+        return form.tin_last4 if form else ""
 
 
 class ConsultantCreateSerializer(StrictModelSerializer):

@@ -62,6 +62,8 @@ class ConsultantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honora
     permission_classes = [SignedInWithMFA, IsStaff, HasModelPermission]
     filterset_class = ConsultantFilter
     ordering_fields = ["display_name", "created_at", "id"]
+    # A reveal is recorded each time and its answer is never stored for replay.
+    idempotency_exempt_actions = frozenset({"reveal"})
     action_permissions = {
         "create": "consultants.add_consultant",
         "partial_update": "consultants.change_consultant",
@@ -76,7 +78,10 @@ class ConsultantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honora
         serializer = ConsultantCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         consultant = services.consultant_create(by=request.user, **serializer.validated_data)
-        return Response(ConsultantSerializer(consultant).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ConsultantSerializer(consultant, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(request=PreferencesSerializer, responses=ConsultantSerializer)
     def partial_update(self, request, public_id=None):
@@ -86,7 +91,8 @@ class ConsultantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honora
         consultant = services.consultant_update_preferences(
             consultant=consultant, by=request.user, **serializer.validated_data
         )
-        return Response(ConsultantSerializer(self.get_queryset().get(pk=consultant.pk)).data)
+        fresh = self.get_queryset().get(pk=consultant.pk)
+        return Response(ConsultantSerializer(fresh, context=self.get_serializer_context()).data)
 
     @extend_schema(request=RevealRequestSerializer, responses=RevealResponseSerializer)
     @action(detail=True, methods=["post"])

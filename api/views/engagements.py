@@ -25,7 +25,7 @@ from api.serializers.engagements import (
 )
 from api.views.base import HonoraViewSet
 from config.errors import ValidationFailed
-from consultants.selectors import consultants_visible_to
+from consultants.selectors import consultants_visible_to, history_hidden_fields
 from engagements import services
 from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, RateCard, Study
 from engagements.selectors import contributions_visible_to, engagements_visible_to
@@ -95,7 +95,8 @@ class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Hono
     queryset = Contribution.objects.none()
     serializer_class = ContributionSerializer
     filterset_class = ContributionFilter
-    ordering_fields = ["date", "id", "amount"]
+    # Only columns that are never empty: a cursor cannot page over NULLs.
+    ordering_fields = ["date", "id"]
 
     def get_queryset(self):
         open_dispute = Dispute.objects.filter(
@@ -224,7 +225,9 @@ class HistoryView(APIView):
         query.is_valid(raise_exception=True)
         kind, public_id = query.validated_data["type"], query.validated_data["id"]
         record = get_visible_or_404(HISTORY_SOURCES[kind](request.user), public_id=public_id)
-        entries = history_entries(record, viewer=request.user)
+        entries = history_entries(
+            record, viewer=request.user, hidden_fields=history_hidden_fields(request.user, record)
+        )
         payload = {
             "type": kind,
             "id": public_id,

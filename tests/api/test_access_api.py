@@ -182,7 +182,16 @@ def test_reveal_is_recorded_and_never_in_consultant_payloads(api, consultant, fi
     )
     listing = api["coordinator"].get(f"/api/v1/consultants/{consultant.public_id}/")
     assert "Rivera" not in listing.content.decode() and "900-70" not in listing.content.decode()
-    assert listing.json()["taxpayer_id_last4"] == "1234"
+    # Staff never read contact details; only finance sees the last four digits.
+    assert listing.json()["taxpayer_id_last4"] is None
+    assert "email" not in listing.json() and "phone" not in listing.json()
+    assert consultant.email not in listing.content.decode()
+    assert (
+        api["finance"]
+        .get(f"/api/v1/consultants/{consultant.public_id}/")
+        .json()["taxpayer_id_last4"]
+        == "1234"
+    )
     no_reason = api["finance"].post(
         f"/api/v1/consultants/{consultant.public_id}/reveal/",
         {"field": "legal_name"},
