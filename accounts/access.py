@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from accounts.roles import ADMIN, COORDINATOR, FINANCE
@@ -50,8 +50,12 @@ def consultant_required(view):
 
 
 def get_visible_or_404(queryset, **lookup):
-    """Fetch one row from a selector's queryset; anything not visible is a 404."""
+    """Fetch one row from a selector's queryset; anything not visible is a 404.
+
+    So is a lookup value that cannot be one (``?consultant=zzz`` for a UUID field
+    raises ValidationError, not ValueError): it matches nothing.
+    """
     try:
         return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404 from None

@@ -246,9 +246,6 @@ class PreferencesForm(forms.Form):
         payout = data.get("payout_method")
         if payout == PayoutMethod.GIFT_CARD and not (data.get("gift_card_store") or "").strip():
             self.add_error("gift_card_store", _("Tell us which store's gift card you would like."))
-        uses_pseudonym = "pseudonym" in (data.get("receipt_name"), data.get("credit_preference"))
-        if uses_pseudonym and not (data.get("pseudonym") or "").strip():
-            self.add_error("pseudonym", _("Enter the pseudonym you would like us to use."))
         return data
 
     def changes(self) -> dict:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.access import consultant_required, get_visible_or_404
-from accounts.history import history_entries
+from accounts.history import history_entries, history_entries_many
 from config.errors import DomainError
 from consultants.forms import ContributionFilterForm, DisputeForm, LogHoursForm, PreferencesForm
 from consultants.services import consultant_update_preferences
@@ -173,6 +173,9 @@ def contribution_detail(request, public_id):
 
     adjustments = list(contributions_of(consultant).filter(adjusts=contribution))
     values = entry_values([contribution, *adjustments])
+    # The entry's history and each adjustment's, read together: the same queries
+    # however many adjustments there are.
+    histories = history_entries_many([contribution, *adjustments], viewer=request.user)
     disputes = list(disputes_on(contribution))
     open_dispute = next((d for d in disputes if d.status == Dispute.Status.OPEN), None)
     return render(
@@ -181,10 +184,8 @@ def contribution_detail(request, public_id):
         {
             "c": contribution,
             "value": values[contribution.pk],
-            "history": history_entries(contribution, viewer=request.user),
-            "adjustments": [
-                (a, values[a.pk], history_entries(a, viewer=request.user)) for a in adjustments
-            ],
+            "history": histories[contribution.pk],
+            "adjustments": [(a, values[a.pk], histories[a.pk]) for a in adjustments],
             "disputes": disputes,
             "open_dispute": open_dispute,
             "form": form,

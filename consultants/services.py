@@ -59,7 +59,8 @@ def vault_update(*, consultant: Consultant, by, reason: str, **values) -> Identi
     tin = values.get("taxpayer_id")
     if tin:
         digits = "".join(ch for ch in tin if ch.isdigit())
-        form = TaxForm.objects.select_for_update().get(consultant=consultant)
+        # A consultant made without a tax form (an older row, a bulk import) gets one here.
+        form, _created = TaxForm.objects.select_for_update().get_or_create(consultant=consultant)
         if len(digits) >= 4 and form.tin_last4 != digits[-4:]:
             form.tin_last4 = digits[-4:]
             stamp(form, by=by, action="taxform.tin_recorded", reason=reason)
@@ -150,6 +151,10 @@ def consultant_update_preferences(
     if c.payout_method == "gift_card" and not c.gift_card_store:
         raise ValidationFailed(
             _("Tell us which store's gift card you would like."), field="gift_card_store"
+        )
+    if "pseudonym" in (c.receipt_name, c.credit_preference) and not (c.pseudonym or "").strip():
+        raise ValidationFailed(
+            _("Enter the pseudonym you would like us to use."), field="pseudonym"
         )
     try:
         c.full_clean(exclude=["user"])

@@ -10,7 +10,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.utils.formats import date_format
@@ -21,8 +21,7 @@ from config.errors import DomainError
 from config.files import PrivateUploadField
 from consultants.models import Consultant
 from engagements.models import Activity, Contribution, Engagement, Phase, RateCard, Study
-
-QUARTER = Decimal("0.25")
+from engagements.rates import CENT, QUARTER
 
 
 def put_error(form: forms.Form, exc: DomainError, *, fields: dict[str, str] | None = None) -> None:
@@ -401,15 +400,23 @@ class ImportForm(forms.Form):
 # --- the week grid ------------------------------------------------------------------
 
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{1,2})$")
+# The page reaches a week before and after the one shown; dates stop at year 1 and 9999.
+WEEK_YEARS = (1900, 9998)
 
 
 def parse_week(value: str | None) -> date | None:
-    """The Monday of an ISO week written 2026-W11 (what <input type=week> sends)."""
+    """The Monday of an ISO week written 2026-W11 (what <input type=week> sends).
+
+    None for anything else, including years outside WEEK_YEARS.
+    """
     match = WEEK_RE.match((value or "").strip())
     if not match:
         return None
+    year = int(match[1])
+    if not WEEK_YEARS[0] <= year <= WEEK_YEARS[1]:
+        return None
     try:
-        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        return date.fromisocalendar(year, int(match[2]), 1)
     except ValueError:
         return None
 
@@ -526,12 +533,12 @@ class WeekGrid:
             hours, _sep, minutes = text.partition(":")
             try:
                 value = Decimal(hours or "0") + Decimal(minutes or "0") / 60
-            except InvalidOperation:
+            except ArithmeticError:  # InvalidOperation, or Overflow for "1e999999999:00"
                 value = None
         else:
             try:
                 value = Decimal(text)
-            except InvalidOperation:
+            except ArithmeticError:
                 value = None
         if value is None or not value.is_finite():
             return None, _("Enter hours as a number, like 1.5 or 1:30.")
@@ -539,7 +546,8 @@ class WeekGrid:
             return None, _("Enter more than zero hours, or leave the cell empty.")
         if value > 24:
             return None, _("A day has at most 24 hours.")
-        if value % QUARTER != 0:
+        # The second test stops a value so small (1e-999999999) that it reads as zero.
+        if value % QUARTER != 0 or value != value.quantize(CENT):
             return None, _("Use quarter hours: 0.25, 0.5, 0.75.")
         if cell.future:
             return None, _("This day has not happened yet.")

@@ -205,9 +205,25 @@ def _parse_decimal(text: str) -> Decimal | None:
     text = text.strip().replace("$", "").replace(",", "")
     try:
         value = Decimal(text)
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         return None
     return value if value.is_finite() else None
+
+
+def _parse_number(
+    raw: str, *, limit: Decimal, not_a_number: str, too_large: str, errors: list[str]
+) -> Decimal | None:
+    """``raw`` as a Decimal below ``limit`` in size, else None with the reason in ``errors``.
+
+    The size is checked before any arithmetic: rounding 1e30 to cents raises.
+    """
+    value = _parse_decimal(raw)
+    if value is None:
+        errors.append(not_a_number % raw)
+    elif abs(value) >= limit:
+        errors.append(too_large % raw)
+        value = None
+    return value
 
 
 @dataclass
@@ -456,13 +472,21 @@ def _parse_row(report: RowReport, lookups: _Lookups) -> None:
     quantity = claimed = None
     raw_quantity, raw_amount = v.get("quantity", "").strip(), v.get("amount", "").strip()
     if raw_quantity:
-        quantity = _parse_decimal(raw_quantity)
-        if quantity is None:
-            errors.append(_("The quantity “%s” is not a number.") % raw_quantity)
+        quantity = _parse_number(
+            raw_quantity,
+            limit=services.MAX_QUANTITY,
+            not_a_number=_("The quantity “%s” is not a number."),
+            too_large=_("The quantity “%s” is too large."),
+            errors=errors,
+        )
     if raw_amount:
-        claimed = _parse_decimal(raw_amount)
-        if claimed is None:
-            errors.append(_("The amount “%s” is not a number.") % raw_amount)
+        claimed = _parse_number(
+            raw_amount,
+            limit=services.MAX_AMOUNT,
+            not_a_number=_("The amount “%s” is not a number."),
+            too_large=_("The amount “%s” is too large."),
+            errors=errors,
+        )
     if kind == Contribution.Kind.REIMBURSEMENT:
         if not raw_amount:
             errors.append(_("A reimbursement needs the amount spent."))

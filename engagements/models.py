@@ -262,9 +262,21 @@ class Contribution(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="adjustments"
     )
     reason = models.TextField(_("reason for the adjustment"), blank=True)
+    # Who last changed what the entry says (its kind, activity, date, quantity,
+    # amount, description or receipt): they do not approve it (separation of duties).
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Counts the changes made before approval: a reviewer's decision names the
+    # version they looked at, and a decision on an entry changed since is refused.
+    version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(bases=[HistoryActionMixin])
+    # Both bookkeeping columns are read from the history itself (who changed the
+    # entry, and each change), so the history does not repeat them.
+    history = HistoricalRecords(
+        bases=[HistoryActionMixin], excluded_fields=["last_edited_by", "version"]
+    )
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -316,6 +328,13 @@ class Contribution(models.Model):
                 name="contribution_approver_is_not_logger",
                 condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("logged_by")),
                 violation_error_message=_("Nobody approves what they logged."),
+            ),
+            models.CheckConstraint(
+                name="contribution_approver_is_not_last_editor",
+                condition=Q(approved_by__isnull=True)
+                | Q(last_edited_by__isnull=True)
+                | ~Q(approved_by=F("last_edited_by")),
+                violation_error_message=_("Nobody approves an entry they changed."),
             ),
             models.CheckConstraint(
                 name="contribution_rejection_has_reason",

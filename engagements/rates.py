@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from engagements.models import Contribution, Rate, RateCard
 
 CENT = Decimal("0.01")
+QUARTER = Decimal("0.25")  # hours are logged in quarter hours
 
 
 def to_cents(value: Decimal) -> Decimal:
@@ -20,25 +22,27 @@ RATE_KIND_FOR = {
 }
 
 
-def rate_in_force(*, rate_card: RateCard, activity: str, kind: str, on: date) -> Rate | None:
-    """The rate of ``rate_card`` for ``activity`` on day ``on``.
+def pick_rate(rates: Iterable[Rate], *, activity: str, kind: str, on: date) -> Rate | None:
+    """The rate in force for ``activity`` on day ``on``, from rates already loaded.
 
-    A rate for the activity itself wins over the card's general rate; among
-    those, the one that took effect last on or before ``on``.
+    The one rule for which rate applies: a rate for the activity itself wins
+    over the card's general rate (blank activity); among those, the one that
+    took effect last on or before ``on``. ``rates`` may hold other kinds,
+    activities and dates (and, for one card, nothing else): they are skipped.
     """
-    candidates = (
-        Rate.objects.filter(
-            rate_card=rate_card, kind=kind, activity__in=[activity, ""], effective_from__lte=on
-        )
-        .order_by("-effective_from")
-        .only("id", "activity", "amount", "effective_from", "kind")
-    )
-    specific = general = None
-    for rate in candidates:
-        if rate.activity == activity and specific is None:
-            specific = rate
-        elif rate.activity == "" and general is None:
-            general = rate
-        if specific:
-            break
-    return specific or general
+    best, best_key = None, None
+    for rate in rates:
+        if rate.kind != kind or rate.effective_from > on or rate.activity not in ("", activity):
+            continue
+        key = (rate.activity == activity, rate.effective_from)
+        if best_key is None or key > best_key:
+            best, best_key = rate, key
+    return best
+
+
+def rate_in_force(*, rate_card: RateCard, activity: str, kind: str, on: date) -> Rate | None:
+    """The rate of ``rate_card`` for ``activity`` on day ``on`` (one query; see ``pick_rate``)."""
+    candidates = Rate.objects.filter(
+        rate_card=rate_card, kind=kind, activity__in=[activity, ""], effective_from__lte=on
+    ).only("id", "activity", "amount", "effective_from", "kind")
+    return pick_rate(candidates, activity=activity, kind=kind, on=on)

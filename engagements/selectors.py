@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from consultants.models import Consultant
 from consultants.selectors import consultants_visible_to
 from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, Study
-from engagements.rates import RATE_KIND_FOR, to_cents
+from engagements.rates import RATE_KIND_FOR, pick_rate, to_cents
 
 
 def engagements_visible_to(user) -> QuerySet[Engagement]:
@@ -75,25 +75,24 @@ class ConsultantSummary:
     by_month: list[tuple[date, Totals]]  # the last twelve months, oldest first
 
 
+def _estimated_rate(c: Contribution, rates: dict) -> Rate | None:
+    """The rate approval would freeze for ``c`` today, from ``rates`` (card id -> rates)."""
+    return pick_rate(
+        rates.get(c.engagement.rate_card_id, ()),
+        activity=c.activity,
+        kind=RATE_KIND_FOR[c.kind],
+        on=c.date,
+    )
+
+
 def _estimate(c: Contribution, rates: dict) -> Decimal:
     """What a submitted entry will be worth if approved as it stands."""
     if c.kind == Contribution.Kind.REIMBURSEMENT:
         return c.claimed_amount or ZERO
     if c.adjusts_id:
         return to_cents(c.quantity * (c.adjusts.rate or ZERO))
-    kind = RATE_KIND_FOR[c.kind]
-    best = None
-    for rate in rates.get(c.engagement.rate_card_id, ()):
-        if (
-            rate.kind != kind
-            or rate.effective_from > c.date
-            or rate.activity not in ("", c.activity)
-        ):
-            continue
-        key = (rate.activity == c.activity, rate.effective_from)
-        if best is None or key > best[0]:
-            best = (key, rate)
-    return to_cents(c.quantity * best[1].amount) if best else ZERO
+    rate = _estimated_rate(c, rates)
+    return to_cents(c.quantity * rate.amount) if rate else ZERO
 
 
 def consultant_summary(consultant, *, today: date | None = None) -> ConsultantSummary:
@@ -209,23 +208,6 @@ class EntryValue:
     estimated: bool
 
 
-def _best_rate(c: Contribution, rates: dict) -> Rate | None:
-    """The rate ``rate_in_force`` would pick, from rates already loaded (no query)."""
-    kind = RATE_KIND_FOR[c.kind]
-    best = None
-    for rate in rates.get(c.engagement.rate_card_id, ()):
-        if (
-            rate.kind != kind
-            or rate.effective_from > c.date
-            or rate.activity not in ("", c.activity)
-        ):
-            continue
-        key = (rate.activity == c.activity, rate.effective_from)
-        if best is None or key > best[0]:
-            best = (key, rate)
-    return best[1] if best else None
-
-
 def entry_values(contributions) -> dict[int, EntryValue]:
     """Rate and amount for each entry, by primary key, in at most one query.
 
@@ -255,7 +237,7 @@ def entry_values(contributions) -> dict[int, EntryValue]:
             amount = to_cents(c.quantity * rate) if rate is not None else None
             values[c.pk] = EntryValue(rate, rate_kind, amount, estimated=True)
         else:
-            rate = _best_rate(c, rates)
+            rate = _estimated_rate(c, rates)
             values[c.pk] = EntryValue(
                 rate.amount if rate else None,
                 rate_kind,

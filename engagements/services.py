@@ -29,12 +29,16 @@ from engagements.models import (
     RateCard,
     Study,
 )
-from engagements.rates import RATE_KIND_FOR, rate_in_force, to_cents
+from engagements.rates import QUARTER, RATE_KIND_FOR, rate_in_force, to_cents
 
 Status = Contribution.Status
 Kind = Contribution.Kind
-QUARTER = Decimal("0.25")
 EDITABLE_FIELDS = ("kind", "activity", "date", "quantity", "claimed_amount", "description")
+# Far beyond any amount or quantity a column holds, and well inside what Decimal
+# arithmetic (quantize, %) handles at its default precision of 28 digits.
+TOO_LARGE = Decimal("1e15")
+MAX_AMOUNT = Decimal("10000000000")  # a MONEY column holds less than this
+MAX_QUANTITY = Decimal("10000")  # a QUANTITY column holds less than this
 
 
 # --- who may act ----------------------------------------------------------------
@@ -59,7 +63,12 @@ def _may_edit(user, contribution: Contribution) -> bool:
 # --- validation -------------------------------------------------------------------
 
 
-def _decimal(value, field: str) -> Decimal:
+def _decimal(value, field: str, *, limit: Decimal = TOO_LARGE, too_large: str = "") -> Decimal:
+    """A finite Decimal of a sane size, or ValidationFailed on ``field``.
+
+    Sizes are checked here, before any rounding: quantizing 1e30 to cents
+    raises InvalidOperation, which must never reach the person as a 500.
+    """
     if isinstance(value, float):
         raise ValidationFailed(_("Amounts are never floats."), field=field)
     try:
@@ -68,10 +77,17 @@ def _decimal(value, field: str) -> Decimal:
         raise ValidationFailed(_("Enter a number."), field=field) from None
     if not result.is_finite():
         raise ValidationFailed(_("Enter a number."), field=field)
+    if abs(result) >= limit:
+        raise ValidationFailed(too_large or _("That number is too large."), field=field)
     return result
 
 
-def _clean_fields(*, engagement: Engagement, values: dict, adjustment: bool = False) -> dict:
+def _in_cents(value: Decimal) -> bool:
+    """Whether ``value`` has at most two decimal places (``value`` below TOO_LARGE)."""
+    return value == value.quantize(Decimal("0.01"))
+
+
+def _clean_fields(*, values: dict, adjustment: bool = False) -> dict:
     kind = values.get("kind")
     if kind not in Kind.values:
         raise ValidationFailed(_("Choose hours, honorarium or reimbursement."), field="kind")
@@ -89,8 +105,10 @@ def _clean_fields(*, engagement: Engagement, values: dict, adjustment: bool = Fa
         claimed = values.get("claimed_amount")
         if claimed in (None, ""):
             raise ValidationFailed(_("Enter the amount spent."), field="claimed_amount")
-        claimed = _decimal(claimed, "claimed_amount")
-        if claimed != claimed.quantize(Decimal("0.01")):
+        claimed = _decimal(
+            claimed, "claimed_amount", limit=MAX_AMOUNT, too_large=_("That amount is too large.")
+        )
+        if not _in_cents(claimed):
             raise ValidationFailed(
                 _("Enter the amount in dollars and cents."), field="claimed_amount"
             )
@@ -98,21 +116,20 @@ def _clean_fields(*, engagement: Engagement, values: dict, adjustment: bool = Fa
             raise ValidationFailed(
                 _("The amount spent must be more than zero."), field="claimed_amount"
             )
-        if abs(claimed) >= Decimal("10000000000"):
-            raise ValidationFailed(_("That amount is too large."), field="claimed_amount")
         cleaned["claimed_amount"] = claimed
     else:
         cleaned["claimed_amount"] = None
         quantity = _decimal(values.get("quantity"), "quantity")
         if (quantity <= 0 and not adjustment) or quantity == 0:
             raise ValidationFailed(_("The quantity must be more than zero."), field="quantity")
-        if abs(quantity) >= Decimal("10000"):
+        if abs(quantity) >= MAX_QUANTITY:
             raise ValidationFailed(_("That quantity is too large."), field="quantity")
-        if kind == Kind.HOURS and quantity % QUARTER != 0:
+        # _in_cents also stops a quantity so small that it rounds to zero when stored.
+        if kind == Kind.HOURS and (quantity % QUARTER != 0 or not _in_cents(quantity)):
             raise ValidationFailed(
                 _("Hours are logged in quarter hours (0.25, 0.5, 0.75)."), field="quantity"
             )
-        if kind == Kind.HONORARIUM and quantity % 1 != 0:
+        if kind == Kind.HONORARIUM and (quantity % 1 != 0 or not _in_cents(quantity)):
             raise ValidationFailed(_("Honoraria are counted in whole numbers."), field="quantity")
         cleaned["quantity"] = quantity
     cleaned["description"] = (values.get("description") or "").strip()
@@ -145,6 +162,31 @@ def _lock(contribution: Contribution) -> Contribution:
     )
 
 
+def _check_seen_version(c: Contribution, seen_version) -> None:
+    """Refuse a decision taken on an older version of the entry than the current one.
+
+    ``seen_version`` is the ``version`` the reviewer's page showed (an int, or
+    its text from a form); None or "" means the caller did not say (the API).
+    """
+    if seen_version is None or seen_version == "":
+        return
+    try:
+        seen = int(seen_version)
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            _("The version of the entry you looked at could not be read. Open it again."),
+            field="seen_version",
+        ) from None
+    if seen != c.version:
+        raise StateConflict(
+            _(
+                "This entry changed since you opened it. Look at it again before "
+                "approving or returning it."
+            ),
+            code="changed",
+        )
+
+
 # --- actions ------------------------------------------------------------------------
 
 
@@ -174,7 +216,6 @@ def contribution_create(
     if engagement.status != Engagement.Status.ACTIVE:
         raise StateConflict(_("This engagement has ended; work can no longer be logged on it."))
     cleaned = _clean_fields(
-        engagement=engagement,
         values={
             "kind": kind,
             "activity": activity,
@@ -239,7 +280,7 @@ def contribution_update(
         )
     values = {f: getattr(c, f) for f in EDITABLE_FIELDS}
     values.update({k: v for k, v in changes.items() if k in EDITABLE_FIELDS})
-    cleaned = _clean_fields(engagement=c.engagement, values=values)
+    cleaned = _clean_fields(values=values)
     if cleaned["kind"] == Kind.HOURS:
         _check_hours_cap(engagement=c.engagement, extra_hours=cleaned["quantity"], excluding=c.pk)
     changed = [f for f in EDITABLE_FIELDS if getattr(c, f) != cleaned[f]]
@@ -250,6 +291,9 @@ def contribution_update(
         return c
     for field in EDITABLE_FIELDS:
         setattr(c, field, cleaned[field])
+    # Whoever changes what the entry says does not approve it (separation of duties).
+    c.last_edited_by = by
+    c.version += 1
     action = "contribution.edited"
     if c.status == Status.REJECTED:
         c.status = Status.DRAFT
@@ -273,6 +317,7 @@ def contribution_submit(*, contribution: Contribution, by) -> Contribution:
         )
     c.status = Status.SUBMITTED
     c.submitted_at = timezone.now()
+    c.version += 1
     stamp(c, by=by, action="contribution.submitted")
     c.save()
     return c
@@ -307,7 +352,12 @@ def _frozen_rate_and_amount(c: Contribution) -> tuple[Decimal | None, Decimal]:
 
 
 @transaction.atomic
-def contribution_approve(*, contribution: Contribution, by) -> Contribution:
+def contribution_approve(*, contribution: Contribution, by, seen_version=None) -> Contribution:
+    """Approve a submitted entry, freezing its rate and amount.
+
+    ``seen_version`` ties the approval to the version the approver looked at:
+    if the entry changed since, nothing is approved (StateConflict "changed").
+    """
     c = _lock(contribution)
     if not by.has_perm("engagements.approve_contribution"):
         raise NotAllowed(_("You cannot approve contributions."))
@@ -318,9 +368,14 @@ def contribution_approve(*, contribution: Contribution, by) -> Contribution:
             _("Only an entry waiting for approval can be approved; this one is %(status)s.")
             % {"status": c.get_status_display().lower()}
         )
+    _check_seen_version(c, seen_version)
     if c.logged_by_id == by.pk:
         raise NotAllowed(
             _("You logged this entry, so someone else must approve it."), code="own_entry"
+        )
+    if c.last_edited_by_id == by.pk:
+        raise NotAllowed(
+            _("You changed this entry, so someone else must approve it."), code="own_edit"
         )
     if _is_own(by, c.engagement):
         raise NotAllowed(_("Nobody approves their own work."), code="own_work")
@@ -334,7 +389,10 @@ def contribution_approve(*, contribution: Contribution, by) -> Contribution:
 
 
 @transaction.atomic
-def contribution_reject(*, contribution: Contribution, by, reason: str) -> Contribution:
+def contribution_reject(
+    *, contribution: Contribution, by, reason: str, seen_version=None
+) -> Contribution:
+    """Return a submitted entry with a reason; ``seen_version`` as for approval."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Say why the entry is being returned."), field="reason")
@@ -346,8 +404,10 @@ def contribution_reject(*, contribution: Contribution, by, reason: str) -> Contr
             _("Only an entry waiting for approval can be returned; this one is %(status)s.")
             % {"status": c.get_status_display().lower()}
         )
+    _check_seen_version(c, seen_version)
     c.status = Status.REJECTED
     c.rejected_reason = reason
+    c.version += 1
     stamp(c, by=by, action="contribution.rejected", reason=reason)
     c.save()
     return c
@@ -391,21 +451,29 @@ def contribution_adjust(
             raise ValidationFailed(_("Enter the change in the quantity."), field="quantity_delta")
         values["quantity"] = quantity_delta
     try:
-        cleaned = _clean_fields(engagement=original.engagement, values=values, adjustment=True)
+        cleaned = _clean_fields(values=values, adjustment=True)
     except ValidationFailed as exc:
         field = "amount_delta" if original.kind == Kind.REIMBURSEMENT else "quantity_delta"
         raise ValidationFailed(exc.message, field=field) from None
     if original.kind == Kind.HOURS:
         _check_hours_cap(engagement=original.engagement, extra_hours=cleaned["quantity"])
-    current = original.quantity + sum(
-        (a.quantity for a in original.adjustments.exclude(status=Status.REJECTED)), Decimal("0")
-    )
-    if original.kind != Kind.REIMBURSEMENT and current + cleaned["quantity"] < 0:
-        raise ValidationFailed(
-            _("That would take the quantity below zero (it is %(current)s now).")
-            % {"current": current},
-            field="quantity_delta",
-        )
+    live = list(original.adjustments.exclude(status=Status.REJECTED))
+    if original.kind == Kind.REIMBURSEMENT:
+        current = original.claimed_amount + sum((a.claimed_amount for a in live), Decimal("0"))
+        if current + cleaned["claimed_amount"] < 0:
+            raise ValidationFailed(
+                _("That would take the amount below zero (it is %(current)s now).")
+                % {"current": f"{current:.2f}"},
+                field="amount_delta",
+            )
+    else:
+        current = original.quantity + sum((a.quantity for a in live), Decimal("0"))
+        if current + cleaned["quantity"] < 0:
+            raise ValidationFailed(
+                _("That would take the quantity below zero (it is %(current)s now).")
+                % {"current": current},
+                field="quantity_delta",
+            )
     adjustment = Contribution(
         engagement=original.engagement,
         adjusts=original,
@@ -462,7 +530,7 @@ def rate_add(
         raise ValidationFailed(_("Choose hourly or flat."), field="kind")
     if activity not in ("", *Activity.values):
         raise ValidationFailed(_("Choose an activity."), field="activity")
-    amount = _decimal(amount, "amount")
+    amount = _decimal(amount, "amount", limit=MAX_AMOUNT, too_large=_("That amount is too large."))
     floor = study.hourly_rate_floor if kind == Rate.Kind.HOURLY else Decimal("0.00")
     if amount <= 0:
         raise ValidationFailed(_("A rate must be more than zero."), field="amount")
@@ -550,13 +618,11 @@ def dispute_resolve(*, dispute: Dispute, by, resolution: str) -> Dispute:
 def _optional_positive(value, field: str, *, limit: Decimal) -> Decimal | None:
     if value in (None, ""):
         return None
-    value = _decimal(value, field)
+    value = _decimal(value, field, limit=limit)
     if value <= 0:
         raise ValidationFailed(_("Enter a number more than zero, or leave it empty."), field=field)
-    if value != value.quantize(Decimal("0.01")):
+    if not _in_cents(value):
         raise ValidationFailed(_("Use at most two decimal places."), field=field)
-    if value >= limit:
-        raise ValidationFailed(_("That number is too large."), field=field)
     return value
 
 
@@ -627,25 +693,35 @@ class Decision:
 
 
 def contributions_decide(
-    *, by, contributions: Iterable[Contribution], approve: bool, reason: str = ""
+    *,
+    by,
+    contributions: Iterable[Contribution],
+    approve: bool,
+    reason: str = "",
+    seen_versions: dict | None = None,
 ) -> list[Decision]:
     """Approve or return many entries, each through its own service call.
 
     Each entry is its own transaction on purpose: one that changed in the
     meantime (a conflict) or that the reviewer logged themselves (refused) is
-    reported and does not hold back the others.
+    reported and does not hold back the others. ``seen_versions`` maps an
+    entry's public id to the version the reviewer saw (see contribution_approve).
     """
+    seen_versions = seen_versions or {}
     reason = (reason or "").strip()
     if not approve and not reason:
         raise ValidationFailed(_("Say why the entries are being returned."), field="reason")
     decisions = []
     for contribution in contributions:
         try:
+            seen = seen_versions.get(contribution.public_id)
             if approve:
-                done = contribution_approve(contribution=contribution, by=by)
+                done = contribution_approve(contribution=contribution, by=by, seen_version=seen)
                 outcome = "approved"
             else:
-                done = contribution_reject(contribution=contribution, by=by, reason=reason)
+                done = contribution_reject(
+                    contribution=contribution, by=by, reason=reason, seen_version=seen
+                )
                 outcome = "returned"
         except NotAllowed as exc:
             decisions.append(Decision(contribution, "refused", exc.message))

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
@@ -198,8 +199,9 @@ def week(request, public_id):
     today = timezone.localdate()
     requested = request.GET.get("week")
     monday = parse_week(requested)
+    unreadable = monday is None and bool(requested)
     if monday is None:
-        if requested:
+        if unreadable and request.method != "POST":
             messages.warning(request, _("That week could not be read; here is this week."))
         monday = parse_week(week_label(today))
     engagements = list(_active_engagements(user, consultant))
@@ -214,7 +216,10 @@ def week(request, public_id):
     status = 200
     if request.method == "POST":
         submit = request.POST.get("then") == "submit"
-        if not grid.filled:
+        if unreadable:
+            # Never save hours typed for one week into another.
+            grid.errors.append(_("That week could not be read. Open the week again from the list."))
+        elif not grid.filled:
             grid.errors.append(_("Enter hours in at least one cell."))
         elif not grid.has_errors:
             with transaction.atomic():
@@ -358,6 +363,7 @@ def _detail(request, c, *, reject_form=None, adjust_form=None, error="", status=
         "open_dispute": next((d for d in disputes if d.status == Dispute.Status.OPEN), None),
         "history": history_entries(c, viewer=user),
         "you_logged": c.logged_by_id == user.pk,
+        "you_edited": c.last_edited_by_id == user.pk,
         "can_edit": can_change and not locked and not c.is_adjustment,
         "can_submit": can_change and c.status == Contribution.Status.DRAFT,
         "can_decide": can_approve and c.status == Contribution.Status.SUBMITTED,
@@ -436,7 +442,9 @@ def contribution_submit(request, public_id):
 def contribution_approve(request, public_id):
     c = _get_contribution(request, public_id)
     try:
-        done = services.contribution_approve(contribution=c, by=request.user)
+        done = services.contribution_approve(
+            contribution=c, by=request.user, seen_version=request.POST.get("seen_version")
+        )
     except DomainError as exc:
         return _detail(request, c, error=exc.message, status=exc.status)
     messages.success(
@@ -454,7 +462,10 @@ def contribution_reject(request, public_id):
         return _detail(request, c, reject_form=form, status=400)
     try:
         services.contribution_reject(
-            contribution=c, by=request.user, reason=form.cleaned_data["reason"]
+            contribution=c,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            seen_version=request.POST.get("seen_version"),
         )
     except ValidationFailed as exc:
         put_error(form, exc)
@@ -556,6 +567,8 @@ def review(request):
                 contributions=[found[w] for w in wanted if w in found],
                 approve=decision_form.cleaned_data["decision"] == ReviewDecisionForm.APPROVE,
                 reason=decision_form.cleaned_data["reason"],
+                # Each row of the page carries the version of the entry it showed.
+                seen_versions={w: request.POST.get(f"version-{w}") for w in wanted},
             )
             outcomes = [
                 {
@@ -723,6 +736,7 @@ def contribution_list(request):
 IMPORT_SESSION_KEY = "engagements.import"
 IMPORT_SALT = "engagements.import"
 IMPORT_MAX_AGE = 60 * 60
+IMPORT_USED_PREFIX = "engagements.import-used:"
 
 
 def _import_token(content: bytes, user) -> str:
@@ -757,10 +771,31 @@ def import_contributions(request):
     if request.method == "POST" and "token" in request.POST:
         content = _import_content(request.POST["token"], user)
         expected = request.session.get(IMPORT_SESSION_KEY)
-        if content is None or expected != imports.content_hash(content):
+        digest = imports.content_hash(content) if content is not None else None
+        if content is None or expected != digest:
             messages.error(request, _("Check the file again before importing it."))
             return redirect("engagements:import")
-        report = imports.run_import(content=content, by=user, commit=True)
+        # The checked file is imported once: a second click, or the same form sent
+        # again from another tab, finds the mark and stops. cache.add is atomic on
+        # the shared cache (database or Redis), so two requests at once cannot both
+        # pass; the session alone cannot tell, as each request reads its own copy.
+        used_key = f"{IMPORT_USED_PREFIX}{digest}"
+        if not cache.add(used_key, user.pk, timeout=IMPORT_MAX_AGE):
+            request.session.pop(IMPORT_SESSION_KEY, None)
+            messages.error(
+                request,
+                _(
+                    "This file was already imported, or is being imported right now. "
+                    "Look for its entries on the Review page before importing it again."
+                ),
+            )
+            return redirect("engagements:import")
+        report = None
+        try:
+            report = imports.run_import(content=content, by=user, commit=True)
+        finally:
+            if report is None or not report.imported:
+                cache.delete(used_key)  # nothing was imported: it may be checked and tried again
         if report.imported:
             request.session.pop(IMPORT_SESSION_KEY, None)
             messages.success(

@@ -27,7 +27,7 @@ TABLE = [
         "patch",
         "/api/v1/me/",
         {A: 401, C: 200, O: 200, CO: 404, F: 404, AD: 404},
-        {"receipt_name": "pseudonym"},
+        {"receipt_name": "pseudonym", "pseudonym": "Nova"},
     ),
     row("get", "/api/v1/consultants/", {A: 401, C: 403, O: 403, CO: 200, F: 200, AD: 200}),
     row(

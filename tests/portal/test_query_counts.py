@@ -99,3 +99,22 @@ def test_the_history_of_an_entry_costs_the_same_however_long(
     short, long = entry_with_edits(1), entry_with_edits(12)
     consultant_client.get(short)
     assert _queries(consultant_client, short) == _queries(consultant_client, long)
+
+
+def test_an_entry_with_more_adjustments_costs_the_same(
+    consultant_client, engagement, make_entry, coordinator
+):
+    def entry_with_adjustments(n):
+        c = make_entry(engagement, status="approved", quantity="5")
+        for i in range(n):
+            services.contribution_adjust(
+                contribution=c,
+                by=coordinator,
+                reason=f"Correction {i}",
+                quantity_delta="0.25",
+            )
+        return reverse("portal:contribution", kwargs={"public_id": c.public_id})
+
+    one, five = entry_with_adjustments(1), entry_with_adjustments(5)
+    consultant_client.get(one)
+    assert _queries(consultant_client, one) == _queries(consultant_client, five)
