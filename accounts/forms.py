@@ -10,3 +10,9 @@ class ApiTokenForm(forms.Form):
         choices=[(7, _("7 days")), (30, _("30 days")), (90, _("90 days")), (365, _("1 year"))],
         initial=30,
     )
+
+    def __init__(self, *args, max_days: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if max_days is not None:
+            field = self.fields["days"]
+            field.choices = [(days, label) for days, label in field.choices if days <= max_days]

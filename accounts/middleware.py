@@ -33,12 +33,13 @@ class RoleSessionMiddleware:
             return redirect("mfa_activate_totp")
         response = self.get_response(request)
         # After the view, so the request that signs a consultant in gets the short
-        # session too (allauth sets its own expiry while signing in).
+        # session too (allauth sets its own expiry while signing in). A consultant is
+        # whoever has a consultant record: the link, not the group, decides.
         user = getattr(request, "user", None)
         if (
             user is not None
             and user.is_authenticated
-            and user.is_consultant_user
+            and getattr(user, "consultant", None) is not None
             and not user.is_staff_member
         ):
             # SESSION_SAVE_EVERY_REQUEST makes this an idle timeout.

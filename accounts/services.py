@@ -16,6 +16,18 @@ from accounts.models import ApiToken
 from config.errors import NotAllowed, ValidationFailed
 
 MAX_TOKEN_DAYS = 365
+# A consultant's token reaches their own records from wherever it is kept: it lasts
+# no longer than a month, so a forgotten one dies on its own.
+MAX_CONSULTANT_TOKEN_DAYS = 30
+
+
+def is_consultant_account(user) -> bool:
+    """A person with a consultant record and no staff role: the record decides, not a group."""
+    return getattr(user, "consultant", None) is not None and not user.is_staff_member
+
+
+def max_token_days(user) -> int:
+    return MAX_CONSULTANT_TOKEN_DAYS if is_consultant_account(user) else MAX_TOKEN_DAYS
 
 
 @transaction.atomic
@@ -34,6 +46,11 @@ def api_token_create(*, user, name: str, days: int = 30) -> tuple[ApiToken, str]
         )
     if not user.is_active:
         raise NotAllowed(_("This account is not active."))
+    if days > max_token_days(user):
+        raise ValidationFailed(
+            _("Your tokens last at most %(max)s days.") % {"max": MAX_CONSULTANT_TOKEN_DAYS},
+            field="days",
+        )
     if needs_mfa_setup(user):
         raise NotAllowed(
             _("Set up two-step sign-in before creating API tokens for a finance or admin account."),

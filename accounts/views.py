@@ -28,7 +28,8 @@ def home(request):
 def api_tokens(request):
     """Personal API tokens: create (shown once), list, revoke."""
     new_token = None
-    form = ApiTokenForm(request.POST or None)
+    max_days = services.max_token_days(request.user)
+    form = ApiTokenForm(request.POST or None, max_days=max_days)
     if request.method == "POST" and "revoke" in request.POST:
         token = ApiToken.objects.filter(user=request.user, token_key=request.POST["revoke"]).first()
         if token is None:
@@ -41,7 +42,7 @@ def api_tokens(request):
             _row, new_token = services.api_token_create(
                 user=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]
             )
-            form = ApiTokenForm()
+            form = ApiTokenForm(max_days=max_days)
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     tokens = ApiToken.objects.filter(user=request.user).order_by("-created")

@@ -15,11 +15,59 @@ from consultants.selectors import mask_taxpayer_id
 
 @admin.register(Consultant)
 class ConsultantAdmin(SimpleHistoryAdmin):
+    """Staff name a consultant and set their status; nothing more.
+
+    Contact details, safe-contact preferences and the consultant's own choices
+    (payout method, credit, receipts, benefits limit, language) are theirs: they set
+    them in the portal or through the API. The admin neither shows nor edits them,
+    and its history pages show only the fields below.
+    """
+
     list_display = ["display_name", "status", "payout_method", "preferred_language", "user"]
     list_filter = ["status", "payout_method", "preferred_language"]
     search_fields = ["display_name", "pseudonym"]
+    fields = ["display_name", "pseudonym", "status", "user", "public_id", "created_at"]
     readonly_fields = ["public_id", "created_at"]
     raw_id_fields = ["user"]
+    # What the history pages may show of a change: the admin's own fields, never values
+    # a consultant keeps private (an allowlist, so a new private field stays hidden).
+    history_fields = ("display_name", "pseudonym", "status", "user")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields.append("user")  # linking a sign-in to a consultant is a superuser's act
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        # Added like anywhere else: with its tax form and a named history row.
+        try:
+            created = services.consultant_create(
+                by=request.user,
+                display_name=obj.display_name,
+                user=obj.user,
+                pseudonym=obj.pseudonym,
+                status=obj.status,
+            )
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+        obj.pk = created.pk
+        obj._state.adding = False
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        previous = None
+        for current in historical_records:
+            if previous is not None:
+                delta = previous.diff_against(
+                    current,
+                    included_fields=self.history_fields,
+                    foreign_keys_are_objs=foreign_keys_are_objs,
+                )
+                helper = self.get_historical_record_context_helper(request, previous)
+                previous.history_delta_changes = helper.context_for_delta_changes(delta)
+            previous = current
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -120,6 +120,15 @@ class EngagementAdmin(NoDeleteMixin, SimpleHistoryAdmin):
     search_fields = ["consultant__display_name", "role"]
     readonly_fields = ["public_id", "created_at"]
     raw_id_fields = ["consultant"]
+    # Who is engaged, in which phase and at which rates is what the services check
+    # contributions and payments against: fixed once the engagement exists.
+    locked_after_add = ["consultant", "phase", "rate_card"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields += [name for name in self.locked_after_add if name not in fields]
+        return fields
 
 
 @admin.register(Contribution)

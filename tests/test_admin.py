@@ -333,3 +333,346 @@ def test_an_admin_invites_a_person_without_giving_them_a_password(admin_user):
     response = client.post(url(User, "add"), {"email": "NEW.PERSON@example.org", "name": "Twin"})
     assert response.status_code == 200
     assert User.objects.filter(email__iexact="new.person@example.org").count() == 1
+
+
+# --- What the services protect stays protected in the admin -------------------------
+
+
+def test_an_engagement_keeps_its_consultant_phase_and_rate_card(coordinator, engagement, outsider):
+    from tests.factories import PhaseFactory, RateCardFactory
+
+    client = client_for(coordinator)
+    other_phase = PhaseFactory(study=engagement.phase.study)
+    other_card = RateCardFactory(study=engagement.phase.study)
+    change = url(engagement.__class__, "change", engagement.pk)
+    page = client.get(change).text
+    for name in ("consultant", "phase", "rate_card"):
+        assert f'name="{name}"' not in page, name
+    response = client.post(
+        change,
+        {
+            "consultant": outsider.pk,
+            "phase": other_phase.pk,
+            "rate_card": other_card.pk,
+            "role": "Lead advisor",
+            "hours_cap": "",
+            "budget": "",
+            "status": "active",
+        },
+    )
+    assert response.status_code == 302, response.text[:2000]
+    engagement.refresh_from_db()
+    assert engagement.role == "Lead advisor"  # what may change, changed
+    assert (engagement.consultant, engagement.phase, engagement.rate_card) != (
+        outsider,
+        other_phase,
+        other_card,
+    )
+    assert engagement.consultant.display_name == "River"
+    assert engagement.phase != other_phase and engagement.rate_card != other_card
+
+
+def test_a_new_engagement_still_chooses_them(coordinator, engagement):
+    from engagements.models import Engagement
+
+    page = client_for(coordinator).get(url(Engagement, "add")).text
+    for name in ("consultant", "phase", "rate_card"):
+        assert f'name="{name}"' in page, name
+
+
+CONSULTANT_PRIVATE = (
+    "email",
+    "phone",
+    "safe_contact_notes",
+    "safe_contact_method",
+    "safe_to_leave_message",
+    "payout_method",
+    "gift_card_store",
+    "benefits_cap_amount",
+    "benefits_cap_period",
+    "credit_preference",
+    "receipt_name",
+    "email_receipts",
+    "preferred_language",
+)
+
+
+@pytest.fixture
+def private_consultant(consultant):
+    """River, with contact details and choices of their own, changed once by themselves."""
+    consultant_services.consultant_update_preferences(
+        consultant=consultant,
+        by=consultant.user,
+        email="river.first@example.net",
+        phone="+1 555 0100",
+        safe_contact_notes="Only weekdays, never the landline",
+    )
+    consultant_services.consultant_update_preferences(
+        consultant=consultant,
+        by=consultant.user,
+        email="river.hidden@example.net",
+        phone="+1 555 0199",
+        safe_contact_notes="Text first, from the library",
+        payout_method="gift_card",
+        gift_card_store="Corner Grocer",
+    )
+    consultant.refresh_from_db()
+    return consultant
+
+
+SECRETS = (
+    "river.first@example.net",
+    "river.hidden@example.net",
+    "555 0100",
+    "555 0199",
+    "landline",
+    "from the library",
+    "Corner Grocer",
+)
+
+
+def test_the_consultant_form_leaves_out_what_the_consultant_controls(
+    coordinator, private_consultant
+):
+    from consultants.models import Consultant
+
+    client = client_for(coordinator)
+    change = url(Consultant, "change", private_consultant.pk)
+    page = client.get(change).text
+    for name in CONSULTANT_PRIVATE:
+        assert f'name="{name}"' not in page, name
+    for secret in SECRETS:
+        assert secret not in page, secret
+    for name in ("display_name", "pseudonym", "status"):
+        assert f'name="{name}"' in page, name
+
+    response = client.post(
+        change,
+        {
+            "display_name": "River",
+            "pseudonym": "R.",
+            "status": "paused",
+            "email": "attacker@example.org",
+            "payout_method": "cash",
+            "safe_contact_method": "phone",
+            "benefits_cap_amount": "1.00",
+            "benefits_cap_period": "yearly",
+        },
+    )
+    assert response.status_code == 302, response.text[:2000]
+    private_consultant.refresh_from_db()
+    assert (private_consultant.pseudonym, private_consultant.status) == ("R.", "paused")
+    assert private_consultant.email == "river.hidden@example.net"
+    assert private_consultant.payout_method == "gift_card"
+    assert private_consultant.safe_contact_method == "email"
+    assert private_consultant.benefits_cap_amount is None
+
+
+def test_only_a_superuser_links_a_consultant_to_a_sign_in(
+    coordinator, superuser, consultant, outsider_user
+):
+    from consultants.models import Consultant
+
+    change = url(Consultant, "change", consultant.pk)
+    form = {"display_name": "River", "pseudonym": "", "status": "active"}
+    page = client_for(coordinator).get(change).text
+    assert 'name="user"' not in page
+    response = client_for(coordinator).post(change, {**form, "user": outsider_user.pk})
+    assert response.status_code == 302
+    consultant.refresh_from_db()
+    assert consultant.user.email == "consultant@example.org"
+
+    another = UserFactory(email="paper.consultant@example.org")
+    paper = consultant_services.consultant_create(by=superuser, display_name="Paper")
+    response = client_for(superuser).post(
+        url(Consultant, "change", paper.pk),
+        {"display_name": "Paper", "pseudonym": "", "status": "active", "user": another.pk},
+    )
+    assert response.status_code == 302, response.text[:2000]
+    paper.refresh_from_db()
+    assert paper.user == another
+
+
+def test_the_consultant_history_in_the_admin_shows_no_contact_values(
+    coordinator, superuser, private_consultant
+):
+    from consultants.models import Consultant
+
+    for user in (coordinator, superuser):
+        client = client_for(user)
+        history = client.get(url(Consultant, "history", private_consultant.pk))
+        assert history.status_code == 200
+        pages = [history]
+        for row in private_consultant.history.all():
+            pages.append(
+                client.get(url(Consultant, "simple_history", private_consultant.pk, row.pk))
+            )
+        for response in pages:
+            assert response.status_code == 200
+            for secret in SECRETS:
+                assert secret not in response.text, (user, response.request["PATH_INFO"], secret)
+        # who and when are still there
+        assert "River" in history.text
+
+
+def test_a_consultant_added_in_the_admin_gets_a_tax_form_and_named_history(coordinator):
+    from consultants.models import Consultant, TaxForm
+
+    response = client_for(coordinator).post(
+        url(Consultant, "add"), {"display_name": "Juniper", "pseudonym": "", "status": "active"}
+    )
+    assert response.status_code == 302, response.text[:2000]
+    added = Consultant.objects.get(display_name="Juniper")
+    assert TaxForm.objects.filter(consultant=added).exists()
+    row = added.history.get()
+    assert (row.history_user, row.history_action) == (coordinator, "consultant.created")
+
+
+def test_a_taxpayer_id_for_a_consultant_without_a_tax_form_records_one(finance):
+    from consultants.models import Consultant, TaxForm
+
+    bare = Consultant.objects.create(display_name="Before tax forms")  # an older row
+    response = client_for(finance).post(
+        url(IdentityVault, "add"),
+        {
+            "consultant": bare.pk,
+            "legal_name": "",
+            "mailing_address": "",
+            "date_of_birth": "",
+            "taxpayer_id": "612-88-7777",
+            "reason": "W-9 arrived",
+        },
+    )
+    assert response.status_code == 302, response.text[:2000]
+    assert TaxForm.objects.get(consultant=bare).tin_last4 == "7777"
+
+
+# --- Roles: nobody raises their own access; finance and admin come from a superuser --
+
+
+def user_form(user, **changes) -> dict:
+    form = {
+        "email": user.email,
+        "name": user.name,
+        "is_active": "on" if user.is_active else "",
+        "is_staff": "on" if user.is_staff else "",
+        "groups": [g.pk for g in user.groups.all()],
+    }
+    form.update(changes)
+    return {k: v for k, v in form.items() if v not in ("", None)}
+
+
+def group_ids(*names) -> list[int]:
+    from django.contrib.auth.models import Group
+
+    return [Group.objects.get(name=name).pk for name in names]
+
+
+def test_the_admin_role_cannot_make_itself_superuser_or_finance(admin_user):
+    from accounts.models import User
+
+    client = client_for(admin_user)
+    change = url(User, "change", admin_user.pk)
+    page = client.get(change).text
+    for name in ("is_superuser", "groups", "is_staff", "is_active"):
+        assert f'name="{name}"' not in page, name
+    response = client.post(
+        change,
+        user_form(
+            admin_user,
+            name="Alex B.",
+            is_superuser="on",
+            groups=group_ids("admin", "finance"),
+            is_active="",
+        ),
+    )
+    assert response.status_code == 302, response.text[:2000]
+    admin_user = User.objects.get(pk=admin_user.pk)
+    assert admin_user.name == "Alex B."  # their own profile, yes
+    assert not admin_user.is_superuser
+    assert admin_user.is_active
+    assert admin_user.role_names == {"admin"}
+
+
+def test_the_admin_role_cannot_make_anyone_superuser(admin_user, coordinator):
+    from accounts.models import User
+
+    client = client_for(admin_user)
+    change = url(User, "change", coordinator.pk)
+    assert 'name="is_superuser"' not in client.get(change).text
+    response = client.post(change, user_form(coordinator, is_superuser="on"))
+    assert response.status_code == 302
+    coordinator.refresh_from_db()
+    assert not coordinator.is_superuser
+
+
+@pytest.mark.parametrize("role", ["finance", "admin"])
+def test_only_a_superuser_grants_finance_or_admin(admin_user, superuser, coordinator, role):
+    from accounts.models import User
+
+    change = url(User, "change", coordinator.pk)
+    wanted = user_form(coordinator, groups=group_ids("coordinator", role))
+    response = client_for(admin_user).post(change, wanted)
+    assert response.status_code == 200
+    assert "Only a superuser can give or take away these roles" in response.text
+    assert role in response.text
+    assert User.objects.get(pk=coordinator.pk).role_names == {"coordinator"}
+
+    response = client_for(superuser).post(change, wanted)
+    assert response.status_code == 302, response.text[:2000]
+    assert User.objects.get(pk=coordinator.pk).role_names == {"coordinator", role}
+
+
+@pytest.mark.parametrize("role", ["finance", "admin"])
+def test_only_a_superuser_takes_finance_or_admin_away(admin_user, superuser, role):
+    from accounts.models import User
+
+    holder = UserFactory(email="holder@example.org", roles=[role, "coordinator"])
+    change = url(User, "change", holder.pk)
+    wanted = user_form(holder, groups=group_ids("coordinator"))
+    response = client_for(admin_user).post(change, wanted)
+    assert response.status_code == 200
+    assert "Only a superuser can give or take away these roles" in response.text
+    assert User.objects.get(pk=holder.pk).role_names == {role, "coordinator"}
+
+    assert client_for(superuser).post(change, wanted).status_code == 302
+    assert User.objects.get(pk=holder.pk).role_names == {"coordinator"}
+
+
+def test_the_admin_role_still_manages_other_roles(admin_user, coordinator):
+    from accounts.models import User
+
+    change = url(User, "change", coordinator.pk)
+    response = client_for(admin_user).post(
+        change, user_form(coordinator, groups=group_ids("coordinator", "consultant"))
+    )
+    assert response.status_code == 302, response.text[:2000]
+    assert User.objects.get(pk=coordinator.pk).role_names == {"coordinator", "consultant"}
+
+
+def test_the_admin_role_cannot_invite_finance(admin_user):
+    from accounts.models import User
+
+    response = client_for(admin_user).post(
+        url(User, "add"),
+        {"email": "money@example.org", "name": "Money", "groups": group_ids("finance")},
+    )
+    assert response.status_code == 200
+    assert "Only a superuser can give or take away these roles" in response.text
+    assert not User.objects.filter(email="money@example.org").exists()
+
+
+def test_the_admin_role_cannot_change_a_superuser(admin_user, superuser):
+    from accounts.models import User
+
+    client = client_for(admin_user)
+    response = client.post(
+        url(User, "change", superuser.pk), user_form(superuser, email="taken@example.org")
+    )
+    assert response.status_code == 403
+    password = reverse("admin:auth_user_password_change", args=[superuser.pk])
+    response = client.post(password, {"password1": "x" * 20, "password2": "x" * 20})
+    assert response.status_code == 403
+    superuser.refresh_from_db()
+    assert superuser.email == "root@example.org"
+    assert not superuser.check_password("x" * 20)

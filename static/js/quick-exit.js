@@ -6,6 +6,9 @@
 //   so the tab remembers the exit (sessionStorage, this tab only): a Honora
 //   page reached afterwards with Back or Forward replaces itself with the
 //   neutral site before it is drawn. Opening Honora afresh clears the mark.
+// - A signed-in person is also signed out: a beacon posts to sign-out (with
+//   the page's CSRF token) as the page leaves, so the session is gone and
+//   opening Honora again asks for sign-in.
 // - Without JavaScript the button is a plain link to the same site.
 //
 // Loaded in <head> without defer, so the check runs before the page shows.
@@ -39,10 +42,22 @@
     } catch (e) { /* nothing to hide yet */ }
   }
 
+  // Sign out without waiting: a beacon is sent even as the page goes away.
+  function endSession() {
+    try {
+      var meta = document.querySelector('meta[name="csrf-token"]');
+      if (!meta || !navigator.sendBeacon) { return; }
+      var data = new FormData();
+      data.append("csrfmiddlewaretoken", meta.getAttribute("content"));
+      navigator.sendBeacon(meta.getAttribute("data-logout-url") || "/accounts/logout/", data);
+    } catch (e) { /* leaving matters more than signing out */ }
+  }
+
   function leave(event) {
     if (event && event.preventDefault) { event.preventDefault(); }
     remember();
     hide();
+    endSession();
     window.location.replace(neutralUrl());
   }
 
@@ -59,6 +74,7 @@
   if (exited()) {
     if (cameBackByHistory()) {
       hide();
+      endSession(); // in case the first sign-out did not get through
       window.location.replace(FALLBACK);
       return;
     }
@@ -66,7 +82,7 @@
   }
   // A page restored from the back-forward cache runs no script but this event.
   window.addEventListener("pageshow", function (event) {
-    if (event.persisted && exited()) { hide(); window.location.replace(neutralUrl()); }
+    if (event.persisted && exited()) { hide(); endSession(); window.location.replace(neutralUrl()); }
   });
 
   // 2. The button.

@@ -4,10 +4,11 @@ without JavaScript. Afterwards Back does not bring Honora back."""
 from __future__ import annotations
 
 import contextlib
+import time
 
 import pytest
 
-from tests.browser.conftest import NEUTRAL_SITE, sign_in_with_session
+from tests.browser.conftest import NEUTRAL_SITE, _offline, sign_in_with_session
 from tests.factories import EngagementFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,20 +93,66 @@ def test_slow_shifts_and_capital_letters_do_not_leave(page, a11y, signed_in):
     assert field.input_value() == "Met With Ana And Bo"
 
 
-def test_coming_back_on_purpose_works(page, a11y, signed_in):
+@pytest.fixture
+def beacons_reach_the_server(context, live_server):
+    """Let Honora's own requests through untouched: a request held by Playwright's
+    interception is cancelled when its page leaves, and the sign-out beacon is sent
+    exactly then. Everything else stays offline, as in every browser test."""
+    context.unroute("**/*")
+    context.route(lambda url: not url.startswith(live_server.url), _offline(live_server.url))
+
+
+@contextlib.contextmanager
+def _signs_out(page):
+    """The session the page was signed in with is ended on the server within seconds."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    (key,) = [
+        c["value"] for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME
+    ]
+    assert Session.objects.filter(session_key=key).exists()
+    yield
+    # The beacon is sent as the page leaves; wait for the server to act on it.
+    deadline = time.monotonic() + 10
+    while Session.objects.filter(session_key=key).exists():
+        assert time.monotonic() < deadline, "the quick exit did not end the session"
+        time.sleep(0.05)
+
+
+def _asks_for_sign_in(page, a11y, base):
+    page.goto(base + "/me/")
+    assert page.url.startswith(base + "/accounts/login/"), page.url
+    assert page.get_by_role("textbox", name="Password").is_visible()
+    assert "River" not in page.content()
+    a11y.check(page)
+
+
+def test_coming_back_on_purpose_works_but_the_session_is_gone(
+    page, a11y, signed_in, beacons_reach_the_server
+):
     base = signed_in
     _visit(page, a11y, base + "/me/")
-    page.get_by_role("link", name="Exit this page").click()
+    with _signs_out(page):
+        page.get_by_role("link", name="Exit this page").click()
     page.wait_for_url(NEUTRAL_SITE + "**")
-    # typing the address afresh is a deliberate visit, and is shown
-    page.goto(base + "/me/")
-    assert page.url == base + "/me/"
-    assert page.get_by_role("heading", level=1).is_visible()
+    # Typing the address afresh is a deliberate visit, and is shown: the sign-in
+    # page, because the exit ended the session.
+    _asks_for_sign_in(page, a11y, base)
+
+
+def test_shift_three_times_ends_the_session_too(page, a11y, signed_in, beacons_reach_the_server):
+    base = signed_in
+    _visit(page, a11y, base + "/me/preferences/")
+    with _signs_out(page):
+        for _ in range(3):
+            page.keyboard.press("Shift")
+    page.wait_for_url(NEUTRAL_SITE + "**")
+    _back_leaves_honora_behind(page, base)
+    _asks_for_sign_in(page, a11y, base)
 
 
 def test_without_javascript_the_button_is_a_plain_link(browser, live_server, client, consultant):
-    from tests.browser.conftest import _offline
-
     context = browser.new_context(java_script_enabled=False)
     context.route("**/*", _offline(live_server.url))
     try:
