@@ -1,5 +1,7 @@
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import pagination
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -28,6 +30,31 @@ class CursorPagination(pagination.CursorPagination):
                 }
             )
         return int(values[0])
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        """A cursor whose position cannot be a value of the ordering field is not found.
+
+        Cursors are opaque but not signed: a forged ``p=abc`` for an id ordering
+        would otherwise reach the database as a bad value (a 500).
+        """
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        name = self.ordering[0].lstrip("-")
+        try:
+            field = self._model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return cursor
+        try:
+            value = field.to_python(cursor.position)
+            field.get_prep_value(value)
+        except (DjangoValidationError, ValueError, TypeError, ArithmeticError):
+            raise NotFound(self.invalid_cursor_message) from None
+        return cursor
 
     def get_schema_operation_parameters(self, view):
         params = super().get_schema_operation_parameters(view)
