@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from rest_framework.throttling import BaseThrottle
 
 from payments.receipts import receipt_verify
 
@@ -23,7 +24,9 @@ def _over_limit(request) -> bool:
     """A fixed one-minute window per client address (shared by every web node)."""
     limit = getattr(settings, "RECEIPT_VERIFY_PER_MINUTE", 30)
     window = int(time.time() // 60)
-    key = f"honora:verify:{request.META.get('REMOTE_ADDR', '')}:{window}"
+    # The client's address as the API's rate limits read it: behind
+    # TRUSTED_PROXY_COUNT proxies of ours, from X-Forwarded-For; else REMOTE_ADDR.
+    key = f"honora:verify:{BaseThrottle().get_ident(request)}:{window}"
     cache.add(key, 0, 90)
     try:
         count = cache.incr(key)

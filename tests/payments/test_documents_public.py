@@ -79,6 +79,24 @@ def test_the_page_is_rate_limited(client, paid, settings):
     assert statuses == [200, 200, 200, 429, 429]
 
 
+def test_behind_a_proxy_each_client_has_its_own_limit(client, paid, settings):
+    settings.RECEIPT_VERIFY_PER_MINUTE = 2
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    _payment, receipt = paid
+    url = f"/verify/{receipt.verification_code}/"
+
+    def status(client_address):
+        # Our proxy connects from 10.0.0.1 and appends the address it saw.
+        return client.get(
+            url, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"203.0.113.9, {client_address}"
+        ).status_code
+
+    assert [status("198.51.100.1") for _ in range(3)] == [200, 200, 429]
+    # Another client behind the same proxy is not blocked by the first; the address
+    # a client writes into the header itself (203.0.113.9) is not the one counted.
+    assert [status("198.51.100.2") for _ in range(2)] == [200, 200]
+
+
 def test_the_api_confirms_the_receipt_without_naming_anyone(paid):
     payment, receipt = paid
     client = APIClient()  # no token, no session: the check is public
