@@ -143,11 +143,11 @@ def test_coming_back_on_purpose_works_but_the_session_is_gone(
 
 def test_shift_three_times_ends_the_session_too(page, a11y, signed_in, beacons_reach_the_server):
     base = signed_in
-    _visit(page, a11y, base + "/me/preferences/")
+    _visit(page, a11y, base + "/me/")
     with _signs_out(page):
         for _ in range(3):
             page.keyboard.press("Shift")
-    page.wait_for_url(NEUTRAL_SITE + "**")
+        page.wait_for_url(NEUTRAL_SITE + "**")
     _back_leaves_honora_behind(page, base)
     _asks_for_sign_in(page, a11y, base)
 
