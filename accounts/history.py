@@ -181,8 +181,10 @@ def history_entries(
         .prefetch_related("history_user__groups")
         .order_by("history_date", "history_id")
     )
+    # (attname, name): a foreign key's column is "batch_id", its field "batch"; a
+    # plain field that merely ends in "_id" ("transfer_id") is its own name.
     tracked = [
-        f.attname
+        (f.attname, f.name)
         for f in model._meta.concrete_fields
         if f.attname not in QUIET_FIELDS and f.name not in hidden_fields
     ]
@@ -191,10 +193,9 @@ def history_entries(
     for row in rows:
         changes = []
         if previous is not None:
-            for attname in tracked:
+            for attname, name in tracked:
                 old, new = getattr(previous, attname, None), getattr(row, attname, None)
                 if old != new:
-                    name = attname[:-3] if attname.endswith("_id") else attname
                     label = str(model._meta.get_field(name).verbose_name)
                     changes.append(
                         Change(

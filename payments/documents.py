@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.append_only import AppendOnlyError
 from consultants.models import Consultant
 from engagements.models import MONEY
 
@@ -34,6 +35,22 @@ class ReceiptCounter(models.Model):
 
     def __str__(self):
         return f"{self.year}: {self.last_number}"
+
+
+# A receipt is written once; its stored PDF (file, hash, time) is filled in once,
+# after rendering. Nothing else about it ever changes (migration 0005 holds the same
+# rule in the database).
+RECEIPT_FILLED_ONCE = frozenset({"pdf", "sha256", "rendered_at"})
+
+
+class ReceiptQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if not set(kwargs) <= RECEIPT_FILLED_ONCE:
+            raise AppendOnlyError("receipts are never edited: issue a replacement")
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise AppendOnlyError("receipts are never deleted")
 
 
 class Receipt(models.Model):
@@ -72,6 +89,8 @@ class Receipt(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
+    objects = ReceiptQuerySet.as_manager()
+
     class Meta:
         ordering = ["-year", "-sequence"]
         constraints = [
@@ -91,6 +110,16 @@ class Receipt(models.Model):
 
     def __str__(self):
         return self.number
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            fields = kwargs.get("update_fields")
+            if fields is None or not set(fields) <= RECEIPT_FILLED_ONCE:
+                raise AppendOnlyError("receipts are never edited: issue a replacement")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("receipts are never deleted")
 
     @property
     def is_rendered(self) -> bool:

@@ -26,8 +26,13 @@ unknown: the attempt waits (``next_try_at``, exponential backoff) and the task i
 enqueued again for then, same key; 429 likewise. A refusal (400/404) fails the
 payment with its reason for finance; an idempotency error is a bug and fails it
 loudly without a new key; bad credentials fail it and are logged as configuration.
+A refusal after an earlier try under the same key had an unknown outcome (or one
+that came with a transfer that does not match) fails the payment but leaves the
+attempt *unknown*: a transfer may exist, so a retry lists first, and cancelling
+waits for ``check_with_stripe`` (a listing that finds nothing live).
 A worker that dies anywhere is covered by ``sweep()`` (``manage.py payments_sweep``),
-which enqueues the task again once the attempt's claim has expired.
+which enqueues the task again once the attempt's claim has expired; it also tries
+again the reversals of returned payments that are not confirmed yet.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from config.errors import StateConflict
 from payments import services
 from payments.models import Payment, PaymentAttempt, PayoutBatch, Rail, StripeAccount
 from payments.providers import Executed, Existing, PaymentProvider, ProviderError, provider_for
+
+REVERSAL = Payment.Reversal
 
 log = logging.getLogger("payments.execution")
 
@@ -126,8 +133,9 @@ def pay(payment_id: int, *, provider: PaymentProvider | None = None) -> str:
 
 
 def _lock(payment_id: int) -> Payment:
-    # Not the consultant: their contact fields are encrypted, and paying needs none of them.
-    return Payment.objects.select_for_update().get(pk=payment_id)
+    # The batch first (shared), then the payment: the order every writer uses. Not the
+    # consultant: their contact fields are encrypted, and paying needs none of them.
+    return services.lock_payment(payment_id, shared_batch=True)
 
 
 def _latest_attempt(payment: Payment) -> PaymentAttempt | None:
@@ -156,8 +164,9 @@ def _claim(payment_id: int, worker: str) -> _Step:
             source="attempt already succeeded",
         )
         return _Step(outcome=PAID)
-    if attempt.status == AS.FAILED:
-        # A retry of a failed payment: a new key, but only once Stripe shows nothing exists.
+    if attempt.status == AS.FAILED or (attempt.status == AS.UNKNOWN and attempt.finished_at):
+        # A retry of a failed payment: a new key, but only once Stripe shows nothing exists
+        # (its last key may have made a transfer if an earlier try's outcome was unknown).
         return _Step(attempt=attempt, payment=p, list_first=True, reason="retry")
     if attempt.claimed_until and attempt.claimed_until > now and attempt.claimed_by != worker:
         return _Step(outcome=BUSY)
@@ -260,33 +269,8 @@ def _after_listing(
 
 def _adopt(p: Payment, attempt: PaymentAttempt, live: list[Existing]) -> _Step:
     """A transfer for this payment exists: record it (if it is the right one)."""
-    account = StripeAccount.objects.filter(consultant_id=p.consultant_id).first()
-    fitting = [
-        e
-        for e in live
-        if e.amount == p.amount
-        and e.currency.upper() == p.currency.upper()
-        and (account is None or e.destination == account.account_id)
-    ]
-    if len(live) > 1:
-        log.error("payment %s: %s live transfers exist", p.public_id, len(live))
-    if not fitting:
-        log.error("payment %s: a transfer exists that does not match it", p.public_id)
-        services.payment_record_failure(
-            payment=p,
-            code="transfer_mismatch",
-            message="A Stripe transfer exists for this payment with another amount or "
-            "destination. Nothing more was sent; reconcile with Stripe before acting.",
-        )
+    if not services.payment_adopt_transfer(payment=p, live=live):
         return _Step(outcome=FAILED)
-    chosen = fitting[0]
-    number = chosen.metadata.get("honora_attempt")
-    services.payment_record_transfer(
-        payment=p,
-        transfer_id=chosen.reference,
-        source="found by listing the transfer group",
-        attempt_number=int(number) if str(number or "").isdigit() else None,
-    )
     if attempt.status in (AS.STARTED, AS.UNKNOWN):
         attempt.refresh_from_db()
     if attempt.status in (AS.STARTED, AS.UNKNOWN):
@@ -318,6 +302,13 @@ def _record_success(payment_id: int, number: int, executed: Executed) -> str:
             services._attempt_succeeded(
                 p, number=number, reference=executed.reference, reason=exc.code
             )
+            if p.transfer_id != executed.reference:
+                services.payment_flag(
+                    payment=p,
+                    message=f"Stripe made transfer {executed.reference} for this payment, "
+                    f"which is {p.status}: its work may be paid twice. Reverse the transfer "
+                    "in Stripe, or reconcile.",
+                )
         return SKIPPED
     return PAID
 
@@ -350,14 +341,23 @@ def _record_error(
             attempt.save()
             next_try_at = attempt.next_try_at
         else:
-            attempt.status = AS.FAILED
+            # "Failed" says nothing was created. A refusal proves that only when every
+            # try under this key was answered; after an unknown outcome (or when Stripe
+            # answered with a transfer after all) the attempt stays unknown.
+            unsure = attempt.status == AS.UNKNOWN or bool(exc.reference)
+            attempt.status = AS.UNKNOWN if unsure else AS.FAILED
             attempt.error_code = exc.code[:64]
             attempt.error_message = exc.message[:2000]
+            if exc.reference:
+                attempt.provider_reference = exc.reference[:64]
             attempt.finished_at = now
             attempt.next_try_at = None
-            stamp(attempt, by=None, action="payment_attempt.failed", reason=exc.code)
+            action = "payment_attempt.unknown" if unsure else "payment_attempt.failed"
+            stamp(attempt, by=None, action=action, reason=exc.code)
             attempt.save()
-            services.payment_record_failure(payment=p, code=exc.code, message=_finance_message(exc))
+            services.payment_record_failure(
+                payment=p, code=exc.code, message=_finance_message(exc, unsure=unsure)
+            )
             return FAILED
     if exc.settled:
         # Calling again with this key only replays the error: ask what exists now.
@@ -375,26 +375,112 @@ def _listing_failed(payment_id: int, attempt: PaymentAttempt, exc: ProviderError
     return RETRY
 
 
-def _finance_message(exc: ProviderError) -> str:
+def _finance_message(exc: ProviderError, *, unsure: bool = False) -> str:
     if exc.kind == ProviderError.CONFIGURATION:
-        return (
-            "Stripe refused Honora's credentials or settings; nothing was sent. An "
-            "administrator must fix the Stripe configuration, then retry."
+        message = (
+            "Stripe refused Honora's credentials or settings. An administrator must fix "
+            "the Stripe configuration, then retry."
         )
-    if exc.kind == ProviderError.BUG:
-        return (
-            "Honora sent Stripe a request it must never send (a bug); nothing new was sent. "
-            "Ask for it to be checked before retrying."
+    elif exc.kind == ProviderError.BUG:
+        message = (
+            "Honora sent Stripe a request it must never send (a bug). Ask for it to be "
+            "checked before retrying."
         )
-    return exc.message
+    else:
+        message = exc.message
+    if unsure:
+        return (
+            f"{message} An earlier call for this payment got no answer, so Stripe may hold "
+            "a transfer for it: check with Stripe before cancelling."
+        )
+    if exc.kind in (ProviderError.CONFIGURATION, ProviderError.BUG):
+        return f"{message} Nothing was sent."
+    return message
+
+
+def _later(task_, when, *args) -> None:
+    """Run ``task_`` again at ``when`` (or leave it to the sweep if the backend cannot wait)."""
+    if getattr(task_.get_backend(), "supports_defer", False):
+        task_.using(run_after=when).enqueue(*args)
 
 
 def _enqueue_later(payment_id: int, when) -> None:
-    """Run the task again at ``when`` (or leave it to the sweep if the backend cannot wait)."""
     from payments.tasks import pay_payment
 
-    if getattr(pay_payment.get_backend(), "supports_defer", False):
-        pay_payment.using(run_after=when).enqueue(payment_id)
+    _later(pay_payment, when, payment_id)
+
+
+# --- checking with Stripe before cancelling; taking a transfer back -------------------------
+
+
+def check_with_stripe(payment_id: int, *, provider: PaymentProvider | None = None) -> str:
+    """List a failed payment's transfer group (outside any transaction) and record it.
+
+    What the ``check_with_stripe`` task runs: a live transfer is adopted; nothing
+    live lets finance cancel the payment. Asked while a call could be in flight, it
+    proves nothing and is asked again later.
+    """
+    from payments.tasks import check_with_stripe as task
+
+    listed_at = timezone.now()
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None or payment.rail != Rail.STRIPE or payment.status != PS.FAILED:
+        return SKIPPED
+    again = listed_at + timedelta(seconds=claim_seconds())
+    if payment.attempts.filter(claimed_until__gt=listed_at).exists():
+        _later(task, again, payment_id)
+        return BUSY
+    provider = provider or provider_for(payment)
+    try:
+        found = provider.find_existing(payment)
+    except ProviderError as exc:
+        log.warning("stripe listing failed: %s (payment id %s)", exc.code, payment_id)
+        _later(task, listed_at + timedelta(seconds=backoff_seconds(1)), payment_id)
+        return RETRY
+    outcome = services.payment_record_stripe_check(
+        payment=payment, found=found, listed_at=listed_at
+    )
+    if outcome == BUSY:
+        _later(task, again, payment_id)
+    return outcome
+
+
+def reverse(payment_id: int, *, provider: PaymentProvider | None = None) -> str:
+    """Take back the transfer of a returned payment whose bank payout failed.
+
+    What the ``reverse_transfer`` task runs. Its work is released once the reversal
+    is confirmed, so the money that paid it comes back before it is paid again. A
+    refusal is shown to finance on the payment and tried again by the sweep.
+    """
+    from payments.tasks import reverse_transfer
+
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if (
+        payment is None
+        or payment.status != PS.RETURNED
+        or payment.reversal_status not in (REVERSAL.PENDING, REVERSAL.FAILED)
+        or not payment.transfer_id
+    ):
+        return "nothing to reverse"
+    provider = provider or provider_for(payment)
+    try:
+        reference = provider.reverse(payment)
+    except ProviderError as exc:
+        refused = exc.kind != ProviderError.UNKNOWN
+        if refused:
+            log.error("payment %s: reversal refused: %s", payment.public_id, exc.code)
+        services.payment_record_reversal_trouble(
+            payment=payment, code=exc.code, message=exc.message, refused=refused
+        )
+        if refused:
+            return f"not reversed: {exc.code}"
+        when = timezone.now() + timedelta(seconds=backoff_seconds(1, exc.retry_after))
+        _later(reverse_transfer, when, payment_id)
+        return f"retry: {exc.code}"
+    services.payment_confirm_reversal(
+        payment=payment, reversal_id=reference, source="the reversal call succeeded"
+    )
+    return "reversed"
 
 
 # --- the sweep ----------------------------------------------------------------------------
@@ -441,21 +527,41 @@ def stuck_payments(*, stale_after: float | None = None) -> list[int]:
     return list(rows)
 
 
+# A refused reversal is tried again less often than one whose outcome is unknown.
+REFUSED_REVERSAL_BACKOFF = 12
+
+
+def stuck_reversals(*, stale_after: float | None = None) -> list[int]:
+    """Returned payments whose reversal is not confirmed and no task seems to be moving."""
+    stale = settings.PAYMENTS_SWEEP_AFTER_SECONDS if stale_after is None else stale_after
+    now = timezone.now()
+    return list(
+        Payment.objects.filter(status=PS.RETURNED)
+        .filter(
+            Q(reversal_status=REVERSAL.PENDING, updated_at__lte=now - timedelta(seconds=stale))
+            | Q(
+                reversal_status=REVERSAL.FAILED,
+                updated_at__lte=now - timedelta(seconds=stale * REFUSED_REVERSAL_BACKOFF),
+            )
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def sweep(*, stale_after: float | None = None) -> dict[str, int]:
-    """Enqueue the task again for stuck payments; close batches that are done."""
-    from payments.tasks import pay_payment
+    """Enqueue the task again for stuck payments and reversals; close batches that are done."""
+    from payments.tasks import pay_payment, reverse_transfer
 
     stuck = stuck_payments(stale_after=stale_after)
     for payment_id in stuck:
         pay_payment.enqueue(payment_id)
+    reversals = stuck_reversals(stale_after=stale_after)
+    for payment_id in reversals:
+        reverse_transfer.enqueue(payment_id)
     closed = 0
     for batch_id in PayoutBatch.objects.filter(status=PayoutBatch.Status.PROCESSING).values_list(
         "pk", flat=True
     ):
-        if not Payment.objects.filter(
-            batch_id=batch_id, status__in=(PS.PENDING, PS.PROCESSING)
-        ).exists():
-            with transaction.atomic():
-                batch = services.batch_refresh(batch=PayoutBatch(pk=batch_id))
-            closed += batch.status != PayoutBatch.Status.PROCESSING
-    return {"enqueued": len(stuck), "batches_closed": closed}
+        closed += services.refresh_batch_when_done(batch_id)
+    return {"enqueued": len(stuck), "reversals": len(reversals), "batches_closed": closed}

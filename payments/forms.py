@@ -127,6 +127,15 @@ def payment_cancel_form(data=None) -> ReasonForm:
     )
 
 
+def payment_return_form(data=None) -> ReasonForm:
+    return ReasonForm(
+        data,
+        prefix="return",
+        label=_("Why did the payment come back?"),
+        required_message=_("Say why the payment came back."),
+    )
+
+
 # --- recording a hand-over ---------------------------------------------------------
 
 

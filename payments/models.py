@@ -15,6 +15,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -43,12 +44,29 @@ class Rail(models.TextChoices):
     MANUAL = "manual", _("Manual (check, card or cash)")
 
 
-MANUAL_METHODS = (
-    PayoutMethod.CHECK,
-    PayoutMethod.PREPAID_CARD,
-    PayoutMethod.GIFT_CARD,
-    PayoutMethod.CASH,
-)
+# What finance records as the reference of a manual hand-over, by method. The form's
+# help text and the message when it is missing both come from this one table.
+REFERENCES = {
+    PayoutMethod.CHECK: _("the check number"),
+    PayoutMethod.PREPAID_CARD: _("the card's last four digits"),
+    PayoutMethod.GIFT_CARD: _("the gift card's code reference (not the code itself)"),
+    PayoutMethod.CASH: _("the signed receipt or envelope reference"),
+}
+
+
+def reference_help(method: str) -> str:
+    """The reference asked for ``method``, as a sentence ("The check number.")."""
+    what = REFERENCES.get(method)
+    return (
+        f"{capfirst(what)}."
+        if what
+        else str(_("Check number, card last four, or gift card code reference."))
+    )
+
+
+def reference_missing(method: str) -> str:
+    what = REFERENCES.get(method)
+    return str(_("Enter %(what)s.") % {"what": what}) if what else str(_("Enter a reference."))
 
 
 class StripeAccount(models.Model):
@@ -170,9 +188,17 @@ class Payment(models.Model):
         VOIDED = "voided", _("Voided")
         CANCELLED = "cancelled", _("Cancelled")
 
-    # States in which the payment still holds its contributions.
+    # States in which the payment still holds its contributions (a returned one too,
+    # until the reversal of its transfer is confirmed).
     LIVE = (Status.PENDING, Status.HELD, Status.PROCESSING, Status.PAID, Status.FAILED)
     FINAL = (Status.PAID, Status.RETURNED, Status.VOIDED, Status.CANCELLED)
+    # Money still on its way to the consultant (pre-flight counts it with what was paid).
+    ON_ITS_WAY = (Status.PENDING, Status.PROCESSING, Status.FAILED)
+
+    class Reversal(models.TextChoices):
+        PENDING = "pending", _("Reversal pending")
+        FAILED = "failed", _("Reversal refused")
+        DONE = "done", _("Reversed")
 
     class Hold(models.TextChoices):
         W9_MISSING = "w9_missing", _("A W-9 is needed before this payment (tax-form threshold).")
@@ -216,6 +242,22 @@ class Payment(models.Model):
     closed_reason = models.TextField(
         blank=True, help_text=_("Why it was voided, returned or cancelled.")
     )
+    # Stripe, a failed payment that was ever sent: when a listing of its transfer group,
+    # made while no call was in flight, last found no live transfer. Only then may it
+    # be cancelled (its work released); cleared whenever it fails anew.
+    stripe_checked_at = models.DateTimeField(null=True, blank=True)
+    # Stripe, a returned payment whose transfer Honora takes back (its bank payout
+    # failed): its work is released only once the reversal is confirmed.
+    reversal_status = models.CharField(
+        max_length=16, choices=Reversal.choices, blank=True, default=""
+    )
+    reversal_id = models.CharField(max_length=64, blank=True)
+    reversal_error = models.TextField(blank=True)
+    # Reversals Stripe refused so far: each new try after a refusal uses a new key.
+    reversal_refusals = models.PositiveIntegerField(default=0)
+    # Something finance must look at that no state says (a transfer Stripe holds for a
+    # cancelled payment, a failed bank payout Honora could not match); shown loudly.
+    alert = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -244,6 +286,10 @@ class Payment(models.Model):
             models.CheckConstraint(
                 name="payment_closed_has_reason",
                 condition=~Q(status__in=["voided", "returned", "cancelled"]) | ~Q(closed_reason=""),
+            ),
+            models.CheckConstraint(
+                name="payment_reversal_only_when_returned",
+                condition=Q(reversal_status="") | Q(status="returned", rail="stripe"),
             ),
         ]
         indexes = [models.Index(fields=["consultant", "status"], name="payment_consultant_status")]

@@ -1,4 +1,12 @@
-"""Pre-flight rules that hold a payment back, with the reason shown (read-only)."""
+"""Pre-flight rules that hold a payment back, with the reason shown (read-only).
+
+A payment is checked when its batch is built, again when the batch is executed
+(another payment may have been paid or started meanwhile), and when finance
+releases a hold. The W-9 threshold and the consultant's own limit count what was
+paid in the period *and* what is still on its way to them in other payments
+(pending, processing, or failed and waiting to be retried): money that is about
+to arrive counts as much as money that has.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,13 @@ from django.conf import settings
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
-from consultants.models import CapPeriod, PayoutMethod
+from consultants.models import CapPeriod, Consultant, PayoutMethod, TaxForm
 from engagements.models import Contribution
 from payments.models import Payment, PaymentItem, StripeAccount
 
 ZERO = Decimal("0.00")
+# What the rules read of a consultant (never the encrypted contact details).
+CONSULTANT_FIELDS = ("id", "benefits_cap_amount", "benefits_cap_period")
 
 
 def money(value: Decimal) -> str:
@@ -35,22 +45,47 @@ def w9_threshold(year: int) -> Decimal:
     return min(org, legal) if org is not None else legal
 
 
-def _paid(consultant, *, since: date, until: date, reportable_only: bool) -> Decimal:
-    items = PaymentItem.objects.filter(
-        payment__consultant=consultant,
-        payment__status=Payment.Status.PAID,
-        payment__paid_at__date__gte=since,
-        payment__paid_at__date__lte=until,
-    )
-    if reportable_only:
-        items = items.exclude(contribution__kind=Contribution.Kind.REIMBURSEMENT)
-    return items.aggregate(total=Sum("amount"))["total"] or ZERO
-
-
 @dataclass
 class Hold:
     code: str
     detail: str
+
+
+@dataclass
+class Totals:
+    """A consultant's reportable money (reimbursements left out) around one payment."""
+
+    paid_this_year: Decimal = ZERO
+    paid_this_month: Decimal = ZERO
+    on_its_way: Decimal = ZERO  # other live, unpaid payments
+
+
+def _totals(consultant_ids, *, today: date, exclude_payment_ids) -> dict[int, Totals]:
+    """One query: each consultant's paid-this-year, paid-this-month and on-its-way totals."""
+    paid = Q(payment__status=Payment.Status.PAID, payment__paid_at__date__lte=today)
+    on_way = Q(payment__status__in=Payment.ON_ITS_WAY)
+    if exclude_payment_ids:
+        on_way &= ~Q(payment_id__in=list(exclude_payment_ids))
+    year_start, month_start = today.replace(month=1, day=1), today.replace(day=1)
+    rows = (
+        PaymentItem.objects.filter(payment__consultant_id__in=consultant_ids, live=True)
+        .exclude(contribution__kind=Contribution.Kind.REIMBURSEMENT)
+        .values("payment__consultant_id")
+        .order_by()
+        .annotate(
+            year=Sum("amount", filter=paid & Q(payment__paid_at__date__gte=year_start)),
+            month=Sum("amount", filter=paid & Q(payment__paid_at__date__gte=month_start)),
+            on_way=Sum("amount", filter=on_way),
+        )
+    )
+    return {
+        row["payment__consultant_id"]: Totals(
+            paid_this_year=row["year"] or ZERO,
+            paid_this_month=row["month"] or ZERO,
+            on_its_way=row["on_way"] or ZERO,
+        )
+        for row in rows
+    }
 
 
 def reportable(items) -> Decimal:
@@ -60,15 +95,23 @@ def reportable(items) -> Decimal:
     )
 
 
-def preflight(*, consultant, method: str, amount: Decimal, items, today: date) -> Hold | None:
-    """The first reason this payment must wait, or None when it may go."""
+def _decide(
+    *,
+    consultant,
+    method: str,
+    amount: Decimal,
+    pay: Decimal,
+    account: StripeAccount | None,
+    tax_form: TaxForm | None,
+    totals: Totals,
+    today: date,
+) -> Hold | None:
     if amount <= 0:
         return Hold(
             Payment.Hold.NOT_POSITIVE,
             _("The items add up to %(amount)s.") % {"amount": money(amount)},
         )
     if method == PayoutMethod.STRIPE:
-        account = StripeAccount.objects.filter(consultant=consultant).first()
         if account is None:
             return Hold(
                 Payment.Hold.ACCOUNT_NOT_READY,
@@ -79,37 +122,102 @@ def preflight(*, consultant, method: str, amount: Decimal, items, today: date) -
                 Payment.Hold.ACCOUNT_NOT_READY,
                 _("Stripe cannot pay this account yet (onboarding not finished)."),
             )
-    pay = reportable(items)
-    year_start = today.replace(month=1, day=1)
-    year_total = _paid(consultant, since=year_start, until=today, reportable_only=True) + pay
+    year_total = totals.paid_this_year + totals.on_its_way + pay
     threshold = w9_threshold(today.year)
-    tax_form = getattr(consultant, "tax_form", None)
     if pay > 0 and year_total >= threshold and not (tax_form and tax_form.on_file):
         return Hold(
             Payment.Hold.W9_MISSING,
             _(
-                "This payment brings %(year)s's reportable total to %(total)s; the threshold is "
-                "%(threshold)s and no W-9 is on file."
+                "This payment brings %(year)s's reportable total (paid and on its way) to "
+                "%(total)s; the threshold is %(threshold)s and no W-9 is on file."
             )
             % {"year": today.year, "total": money(year_total), "threshold": money(threshold)},
         )
     cap = consultant.benefits_cap_amount
     if cap is not None and pay > 0:
         if consultant.benefits_cap_period == CapPeriod.MONTHLY:
-            since, period = today.replace(day=1), _("this month")
+            paid, period = totals.paid_this_month, _("this month")
         else:
-            since, period = year_start, _("this year")
-        so_far = _paid(consultant, since=since, until=today, reportable_only=True)
+            paid, period = totals.paid_this_year, _("this year")
+        so_far = paid + totals.on_its_way
         if so_far + pay > cap:
             return Hold(
                 Payment.Hold.BENEFITS_CAP,
                 _(
-                    "Paid %(period)s so far: %(so_far)s. This payment (%(pay)s) would go over the "
-                    "limit of %(cap)s the consultant set. They may prefer to be paid later."
+                    "Paid or on its way %(period)s so far: %(so_far)s. This payment (%(pay)s) "
+                    "would go over the limit of %(cap)s the consultant set. They may prefer to "
+                    "be paid later."
                 )
                 % {"period": period, "so_far": money(so_far), "pay": money(pay), "cap": money(cap)},
             )
     return None
+
+
+def preflight(
+    *,
+    consultant,
+    method: str,
+    amount: Decimal,
+    items,
+    today: date,
+    payment: Payment | None = None,
+) -> Hold | None:
+    """The first reason this payment must wait, or None when it may go.
+
+    ``payment``: the payment being checked, when it exists already (it is not
+    counted as on its way besides itself).
+    """
+    exclude = [payment.pk] if payment is not None and payment.pk else []
+    totals = _totals([consultant.pk], today=today, exclude_payment_ids=exclude)
+    return _decide(
+        consultant=consultant,
+        method=method,
+        amount=amount,
+        pay=reportable(items),
+        account=StripeAccount.objects.filter(consultant=consultant).first()
+        if method == PayoutMethod.STRIPE
+        else None,
+        tax_form=TaxForm.objects.filter(consultant=consultant).first(),
+        totals=totals.get(consultant.pk, Totals()),
+        today=today,
+    )
+
+
+def preflight_payments(payments, *, today: date) -> dict[int, Hold | None]:
+    """``preflight`` for many saved payments at once, in a fixed number of queries."""
+    payments = list(payments)
+    if not payments:
+        return {}
+    ids = [p.pk for p in payments]
+    consultant_ids = {p.consultant_id for p in payments}
+    consultants = Consultant.objects.only(*CONSULTANT_FIELDS).filter(pk__in=consultant_ids)
+    consultants = {c.pk: c for c in consultants}
+    accounts = {
+        a.consultant_id: a for a in StripeAccount.objects.filter(consultant_id__in=consultant_ids)
+    }
+    forms = {t.consultant_id: t for t in TaxForm.objects.filter(consultant_id__in=consultant_ids)}
+    pay = dict(
+        PaymentItem.objects.filter(payment_id__in=ids, live=True)
+        .exclude(contribution__kind=Contribution.Kind.REIMBURSEMENT)
+        .values("payment_id")
+        .order_by()
+        .annotate(total=Sum("amount"))
+        .values_list("payment_id", "total")
+    )
+    totals = _totals(consultant_ids, today=today, exclude_payment_ids=ids)
+    return {
+        p.pk: _decide(
+            consultant=consultants[p.consultant_id],
+            method=p.method,
+            amount=p.amount,
+            pay=pay.get(p.pk) or ZERO,
+            account=accounts.get(p.consultant_id),
+            tax_form=forms.get(p.consultant_id),
+            totals=totals.get(p.consultant_id, Totals()),
+            today=today,
+        )
+        for p in payments
+    }
 
 
 def open_items_filter() -> Q:

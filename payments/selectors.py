@@ -159,11 +159,7 @@ def batch_summaries(batches) -> dict[int, BatchSummary]:
         .order_by("consultant__display_name", "id")
     ):
         flags[p.batch_id].append(p)
-    payees: dict[int, set[int]] = {pk: set() for pk in batches}
-    for batch_id, user_id in payments.filter(consultant__user__isnull=False).values_list(
-        "batch_id", "consultant__user_id"
-    ):
-        payees[batch_id].add(user_id)
+    payees = batch_payee_user_ids(batches)
     summaries = {}
     for pk, batch in batches.items():
         by_method = [methods[pk][m] for m in PayoutMethod.values if m in methods[pk]]
@@ -177,6 +173,16 @@ def batch_summaries(batches) -> dict[int, BatchSummary]:
             payee_user_ids=payees[pk],
         )
     return summaries
+
+
+def batch_payee_user_ids(batch_ids) -> dict[int, set[int]]:
+    """The users paid in each batch (separation of duties: they do not approve or
+    execute it), in one query."""
+    payees: dict[int, set[int]] = {pk: set() for pk in batch_ids}
+    rows = Payment.objects.filter(batch_id__in=list(payees), consultant__user__isnull=False)
+    for batch_id, user_id in rows.values_list("batch_id", "consultant__user_id"):
+        payees[batch_id].add(user_id)
+    return payees
 
 
 def batch_summary(batch: PayoutBatch) -> BatchSummary:
@@ -263,7 +269,7 @@ PAYMENT_PHRASES = {
     "batch.executed": gettext_lazy("started paying this batch"),
     "batch.completed": gettext_lazy("finished paying this batch"),
     "batch.cancelled": gettext_lazy("cancelled this batch"),
-    "batch.reopened": gettext_lazy("reopened this batch to pay a retried payment"),
+    "batch.reopened": gettext_lazy("reopened this batch to pay a retried or released payment"),
     "payment.created": gettext_lazy("added this payment to the batch"),
     "payment.held": gettext_lazy("put this payment on hold"),
     "payment.hold_released": gettext_lazy("released the hold"),
@@ -275,12 +281,23 @@ PAYMENT_PHRASES = {
     "payment.voided": gettext_lazy("voided this payment"),
     "payment.returned": gettext_lazy("recorded that the money came back"),
     "payment.payout_matched": gettext_lazy("matched the bank payout that carried this payment"),
+    "payment.stripe_check_requested": gettext_lazy("asked Stripe what it holds for this payment"),
+    "payment.stripe_checked": gettext_lazy("checked with Stripe: no transfer exists"),
+    "payment.reversal_confirmed": gettext_lazy("confirmed the transfer was taken back"),
+    "payment.reversal_failed": gettext_lazy("recorded that Stripe refused to take it back"),
+    "payment.flagged": gettext_lazy("flagged this payment for finance"),
 }
+
+
+PAYMENT_HIDDEN_IN_HISTORY = ("proof", "transfer_id", "stripe_payout_id", "reversal_id")
 
 
 def payout_history(instance, *, viewer=None):
     """``history_entries`` with the payout actions in plain words."""
-    hidden = ("proof",) if isinstance(instance, Payment) else ()
+    # Stripe ids (text fields named ``*_id``) are shown on the page itself, not as
+    # changes: ``accounts.history`` reads a field named ``*_id`` as a foreign key
+    # (``transfer_id`` as ``transfer``) and fails on them.
+    hidden = PAYMENT_HIDDEN_IN_HISTORY if isinstance(instance, Payment) else ()
     entries = history_entries(instance, viewer=viewer, hidden_fields=hidden)
     for entry in entries:
         phrase = PAYMENT_PHRASES.get(entry.action)

@@ -33,35 +33,30 @@ def sweep_payments() -> dict:
 
 @task(priority=PAY_PRIORITY)
 def reverse_transfer(payment_id: int) -> str:
-    """Take back the transfer of a payment whose bank payout failed (see services).
+    """Take back the transfer of a returned payment whose bank payout failed.
 
-    The work is released to be paid again, so the money that paid it comes back
-    first. The reversal carries a key made from the payment's id: at most one.
+    Its work is released to be paid again once the reversal is confirmed, so the
+    money that paid it comes back first (see ``payments.execution.reverse``).
     """
-    from payments.models import Payment
-    from payments.providers import ProviderError, provider_for
+    from payments.execution import reverse
 
-    payment = Payment.objects.get(pk=payment_id)
-    if payment.status != Payment.Status.RETURNED or not payment.transfer_id:
-        return "nothing to reverse"
-    try:
-        return provider_for(payment).reverse(payment, reason=payment.closed_reason)
-    except ProviderError as exc:
-        if exc.kind == ProviderError.UNKNOWN:
-            # Same key next time: a reversal that did happen is replayed, not repeated.
-            _again_later(reverse_transfer, payment_id)
-            return f"retry: {exc.code}"
-        log.warning("payment %s: reversal not made: %s", payment.public_id, exc.code)
-        return f"not reversed: {exc.code}"
+    return reverse(payment_id)
 
 
-def _again_later(task_, *args, seconds: int = 60) -> None:
-    from datetime import timedelta
+@task(priority=PAY_PRIORITY)
+def check_with_stripe(payment_id: int) -> str:
+    """List what Stripe holds for a failed payment, before it may be cancelled."""
+    from payments.execution import check_with_stripe as check
 
-    from django.utils import timezone
+    return check(payment_id)
 
-    if getattr(task_.get_backend(), "supports_defer", False):
-        task_.using(run_after=timezone.now() + timedelta(seconds=seconds)).enqueue(*args)
+
+@task()
+def tell_payment_came_back(payment_id: int) -> bool:
+    """The neutral e-mail to a consultant who asked for e-mails: a payment came back."""
+    from payments.notifications import payment_came_back
+
+    return payment_came_back(payment_id)
 
 
 @task()

@@ -21,6 +21,16 @@ urlpatterns = [
     path("payments/<uuid:public_id>/release/", views.payment_release, name="payment_release"),
     path("payments/<uuid:public_id>/cancel/", views.payment_cancel, name="payment_cancel"),
     path("payments/<uuid:public_id>/retry/", views.payment_retry, name="payment_retry"),
+    path(
+        "payments/<uuid:public_id>/check-stripe/",
+        views.payment_check_stripe,
+        name="payment_check_stripe",
+    ),
+    path(
+        "payments/<uuid:public_id>/returned/",
+        views.payment_mark_returned,
+        name="payment_mark_returned",
+    ),
     path("payments/<uuid:public_id>/proof/", views.payment_proof, name="payment_proof"),
     path("stripe/", views.stripe_status, name="stripe_status"),
     path("receipts/", views.receipts, name="receipts"),

@@ -35,6 +35,7 @@ from payments.forms import (
     StatementYearForm,
     batch_cancel_form,
     payment_cancel_form,
+    payment_return_form,
     payment_void_form,
     put_error,
     receipt_replace_form,
@@ -235,7 +236,14 @@ def _can_retry(payment) -> bool:
 
 
 def _payment_page(
-    request, payment, *, record_form=None, void_form=None, cancel_form=None, status=200
+    request,
+    payment,
+    *,
+    record_form=None,
+    void_form=None,
+    cancel_form=None,
+    return_form=None,
+    status=200,
 ):
     user = request.user
     selectors.split_items(payment)
@@ -258,9 +266,13 @@ def _payment_page(
         "can_release": payment.status == PS.HELD and payment.batch.status in RELEASABLE_IN,
         "can_cancel": payment.status in (PS.PENDING, PS.HELD, PS.FAILED),
         "can_retry": _can_retry(payment),
+        # A failed payment that was sent: Stripe is asked before it may be cancelled.
+        "can_check_stripe": services.needs_stripe_check(payment),
+        "can_mark_returned": manual and payment.status == PS.PAID and not yours,
         "record_form": record_form or ManualPaymentForm(payment=payment),
         "void_form": void_form or payment_void_form(),
         "cancel_form": cancel_form or payment_cancel_form(),
+        "return_form": return_form or payment_return_form(),
         "proof_is_image": payment.proof.name.rsplit(".", 1)[-1].lower() in ("jpg", "png", "webp")
         if payment.proof
         else False,
@@ -345,6 +357,42 @@ def payment_retry(request, public_id):
     payment = _get_payment(request, public_id)
     services.payment_retry(payment=payment, by=request.user)
     messages.success(request, _("The payment is being tried again."))
+    return redirect("payments:payment", public_id=payment.public_id)
+
+
+@finance_required
+@require_POST
+def payment_check_stripe(request, public_id):
+    """Ask Stripe (by a worker) whether a transfer exists for a failed payment."""
+    payment = _get_payment(request, public_id)
+    services.payment_check_with_stripe(payment=payment, by=request.user)
+    messages.success(
+        request,
+        _(
+            "Honora is asking Stripe what it holds for this payment. Reload this page in a "
+            "moment: a transfer found is recorded as paid; if none exists, it can be cancelled."
+        ),
+    )
+    return redirect("payments:payment", public_id=payment.public_id)
+
+
+@finance_required
+@require_POST
+def payment_mark_returned(request, public_id):
+    payment = _get_payment(request, public_id)
+    form = payment_return_form(request.POST)
+    if not form.is_valid():
+        return _payment_page(request, payment, return_form=form, status=400)
+    try:
+        services.payment_mark_returned(
+            payment=payment, by=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ValidationFailed as exc:
+        put_error(form, exc)
+        return _payment_page(request, payment, return_form=form, status=400)
+    messages.success(
+        request, _("The payment was marked returned; its work can go in a later batch.")
+    )
     return redirect("payments:payment", public_id=payment.public_id)
 
 

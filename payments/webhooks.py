@@ -70,6 +70,11 @@ def verify(
         raise BadEvent("no webhook secret is configured")
     if not header:
         raise BadEvent("no signature header")
+    try:
+        # The SDK decodes the body as UTF-8 while checking: anything else is not an event.
+        payload.decode("utf-8")
+    except (UnicodeDecodeError, AttributeError):
+        raise BadEvent("body is not UTF-8") from None
     timestamp = _timestamp(header)
     if timestamp > now + max_future:
         raise BadEvent("timestamp in the future")
@@ -78,7 +83,7 @@ def verify(
     for secret in secrets:
         try:
             stripe.WebhookSignature.verify_header(payload, header, secret, tolerance)
-        except stripe.SignatureVerificationError:
+        except (stripe.SignatureVerificationError, ValueError):
             continue
         break
     else:

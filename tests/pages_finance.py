@@ -44,6 +44,8 @@ PAGES = {
     "payments:payment_void": (_payment, FINANCE_POST),
     "payments:payment_release": (_payment, FINANCE_POST),
     "payments:payment_cancel": (_payment, FINANCE_POST),
+    "payments:payment_check_stripe": (_payment, FINANCE_POST),
+    "payments:payment_mark_returned": (_payment, FINANCE_POST),
     "payments:payment_retry": (_payment, FINANCE_POST),
     # The paid check's scanned proof: a download for finance only.
     "payments:payment_proof": (_payment, FINANCE_ONLY),

@@ -223,3 +223,28 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraVie
         """Try a failed payment again, as a new attempt."""
         payment = services.payment_retry(payment=self._finance_payment(), by=request.user)
         return self._answer(payment)
+
+    @extend_schema(request=None, responses=PaymentSerializer)
+    @action(detail=True, methods=["post"])
+    def check_with_stripe(self, request, public_id=None):
+        """Ask Stripe whether a transfer exists for a failed payment that was sent.
+
+        A worker lists the payment's transfer group: a transfer found is recorded as
+        paid; if none exists, the payment can then be cancelled.
+        """
+        payment = services.payment_check_with_stripe(
+            payment=self._finance_payment(), by=request.user
+        )
+        return self._answer(payment)
+
+    @extend_schema(request=ReasonSerializer, responses=PaymentSerializer)
+    @action(detail=True, methods=["post"])
+    def mark_returned(self, request, public_id=None):
+        """A paid check, card or cash came back; its work is released for a later batch."""
+        payment = self._finance_payment()
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payment = services.payment_mark_returned(
+            payment=payment, by=request.user, reason=serializer.validated_data["reason"]
+        )
+        return self._answer(payment)

@@ -35,6 +35,7 @@ class ProviderError(Exception):
         code: str = "",
         retry_after: float | None = None,
         settled: bool = False,
+        reference: str = "",
     ) -> None:
         if kind not in self.KINDS:
             raise ValueError(f"unknown ProviderError kind {kind!r}")
@@ -48,6 +49,9 @@ class ProviderError(Exception):
         # the same error (a stored 5xx). Calling again with the key cannot help; only
         # asking what exists can (see payments.execution).
         self.settled = settled
+        # Something was created after all (say, a transfer that does not match the
+        # request): its reference. The error never means "nothing exists" then.
+        self.reference = reference
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.code}: {self.message}"
@@ -78,8 +82,6 @@ class PaymentProvider:
 
     identifier: str = ""
     verbose_name: str = ""
-    # Whether ``execute`` is called by the background engine (False: recorded by hand).
-    automatic: bool = False
 
     def prepare(self, payment, attempt_number: int, *, account=None) -> dict:
         """The exact request one attempt sends; stored on the attempt before any call.
@@ -98,8 +100,11 @@ class PaymentProvider:
         """What the provider already holds for this payment (never in a transaction)."""
         return []
 
-    def reverse(self, payment, *, reason: str) -> str:
-        """Take the money back; returns the provider's reference of the reversal."""
+    def reverse(self, payment) -> str:
+        """Take the money back; returns the provider's reference of the reversal.
+
+        Safe to call again: money already taken back is not taken twice.
+        """
         raise ProviderError(
             f"{self.verbose_name} payments cannot be reversed through Honora.",
             kind=ProviderError.REFUSED,

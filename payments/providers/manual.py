@@ -10,25 +10,12 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consultants.models import PayoutMethod
-
 from .base import PaymentProvider, ProviderError
-
-REFERENCE_LABELS = {
-    PayoutMethod.CHECK: gettext_lazy("Check number"),
-    PayoutMethod.PREPAID_CARD: gettext_lazy("Card's last four digits"),
-    PayoutMethod.GIFT_CARD: gettext_lazy("Gift card code reference"),
-    PayoutMethod.CASH: gettext_lazy("Receipt or envelope reference"),
-}
 
 
 class ManualProvider(PaymentProvider):
     identifier = "manual"
     verbose_name = gettext_lazy("Manual (check, card or cash)")
-    automatic = False
-
-    def reference_label(self, method: str) -> str:
-        return str(REFERENCE_LABELS.get(method, _("Reference")))
 
     def prepare(self, payment, attempt_number: int, *, account=None) -> dict:
         raise ProviderError(

@@ -144,7 +144,6 @@ def translate(error: stripe.StripeError) -> ProviderError:
 class StripeProvider(PaymentProvider):
     identifier = "stripe"
     verbose_name = gettext_lazy("Stripe Connect transfer")
-    automatic = True
 
     def __init__(self, client: stripe.StripeClient | None = None) -> None:
         self._client = client
@@ -194,12 +193,15 @@ class StripeProvider(PaymentProvider):
         if (
             transfer.transfer_group != request["transfer_group"]
             or transfer.amount != request["amount"]
+            or str(transfer.currency).lower() != request["currency"]
             or transfer.destination != request["destination"]
         ):
+            # Something was created under this key: never treated as "nothing exists".
             raise ProviderError(
                 _("Stripe answered with a transfer that does not match the request."),
                 kind=ProviderError.BUG,
                 code="transfer_mismatch",
+                reference=str(transfer.id or ""),
             )
         headers = getattr(getattr(transfer, "last_response", None), "headers", None) or {}
         replayed = str(headers.get("Idempotent-Replayed", "")).lower() == "true"
@@ -215,7 +217,13 @@ class StripeProvider(PaymentProvider):
             raise translate(exc) from exc
         return [existing(t) for t in transfers]
 
-    def reverse(self, payment, *, reason: str) -> str:
+    def reverse(self, payment) -> str:
+        """Reverse the whole transfer, unless Stripe shows it is reversed already.
+
+        The key is the payment's own, so a call whose answer was lost is replayed, not
+        repeated; after a refusal (stored by Stripe under that key) the next try uses
+        a new one. Either way a transfer is never reversed for more than it carried.
+        """
         if not payment.transfer_id:
             raise ProviderError(
                 _("This payment has no Stripe transfer to reverse."),
@@ -223,14 +231,36 @@ class StripeProvider(PaymentProvider):
                 code="no_transfer",
             )
         try:
+            transfer = self.client.v1.transfers.retrieve(payment.transfer_id).to_dict()
+            if transfer.get("reversed"):
+                done = (transfer.get("reversals") or {}).get("data") or []
+                return str(done[0]["id"]) if done else payment.transfer_id
+            key = f"honora-reverse-{payment.public_id}"
+            if payment.reversal_refusals:
+                key = f"{key}-{payment.reversal_refusals}"
             reversal = self.client.v1.transfers.reversals.create(
                 payment.transfer_id,
                 params={"metadata": {"honora_payment": str(payment.public_id)}},
-                options={"idempotency_key": f"honora-reverse-{payment.public_id}"},
+                options={"idempotency_key": key},
             )
         except stripe.StripeError as exc:
             raise translate(exc) from exc
         return reversal.id
+
+
+def transfer_problems(
+    payment, *, amount: Decimal, currency: str, destination: str | None, account_id: str | None
+) -> list[str]:
+    """How a transfer Stripe holds (its amount, currency and destination) differs from
+    what ``payment`` should have sent to ``account_id``; empty when it fits."""
+    problems = []
+    if amount != payment.amount:
+        problems.append(f"amount {amount}, expected {payment.amount}")
+    if (currency or "").upper() != payment.currency.upper():
+        problems.append(f"currency {currency or '-'}, expected {payment.currency}")
+    if account_id is None or destination != account_id:
+        problems.append(f"destination {destination or '-'}, expected {account_id or '-'}")
+    return problems
 
 
 def existing(transfer) -> Existing:

@@ -25,7 +25,8 @@ API_FAULTS = {
     "error",
     # answer 429; nothing is done or stored
     "rate_limit",
-    # the transfer fails with balance_insufficient whatever the balance (stored)
+    # the transfer fails with balance_insufficient whatever the balance (stored); with
+    # path="/v1/transfers/*/reversals", the reversal fails so
     "balance_insufficient",
     # the destination cannot receive transfers (stored)
     "cannot_receive",

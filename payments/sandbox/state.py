@@ -730,6 +730,13 @@ class SandboxState:
         ctx.begin()
         with self.lock:
             transfer = self._transfer(id)
+            if ctx.fault_is("balance_insufficient"):
+                # The connected account no longer holds the money (stored under the key).
+                raise ApiError(
+                    400,
+                    "The connected account has insufficient funds to cover this reversal.",
+                    code="balance_insufficient",
+                )
             remaining = transfer["amount"] - transfer["amount_reversed"]
             if remaining <= 0:
                 raise invalid(f"Transfer {id} has already been fully reversed.")

@@ -69,6 +69,19 @@ TABLE = [
         "/api/v1/payments/{payment}/retry/",
         {**FINANCE, O: 404, F: 400, F2: 400},
     ),
+    # Only a failed Stripe payment is checked with Stripe: this one is manual.
+    row(
+        "post",
+        "/api/v1/payments/{payment}/check_with_stripe/",
+        {**FINANCE, O: 404, F: 400, F2: 400},
+    ),
+    # Not paid yet: it cannot have come back.
+    row(
+        "post",
+        "/api/v1/payments/{payment}/mark_returned/",
+        {**FINANCE, O: 404, F: 409, F2: 409},
+        {"reason": "The check came back"},
+    ),
     row(
         "post",
         "/api/v1/payments/{payment}/cancel/",

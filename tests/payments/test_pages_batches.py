@@ -88,7 +88,7 @@ def test_the_batch_page_shows_each_payment_its_items_and_totals(
     assert "River" in text
     assert "143.40" in text  # the payment and the total
     assert "Check" in text
-    assert "2 × 60.00" in text and "Meeting" in text and "12 Mar 2026" in text
+    assert "2 × $60.00" in text and "Meeting" in text and "12 Mar 2026" in text
     # Reimbursements are listed apart from work.
     assert "Reimbursements (not income)" in text and "23.40" in text
     assert "Totals by method" in text

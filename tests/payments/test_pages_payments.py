@@ -74,7 +74,7 @@ def test_the_page_shows_items_attempts_and_history(as_finance, work, finance, fi
     )
     text = _text(as_finance.get(_url(payment)))
     assert "Payment to River" in text
-    assert "2 × 60.00" in text and "120.00" in text
+    assert "2 × $60.00" in text and "120.00" in text
     assert "insufficient_funds" in text and "The platform balance is too low." in text
     assert "added this payment to the batch" in text
     assert "started this payment" in text

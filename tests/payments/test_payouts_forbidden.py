@@ -178,8 +178,18 @@ def test_a_paid_payment_never_moves_back_nor_changes_its_amount_or_transfer(paid
     )
 
 
-def test_a_released_item_stays_released_and_a_closed_payment_stays_closed(paid_payment, finance):
-    services.payment_mark_returned(payment=paid_payment, by=finance, reason="Check came back")
+def test_a_released_item_stays_released_and_a_closed_payment_stays_closed(paid_payment):
+    # Stripe reports the transfer fully reversed: the payment is returned, its work released.
+    cents = int(paid_payment.amount * 100)
+    outcome = services.payment_apply_transfer_reversed(
+        transfer={
+            "id": paid_payment.transfer_id,
+            "amount": cents,
+            "amount_reversed": cents,
+            "reversed": True,
+        }
+    )
+    assert outcome == "payment returned"
     item = PaymentItem.objects.filter(payment=paid_payment).first()
     assert not item.live
     refused(lambda: PaymentItem.objects.filter(pk=item.pk).update(live=True))
@@ -189,3 +199,12 @@ def test_a_released_item_stays_released_and_a_closed_payment_stays_closed(paid_p
             payment=paid_payment, transfer_id=paid_payment.transfer_id, source="late news"
         )
     assert Payment.objects.get(pk=paid_payment.pk).status == PS.RETURNED
+
+
+def test_history_names_a_plain_field_that_ends_in_id(paid_payment):
+    """transfer_id is a Stripe id, not a foreign key: its change reads as itself."""
+    from accounts.history import history_entries
+
+    changes = [c for e in history_entries(paid_payment) for c in e.changes]
+    [change] = [c for c in changes if c.field == "transfer_id"]
+    assert (change.old, change.new) == ("", paid_payment.transfer_id)

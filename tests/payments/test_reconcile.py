@@ -6,6 +6,7 @@ sends to Stripe is a GET.
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import date
 from io import StringIO
@@ -84,8 +85,19 @@ def test_every_kind_of_mismatch_is_reported_and_nothing_changes(world, stripe_sa
     # Stripe made it, Honora has not recorded it (the answer was lost).
     stripe_sandbox.faults.add("drop_after", method="POST", path="/v1/transfers")
     assert execution.pay(p["lost"].pk) == "retry"
-    # Returned here, yet the transfer is still live at Stripe.
-    services.payment_mark_returned(payment=p["returned"], by=finance, reason="Check came back")
+    # Returned here (its bank payout failed), yet the transfer is still live at Stripe:
+    # the reversal has not been made yet.
+    outcome = services.payment_apply_payout(
+        account_id=p["returned"].consultant.stripe_account.account_id,
+        payout={
+            "id": "po_returned",
+            "amount": int(p["returned"].amount * 100),
+            "created": int(time.time()),
+            "failure_code": "account_closed",
+        },
+        failed=True,
+    )
+    assert outcome == "1 payment(s) returned"
     # Cancelled here, yet a transfer exists for it.
     services.payment_record_failure(payment=p["cancelled"], code="x", message="Refused.")
     services.payment_cancel(payment=p["cancelled"], by=finance, reason="Paid another way")

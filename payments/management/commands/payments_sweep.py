@@ -1,7 +1,8 @@
 """Pick up Stripe payments that no worker is moving (run every minute or so, e.g. cron).
 
 A worker killed mid-call leaves its attempt claimed; once the claim expires the
-payment's task is enqueued again, and it calls Stripe with the same key.
+payment's task is enqueued again, and it calls Stripe with the same key. Reversals
+of returned payments that are not confirmed yet are tried again too.
 ``--every N`` keeps sweeping every N seconds (beside the workers, under a supervisor).
 """
 
@@ -15,7 +16,10 @@ from payments.execution import sweep
 
 
 class Command(BaseCommand):
-    help = "Enqueue the payment task again for stuck Stripe payments; close finished batches."
+    help = (
+        "Enqueue the payment task again for stuck Stripe payments and reversals; "
+        "close finished batches."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -34,10 +38,11 @@ class Command(BaseCommand):
     def handle(self, *args, stale_seconds=None, every=None, **options):
         while True:
             result = sweep(stale_after=stale_seconds)
-            quiet = every and not (result["enqueued"] or result["batches_closed"])
+            quiet = every and not any(result.values())
             if not quiet:
                 self.stdout.write(
                     f"{result['enqueued']} payment(s) enqueued again, "
+                    f"{result['reversals']} reversal(s) tried again, "
                     f"{result['batches_closed']} batch(es) closed."
                 )
             if not every:
