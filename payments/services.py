@@ -113,15 +113,16 @@ def lock_payments(payments, *, shared_batch: bool = False) -> list[Payment]:
     Batch-wide actions (execute, cancel, refresh) lock a batch and then its
     payments; taking the same order here means no two writers ever wait for each
     other in a circle (PostgreSQL would end that with a "deadlock detected" error).
-    ``shared_batch``: the engine and the webhooks, which never change a batch in the
-    same transaction, share the batch lock, so many payments of a batch move at
-    once while a batch-wide action still waits for them (and they for it).
+    ``shared_batch``: the engine and the webhooks lock the payment only. Taking the
+    batch row too (even FOR SHARE) let two workers' nested calls upgrade to an
+    exclusive batch lock at once, which PostgreSQL ends as a deadlock.
 
     The payments come back by id, with their (current) batch; not their consultant.
     """
     ids = sorted({p if isinstance(p, int) else p.pk for p in payments})
-    batch_ids = Payment.objects.filter(pk__in=ids).values_list("batch_id", flat=True)
-    _lock_batch_rows(list(batch_ids), shared=shared_batch)
+    if not shared_batch:
+        batch_ids = Payment.objects.filter(pk__in=ids).values_list("batch_id", flat=True)
+        _lock_batch_rows(list(batch_ids), shared=False)
     return list(
         Payment.objects.select_for_update(of=("self",))
         .select_related("batch")
