@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import stripe
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -87,21 +87,11 @@ def _lock_batch(batch) -> PayoutBatch:
     return PayoutBatch.objects.select_for_update().get(pk=batch.pk)
 
 
-def _lock_batch_rows(batch_ids, *, shared: bool) -> None:
-    batch_ids = sorted(set(batch_ids))
-    if not batch_ids:
-        return
-    if shared and connection.vendor == "postgresql":
-        table = connection.ops.quote_name(PayoutBatch._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR SHARE",  # noqa: S608
-                [batch_ids],
-            )
-        return
+def _lock_batch_rows(batch_ids) -> None:
+    """Lock these batch rows FOR UPDATE, in id order."""
     list(
         PayoutBatch.objects.select_for_update()
-        .filter(pk__in=batch_ids)
+        .filter(pk__in=sorted(set(batch_ids)))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -122,7 +112,7 @@ def lock_payments(payments, *, shared_batch: bool = False) -> list[Payment]:
     ids = sorted({p if isinstance(p, int) else p.pk for p in payments})
     if not shared_batch:
         batch_ids = Payment.objects.filter(pk__in=ids).values_list("batch_id", flat=True)
-        _lock_batch_rows(list(batch_ids), shared=False)
+        _lock_batch_rows(batch_ids)
     return list(
         Payment.objects.select_for_update(of=("self",))
         .select_related("batch")
