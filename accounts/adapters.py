@@ -1,7 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 
-from config.crypto import fernet
+from core.keys import fernet
 
 
 class AccountAdapter(DefaultAccountAdapter):

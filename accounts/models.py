@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken
 from simple_history.models import HistoricalRecords
 
-from accounts.history import HistoryActionMixin
+from core.history import HistoryActionMixin
 
 
 class UserManager(BaseUserManager):

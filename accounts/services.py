@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from knox.models import get_digest_token
 from knox.settings import CONSTANTS
 
-from accounts.history import stamp
 from accounts.mfa import needs_mfa_setup
 from accounts.models import ApiToken
-from config.errors import NotAllowed, ValidationFailed
+from core.errors import NotAllowed, ValidationFailed
+from core.history import stamp
 
 MAX_TOKEN_DAYS = 365
 # A consultant's token reaches their own records from wherever it is kept: it lasts

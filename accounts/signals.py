@@ -2,8 +2,8 @@ from django.apps import apps
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-from accounts.history import _copy_action  # noqa: F401  (connects the history signal)
 from accounts.roles import sync_roles
+from core.history import _copy_action  # noqa: F401  (connects the history signal)
 
 
 @receiver(post_migrate)

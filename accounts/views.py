@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from accounts import services
 from accounts.forms import ApiTokenForm
 from accounts.models import ApiToken
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 @login_required

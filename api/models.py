@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from consultants.fields import EncryptedTextField
+from core.fields import EncryptedTextField
 
 
 class IdempotencyRecord(models.Model):

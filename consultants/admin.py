@@ -7,10 +7,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.errors import DomainError
 from consultants import services
 from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal
 from consultants.selectors import mask_taxpayer_id
+from core.errors import DomainError
 
 
 @admin.register(Consultant)

@@ -15,14 +15,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.append_only import AppendOnlyModel
-from accounts.history import HistoryActionMixin
-from consultants.fields import (
+from core.append_only import AppendOnlyModel
+from core.fields import (
     EncryptedCharField,
     EncryptedDateField,
     EncryptedEmailField,
     EncryptedTextField,
 )
+from core.history import HistoryActionMixin
 
 
 class PayoutMethod(models.TextChoices):

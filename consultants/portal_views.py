@@ -22,10 +22,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.access import consultant_required, get_visible_or_404
-from accounts.history import history_entries, history_entries_many
-from config.errors import DomainError
 from consultants.forms import ContributionFilterForm, DisputeForm, LogHoursForm, PreferencesForm
 from consultants.services import consultant_update_preferences
+from core.errors import DomainError
+from core.forms import show_error
+from core.history import history_entries, history_entries_many
 from engagements.models import Contribution, Dispute
 from engagements.selectors import (
     active_engagements_of,
@@ -44,12 +45,6 @@ PAGE_SIZE = 50
 def portal_page(view):
     """A page of the portal: signed in, a consultant, never cached."""
     return never_cache(consultant_required(view))
-
-
-def _put_error(form, exc: DomainError) -> int:
-    """Show a service's refusal on the field it names (or above the form)."""
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    return exc.status
 
 
 # ------------------------------------------------------------------------- home
@@ -159,7 +154,7 @@ def contribution_detail(request, public_id):
                     comment=form.cleaned_data["comment"],
                 )
             except DomainError as exc:
-                status = _put_error(form, exc)
+                status = show_error(form, exc)
             else:
                 messages.success(
                     request,
@@ -221,7 +216,7 @@ def log_hours(request):
                     description=data["description"],
                 )
             except DomainError as exc:
-                status = _put_error(form, exc)
+                status = show_error(form, exc)
             else:
                 messages.success(
                     request,
@@ -293,7 +288,7 @@ def preferences(request):
             try:
                 consultant_update_preferences(consultant=consultant, by=request.user, **changed)
             except DomainError as exc:
-                status = _put_error(form, exc)
+                status = show_error(form, exc)
             else:
                 messages.success(request, _("Your preferences are saved."))
                 return redirect("portal:preferences")

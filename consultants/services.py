@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.history import stamp
-from config.errors import NotAllowed, ValidationFailed
 from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal
+from core.errors import NotAllowed, ValidationFailed
+from core.history import stamp
 
 
 def _require(user, perm: str, message: str) -> None:

@@ -8,10 +8,10 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from accounts.access import get_visible_or_404, staff_required
-from accounts.history import history_entries
 from accounts.roles import ADMIN, COORDINATOR
 from consultants.models import TaxForm
 from consultants.selectors import consultants_visible_to, history_hidden_fields
+from core.history import history_entries
 from engagements import imports, selectors
 from engagements.forms import ConsultantFilterForm
 

@@ -12,14 +12,15 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from accounts.demo import enroll_totp
-from accounts.history import stamp
 from accounts.models import User
 from accounts.roles import ADMIN, CONSULTANT, COORDINATOR, FINANCE
 from consultants import services as consultant_services
 from consultants.models import CapPeriod, Consultant, PayoutMethod, ReceiptName, TaxForm
+from core.history import stamp
+from core.money import round_money
 from engagements import services
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
-from engagements.rates import RATE_KIND_FOR, to_cents
+from engagements.rates import RATE_KIND_FOR
 
 STUDY_NAME = "Community Voices Study"
 DEMO_PASSWORD = "honora-demo"
@@ -340,7 +341,7 @@ def seed_scale(*, consultants: int, seed: int = 7) -> int:
                     quantity=quantity,
                     status=Contribution.Status.APPROVED,
                     rate=rate,
-                    amount=to_cents(quantity * rate),
+                    amount=round_money(quantity * rate),
                     logged_by=coordinator,
                     submitted_at=now,
                     approved_by=coordinator2,

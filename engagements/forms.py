@@ -17,18 +17,12 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.errors import DomainError
-from config.files import PrivateUploadField
 from consultants.models import Consultant
+from core.files import PrivateUploadField
+from core.forms import PhaseChoiceField
+from core.money import CENT
 from engagements.models import Activity, Contribution, Engagement, Phase, RateCard, Study
-from engagements.rates import CENT, QUARTER
-
-
-def put_error(form: forms.Form, exc: DomainError, *, fields: dict[str, str] | None = None) -> None:
-    """Show a service's error on the form field it names, else above the form."""
-    name = (fields or {}).get(exc.field, exc.field)
-    form.add_error(name if name in form.fields else None, exc.message)
-
+from engagements.rates import QUARTER
 
 # --- receipts ---------------------------------------------------------------------
 
@@ -213,11 +207,6 @@ class ResolveForm(forms.Form):
 
 
 # --- engagements --------------------------------------------------------------------
-
-
-class PhaseChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, phase):
-        return f"{phase.study.name} · {phase.name}"
 
 
 class RateCardChoiceField(forms.ModelChoiceField):

@@ -23,11 +23,12 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import DomainError
 from consultants.models import Consultant
+from core.errors import DomainError
+from core.money import round_money
 from engagements import services
 from engagements.models import Activity, Contribution, Engagement
-from engagements.rates import RATE_KIND_FOR, rate_in_force, to_cents
+from engagements.rates import RATE_KIND_FOR, rate_in_force
 
 # --- export -----------------------------------------------------------------------
 
@@ -511,14 +512,14 @@ def _parse_row(report: RowReport, lookups: _Lookups) -> None:
         # The amount is set by the rate card on approval; a file that disagrees is
         # stopped here rather than silently repriced.
         if rate is not None and claimed is not None and quantity is not None:
-            expected = to_cents(quantity * rate.amount)
-            if expected != to_cents(claimed):
+            expected = round_money(quantity * rate.amount)
+            if expected != round_money(claimed):
                 errors.append(
                     _(
                         "The file says %(file)s but the rate card gives %(card)s for this row; "
                         "correct the file or the rate card."
                     )
-                    % {"file": to_cents(claimed), "card": expected}
+                    % {"file": round_money(claimed), "card": expected}
                 )
         claimed = None
     description = v.get("description", "").strip()

@@ -18,10 +18,10 @@ from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.history import HistoryActionMixin
 from consultants.models import Consultant
+from core.history import HistoryActionMixin
+from core.money import MONEY_FIELD as MONEY
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
 QUANTITY = {"max_digits": 7, "decimal_places": 2}
 
 

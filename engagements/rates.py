@@ -1,19 +1,14 @@
-"""Money arithmetic for contributions: Decimal only, rounded half up to cents."""
+"""Which rate applies to a contribution (amounts are rounded by ``core.money``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from engagements.models import Contribution, Rate, RateCard
 
-CENT = Decimal("0.01")
 QUARTER = Decimal("0.25")  # hours are logged in quarter hours
-
-
-def to_cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 RATE_KIND_FOR = {

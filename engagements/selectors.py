@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 
 from consultants.models import Consultant
 from consultants.selectors import consultants_visible_to
+from core.money import round_money
 from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, Study
-from engagements.rates import RATE_KIND_FOR, pick_rate, to_cents
+from engagements.rates import RATE_KIND_FOR, pick_rate
 
 
 def engagements_visible_to(user) -> QuerySet[Engagement]:
@@ -90,9 +91,9 @@ def _estimate(c: Contribution, rates: dict) -> Decimal:
     if c.kind == Contribution.Kind.REIMBURSEMENT:
         return c.claimed_amount or ZERO
     if c.adjusts_id:
-        return to_cents(c.quantity * (c.adjusts.rate or ZERO))
+        return round_money(c.quantity * (c.adjusts.rate or ZERO))
     rate = _estimated_rate(c, rates)
-    return to_cents(c.quantity * rate.amount) if rate else ZERO
+    return round_money(c.quantity * rate.amount) if rate else ZERO
 
 
 def consultant_summary(consultant, *, today: date | None = None) -> ConsultantSummary:
@@ -234,14 +235,14 @@ def entry_values(contributions) -> dict[int, EntryValue]:
             values[c.pk] = EntryValue(None, "", c.claimed_amount, estimated=True)
         elif c.adjusts_id:
             rate = c.adjusts.rate
-            amount = to_cents(c.quantity * rate) if rate is not None else None
+            amount = round_money(c.quantity * rate) if rate is not None else None
             values[c.pk] = EntryValue(rate, rate_kind, amount, estimated=True)
         else:
             rate = _estimated_rate(c, rates)
             values[c.pk] = EntryValue(
                 rate.amount if rate else None,
                 rate_kind,
-                to_cents(c.quantity * rate.amount) if rate else None,
+                round_money(c.quantity * rate.amount) if rate else None,
                 estimated=True,
             )
     return values

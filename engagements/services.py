@@ -17,8 +17,9 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.history import stamp
-from config.errors import DomainError, NotAllowed, StateConflict, ValidationFailed
+from core.errors import DomainError, NotAllowed, StateConflict, ValidationFailed
+from core.history import stamp
+from core.money import round_money
 from engagements.models import (
     Activity,
     Contribution,
@@ -29,7 +30,7 @@ from engagements.models import (
     RateCard,
     Study,
 )
-from engagements.rates import QUARTER, RATE_KIND_FOR, rate_in_force, to_cents
+from engagements.rates import QUARTER, RATE_KIND_FOR, rate_in_force
 
 Status = Contribution.Status
 Kind = Contribution.Kind
@@ -328,7 +329,7 @@ def _frozen_rate_and_amount(c: Contribution) -> tuple[Decimal | None, Decimal]:
         return None, c.claimed_amount
     if c.is_adjustment:
         original = c.adjusts
-        return original.rate, to_cents(c.quantity * original.rate)
+        return original.rate, round_money(c.quantity * original.rate)
     rate = rate_in_force(
         rate_card=c.engagement.rate_card,
         activity=c.activity,
@@ -348,7 +349,7 @@ def _frozen_rate_and_amount(c: Contribution) -> tuple[Decimal | None, Decimal]:
             },
             code="no_rate",
         )
-    return rate.amount, to_cents(c.quantity * rate.amount)
+    return rate.amount, round_money(c.quantity * rate.amount)
 
 
 @transaction.atomic
@@ -551,7 +552,7 @@ def rate_add(
         rate_card=rate_card,
         kind=kind,
         activity=activity,
-        amount=to_cents(amount),
+        amount=round_money(amount),
         floor=floor,
         effective_from=effective_from,
         created_by=by,

@@ -28,12 +28,13 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.access import coordinator_required, get_visible_or_404, staff_required
-from accounts.history import history_entries, plain_number
 from accounts.roles import ADMIN, COORDINATOR
-from config.errors import DomainError, NotAllowed, StateConflict, ValidationFailed
-from config.files import stored_file_download
 from consultants.models import Consultant
 from consultants.selectors import consultants_visible_to
+from core.errors import DomainError, NotAllowed, StateConflict, ValidationFailed
+from core.files import stored_file_download
+from core.forms import show_error
+from core.history import history_entries, plain_number
 from engagements import imports, selectors, services
 from engagements.forms import (
     AdjustmentForm,
@@ -48,7 +49,6 @@ from engagements.forms import (
     ReviewFilterForm,
     WeekGrid,
     parse_week,
-    put_error,
     week_label,
 )
 from engagements.models import Contribution, Dispute, Engagement, Study
@@ -145,7 +145,7 @@ def engagement_create(request):
             try:
                 engagement = services.engagement_create(by=user, **form.cleaned_data)
             except (ValidationFailed, StateConflict) as exc:
-                put_error(form, exc)
+                show_error(form, exc)
                 status = exc.status
             else:
                 messages.success(request, _("The engagement was created."))
@@ -308,7 +308,7 @@ def contribution_create(request):
                     submit=request.POST.get("then") == "submit",
                 )
             except (ValidationFailed, StateConflict) as exc:
-                put_error(form, exc)
+                show_error(form, exc)
                 status = exc.status
             else:
                 if contribution.status == Contribution.Status.SUBMITTED:
@@ -407,7 +407,7 @@ def contribution_edit(request, public_id):
                     contribution=c, by=request.user, reason=data.get("reason", ""), **changes
                 )
             except (ValidationFailed, StateConflict) as exc:
-                put_error(form, exc)
+                show_error(form, exc)
                 status = exc.status
             else:
                 messages.success(request, _("Your changes were saved."))
@@ -468,7 +468,7 @@ def contribution_reject(request, public_id):
             seen_version=request.POST.get("seen_version"),
         )
     except ValidationFailed as exc:
-        put_error(form, exc)
+        show_error(form, exc)
         return _detail(request, c, reject_form=form, status=400)
     except DomainError as exc:
         return _detail(request, c, error=exc.message, status=exc.status)
@@ -493,7 +493,7 @@ def contribution_adjust(request, public_id):
             amount_delta=data.get("amount_delta"),
         )
     except ValidationFailed as exc:
-        put_error(form, exc)
+        show_error(form, exc)
         return _detail(request, c, adjust_form=form, status=400)
     except DomainError as exc:
         return _detail(request, c, adjust_form=form, error=exc.message, status=exc.status)
@@ -686,7 +686,7 @@ def dispute_resolve(request, public_id):
                     dispute=dispute, by=request.user, resolution=form.cleaned_data["resolution"]
                 )
             except ValidationFailed as exc:
-                put_error(form, exc)
+                show_error(form, exc)
             except (StateConflict, NotAllowed) as exc:
                 form.add_error(None, exc.message)
                 status = exc.status

@@ -16,9 +16,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.append_only import AppendOnlyError
 from consultants.models import Consultant
-from engagements.models import MONEY
+from core.append_only import AppendOnlyError
+from core.money import MONEY_FIELD as MONEY
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 

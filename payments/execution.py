@@ -48,8 +48,8 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from accounts.history import stamp
-from config.errors import StateConflict
+from core.errors import StateConflict
+from core.history import stamp
 from payments import services
 from payments.models import Payment, PaymentAttempt, PayoutBatch, Rail, StripeAccount
 from payments.providers import Executed, Existing, PaymentProvider, ProviderError, provider_for

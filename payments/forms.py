@@ -14,26 +14,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.errors import DomainError
-from config.files import PrivateUploadField
 from consultants.models import PayoutMethod
+from core.files import PrivateUploadField
+from core.forms import PhaseChoiceField
 from engagements.models import Phase, Study
 from payments.models import PayoutBatch
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-def put_error(form: forms.Form, exc: DomainError) -> None:
-    """Show a service's error on the field it names, else above the form."""
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-
-
 # --- building a batch --------------------------------------------------------------
-
-
-class PhaseChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, phase):
-        return f"{phase.study.name} · {phase.name}"
 
 
 class BatchBuildForm(forms.Form):

@@ -19,10 +19,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.append_only import AppendOnlyModel
-from accounts.history import HistoryActionMixin
 from consultants.models import Consultant, PayoutMethod
-from engagements.models import MONEY, Contribution, Phase, Study
+from core.append_only import AppendOnlyModel
+from core.history import HistoryActionMixin
+from core.money import MONEY_FIELD as MONEY
+from engagements.models import Contribution, Phase, Study
 
 
 class FinanceAccess(models.Model):

@@ -17,9 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.access import consultant_required, get_visible_or_404
-from config.errors import DomainError, StateConflict
-from config.files import bytes_download
 from consultants.models import PayoutMethod
+from core.errors import DomainError, StateConflict
+from core.files import bytes_download
 from payments import selectors, services, statements
 from payments.documents import AnnualStatement, Receipt
 from payments.forms import StatementYearForm

@@ -24,8 +24,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import NotAllowed, StateConflict, ValidationFailed
 from consultants.models import ReceiptName
+from core.errors import NotAllowed, StateConflict, ValidationFailed
+from core.money import format_money
 from engagements.models import Contribution
 from payments.documents import Receipt, ReceiptCounter
 from payments.models import Payment
@@ -72,11 +73,14 @@ def _line(item) -> dict:
     c = item.contribution
     kind = c.kind
     if kind == Contribution.Kind.HOURS:
-        what = _("%(hours)s h × %(rate)s") % {"hours": _plain(c.quantity), "rate": _money(c.rate)}
+        what = _("%(hours)s h × %(rate)s") % {
+            "hours": _plain(c.quantity),
+            "rate": format_money(c.rate),
+        }
     elif kind == Contribution.Kind.HONORARIUM:
         what = _("%(count)s × honorarium of %(rate)s") % {
             "count": _plain(c.quantity),
-            "rate": _money(c.rate),
+            "rate": format_money(c.rate),
         }
     else:
         what = c.description or _("Reimbursement")
@@ -94,12 +98,6 @@ def _line(item) -> dict:
 def _plain(value: Decimal) -> str:
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _money(value) -> str:
-    value = Decimal(value)
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
 
 
 # --- issuing ---------------------------------------------------------------------------
@@ -218,18 +216,18 @@ def receipt_html(receipt: Receipt) -> str:
             "receipt": receipt,
             "replaces": receipt.replaces,
             "pay_lines": [
-                dict(line, amount_text=_money(line["amount"]))
+                dict(line, amount_text=format_money(line["amount"]))
                 for line in lines
                 if line["kind"] != "reimbursement"
             ],
             "reimbursement_lines": [
-                dict(line, amount_text=_money(line["amount"]))
+                dict(line, amount_text=format_money(line["amount"]))
                 for line in lines
                 if line["kind"] == "reimbursement"
             ],
-            "total": _money(receipt.total),
-            "pay_total": _money(receipt.pay_total),
-            "reimbursement_total": _money(receipt.reimbursement_total),
+            "total": format_money(receipt.total),
+            "pay_total": format_money(receipt.pay_total),
+            "reimbursement_total": format_money(receipt.reimbursement_total),
             "verify_url": url,
             "qr": qr_svg_data_uri(url),
         },

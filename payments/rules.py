@@ -19,16 +19,13 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from consultants.models import CapPeriod, Consultant, PayoutMethod, TaxForm
+from core.money import format_money
 from engagements.models import Contribution
 from payments.models import Payment, PaymentItem, StripeAccount
 
 ZERO = Decimal("0.00")
 # What the rules read of a consultant (never the encrypted contact details).
 CONSULTANT_FIELDS = ("id", "benefits_cap_amount", "benefits_cap_period")
-
-
-def money(value: Decimal) -> str:
-    return f"${value:,.2f}"
 
 
 def tax_threshold(year: int) -> Decimal:
@@ -109,7 +106,7 @@ def _decide(
     if amount <= 0:
         return Hold(
             Payment.Hold.NOT_POSITIVE,
-            _("The items add up to %(amount)s.") % {"amount": money(amount)},
+            _("The items add up to %(amount)s.") % {"amount": format_money(amount)},
         )
     if method == PayoutMethod.STRIPE:
         if account is None:
@@ -131,7 +128,11 @@ def _decide(
                 "This payment brings %(year)s's reportable total (paid and on its way) to "
                 "%(total)s; the threshold is %(threshold)s and no W-9 is on file."
             )
-            % {"year": today.year, "total": money(year_total), "threshold": money(threshold)},
+            % {
+                "year": today.year,
+                "total": format_money(year_total),
+                "threshold": format_money(threshold),
+            },
         )
     cap = consultant.benefits_cap_amount
     if cap is not None and pay > 0:
@@ -148,7 +149,12 @@ def _decide(
                     "would go over the limit of %(cap)s the consultant set. They may prefer to "
                     "be paid later."
                 )
-                % {"period": period, "so_far": money(so_far), "pay": money(pay), "cap": money(cap)},
+                % {
+                    "period": period,
+                    "so_far": format_money(so_far),
+                    "pay": format_money(pay),
+                    "cap": format_money(cap),
+                },
             )
     return None
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.history import history_entries
 from consultants.models import Consultant, PayoutMethod
+from core.history import history_entries
 from engagements.models import Contribution
 from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch, StripeAccount
 
@@ -295,7 +295,7 @@ PAYMENT_HIDDEN_IN_HISTORY = ("proof", "transfer_id", "stripe_payout_id", "revers
 def payout_history(instance, *, viewer=None):
     """``history_entries`` with the payout actions in plain words."""
     # Stripe ids (text fields named ``*_id``) are shown on the page itself, not as
-    # changes: ``accounts.history`` reads a field named ``*_id`` as a foreign key
+    # changes: ``core.history`` reads a field named ``*_id`` as a foreign key
     # (``transfer_id`` as ``transfer``) and fails on them.
     hidden = PAYMENT_HIDDEN_IN_HISTORY if isinstance(instance, Payment) else ()
     entries = history_entries(instance, viewer=viewer, hidden_fields=hidden)

@@ -26,9 +26,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
-from accounts.history import stamp
-from config.errors import NotAllowed, StateConflict, ValidationFailed
 from consultants.models import Consultant, PayoutMethod
+from core.errors import NotAllowed, StateConflict, ValidationFailed
+from core.history import stamp
 from engagements.models import Contribution
 from payments import rules, selectors
 from payments.models import (

@@ -18,12 +18,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import NotAllowed, ValidationFailed
 from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal
+from core.errors import NotAllowed, ValidationFailed
+from core.money import format_money
 from engagements.models import Contribution
 from payments.documents import AnnualStatement, Receipt
 from payments.models import Payment, PaymentItem, Rail
-from payments.receipts import _money, render_pdf
+from payments.receipts import render_pdf
 from payments.rules import tax_threshold
 
 ZERO = Decimal("0.00")
@@ -104,17 +105,19 @@ def statement_data(consultant, year: int) -> StatementData:
                 "date": timezone.localdate(payment.paid_at),
                 "method": payment.get_method_display(),
                 "receipt": receipt.number if receipt else _("being issued"),
-                "pay": _money(pay),
-                "reimbursements": _money(reimbursed),
-                "total": _money(payment.amount),
+                "pay": format_money(pay),
+                "reimbursements": format_money(reimbursed),
+                "total": format_money(payment.amount),
             }
         )
         data.pay_total += pay
         data.reimbursement_total += reimbursed
     data.by_month = [
-        (MONTHS[m - 1], _money(p), _money(r)) for m, (p, r) in months.items() if p or r
+        (MONTHS[m - 1], format_money(p), format_money(r)) for m, (p, r) in months.items() if p or r
     ]
-    data.by_phase = [(name, _money(p), _money(r)) for name, (p, r) in sorted(phases.items())]
+    data.by_phase = [
+        (name, format_money(p), format_money(r)) for name, (p, r) in sorted(phases.items())
+    ]
     data.threshold_reached = data.pay_total >= data.threshold
     return data
 
@@ -127,9 +130,9 @@ def statement_html(data: StatementData) -> str:
         {
             "data": data,
             "name": payee_name(data.consultant),
-            "pay_total": _money(data.pay_total),
-            "reimbursement_total": _money(data.reimbursement_total),
-            "threshold": _money(data.threshold),
+            "pay_total": format_money(data.pay_total),
+            "reimbursement_total": format_money(data.reimbursement_total),
+            "threshold": format_money(data.threshold),
             "generated_on": timezone.localdate(),
         },
     )

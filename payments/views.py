@@ -21,9 +21,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.access import finance_required, get_visible_or_404
-from config.errors import StateConflict, ValidationFailed
-from config.files import bytes_download, stored_file_download
 from consultants.models import TaxForm
+from core.errors import StateConflict, ValidationFailed
+from core.files import bytes_download, stored_file_download
+from core.forms import show_error
 from payments import receipts as receipts_service
 from payments import selectors, services, statements
 from payments.documents import AnnualStatement, Receipt
@@ -37,7 +38,6 @@ from payments.forms import (
     payment_cancel_form,
     payment_return_form,
     payment_void_form,
-    put_error,
     receipt_replace_form,
     tax_export_form,
 )
@@ -99,7 +99,7 @@ def batch_build(request):
                     note=data["note"],
                 )
             except ValidationFailed as exc:
-                put_error(form, exc)
+                show_error(form, exc)
             else:
                 messages.success(
                     request,
@@ -215,7 +215,7 @@ def batch_cancel(request, public_id):
     try:
         services.batch_cancel(batch=batch, by=request.user, reason=form.cleaned_data["reason"])
     except ValidationFailed as exc:
-        put_error(form, exc)
+        show_error(form, exc)
         return _batch_page(request, batch, cancel_form=form, status=400)
     messages.success(request, _("The batch was cancelled; its work can go in a later batch."))
     return redirect("payments:batch", public_id=batch.public_id)
@@ -302,7 +302,7 @@ def payment_record(request, public_id):
             proof=data.get("proof") or None,
         )
     except ValidationFailed as exc:
-        put_error(form, exc)
+        show_error(form, exc)
         return _payment_page(request, payment, record_form=form, status=400)
     messages.success(request, _("The hand-over was recorded; the payment is paid."))
     return redirect("payments:payment", public_id=payment.public_id)
@@ -318,7 +318,7 @@ def payment_void(request, public_id):
     try:
         services.payment_void(payment=payment, by=request.user, reason=form.cleaned_data["reason"])
     except ValidationFailed as exc:
-        put_error(form, exc)
+        show_error(form, exc)
         return _payment_page(request, payment, void_form=form, status=400)
     messages.success(request, _("The payment was voided; its work can go in a later batch."))
     return redirect("payments:payment", public_id=payment.public_id)
@@ -345,7 +345,7 @@ def payment_cancel(request, public_id):
             payment=payment, by=request.user, reason=form.cleaned_data["reason"]
         )
     except ValidationFailed as exc:
-        put_error(form, exc)
+        show_error(form, exc)
         return _payment_page(request, payment, cancel_form=form, status=400)
     messages.success(request, _("The payment was cancelled; its work can go in a later batch."))
     return redirect("payments:payment", public_id=payment.public_id)
@@ -388,7 +388,7 @@ def payment_mark_returned(request, public_id):
             payment=payment, by=request.user, reason=form.cleaned_data["reason"]
         )
     except ValidationFailed as exc:
-        put_error(form, exc)
+        show_error(form, exc)
         return _payment_page(request, payment, return_form=form, status=400)
     messages.success(
         request, _("The payment was marked returned; its work can go in a later batch.")
@@ -527,7 +527,7 @@ def receipt_replace(request, public_id):
             receipt=receipt, by=request.user, reason=form.cleaned_data["reason"]
         )
     except ValidationFailed as exc:
-        put_error(form, exc)
+        show_error(form, exc)
         return _receipt_page(request, receipt, replace_form=form, status=400)
     messages.success(
         request,
@@ -679,7 +679,7 @@ def tax_export(request, year):
             year=year, by=request.user, reason=form.cleaned_data["reason"]
         )
     except ValidationFailed as exc:
-        put_error(form, exc)
+        show_error(form, exc)
         return _tax_page(request, year, export_form=form, status=400)
     return bytes_download(
         text.encode("utf-8"),

@@ -24,8 +24,9 @@ from django.core.management.base import CommandError
 
 from accounts.models import User
 from consultants.models import Consultant, TaxForm
+from core.money import round_money
 from engagements.models import Contribution, Phase, Study
-from engagements.rates import RATE_KIND_FOR, rate_in_force, to_cents
+from engagements.rates import RATE_KIND_FOR, rate_in_force
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +102,7 @@ def test_seed_demo_builds_the_demo_study(debug):
     # Approved entries carry a frozen amount, priced by the rules the services use.
     for c in Contribution.objects.filter(status="approved", kind="hours")[:50]:
         assert c.approved_by_id != c.logged_by_id
-        assert c.amount == to_cents(c.quantity * c.rate)
+        assert c.amount == round_money(c.quantity * c.rate)
     amounts = Contribution.objects.exclude(amount=None).values_list("amount", flat=True)
     assert all(isinstance(a, Decimal) and a.as_tuple().exponent == -2 for a in amounts)
 
@@ -166,7 +167,7 @@ def test_seed_demo_scale_adds_a_year_of_approved_work_per_consultant(debug):
             on=c.date,
         )
         assert rate is not None, c.date
-        assert (c.rate, c.amount) == (rate.amount, to_cents(c.quantity * rate.amount))
+        assert (c.rate, c.amount) == (rate.amount, round_money(c.quantity * rate.amount))
         assert c.approved_by_id != c.logged_by_id
     history = Contribution.history.filter(engagement__consultant__in=added)
     assert history.count() == 156

@@ -42,9 +42,9 @@ from api.serializers.documents import (
 )
 from api.views.base import HonoraViewSet
 from api.views.payments import FinanceOrConsultant, IsFinance
-from config.errors import StateConflict
-from config.files import bytes_download
 from consultants.models import Consultant
+from core.errors import StateConflict
+from core.files import bytes_download
 from payments import selectors, statements
 from payments.documents import AnnualStatement, Receipt
 from payments.models import Payment

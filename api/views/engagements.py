@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import get_visible_or_404
-from accounts.history import history_entries
 from api.filters import ContributionFilter, EngagementFilter, PhaseFilter, RateCardFilter
 from api.serializers.common import HistoryEntrySerializer
 from api.serializers.engagements import (
@@ -24,8 +23,9 @@ from api.serializers.engagements import (
     StudySerializer,
 )
 from api.views.base import HonoraViewSet
-from config.errors import ValidationFailed
 from consultants.selectors import consultants_visible_to, history_hidden_fields
+from core.errors import ValidationFailed
+from core.history import history_entries
 from engagements import services
 from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, RateCard, Study
 from engagements.selectors import contributions_visible_to, engagements_visible_to

@@ -24,7 +24,7 @@ from api.serializers.payments import (
     RecordManualSerializer,
 )
 from api.views.base import HonoraViewSet
-from config.errors import ValidationFailed
+from core.errors import ValidationFailed
 from engagements.models import Phase, Study
 from payments import selectors, services
 from payments.models import Payment, PaymentAttempt, PayoutBatch

@@ -10,32 +10,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
-from django.conf import settings
-from django.utils.formats import number_format
 from django.utils.translation import ngettext
 
-from accounts.history import plain_number
+from core.history import plain_number
+from core.money import format_money
 
 register = template.Library()
-
-SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "EUR": "€", "GBP": "£"}
 
 
 @register.filter
 def money(value, currency: str = "") -> str:
-    """Decimal('1234.5') -> '$1,234.50'; -5 -> a minus sign, then '$5.00'; nothing -> '—'.
-
-    ``currency`` (an ISO code) defaults to the site's; one without a symbol
-    here is written after the number: '1,234.50 CHF'.
-    """
-    if value is None or value == "":
-        return "—"
-    currency = (currency or settings.CURRENCY).upper()
-    amount = Decimal(value)
-    text = number_format(abs(amount), 2, use_l10n=True, force_grouping=True)
-    sign = "−" if amount < 0 else ""
-    symbol = SYMBOLS.get(currency)
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+    """An amount as pages write it (see ``core.money.format_money``)."""
+    return format_money(value, currency)
 
 
 @register.filter

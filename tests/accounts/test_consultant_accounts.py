@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import ApiToken
 from accounts.services import MAX_CONSULTANT_TOKEN_DAYS, api_token_create
-from config.errors import ValidationFailed
+from core.errors import ValidationFailed
 from tests.factories import ConsultantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from config.crypto import derive_fernet_key
 from consultants import services
 from consultants.models import Consultant, IdentityVault
+from core.keys import derive_fernet_key
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from accounts.append_only import AppendOnlyError
-from config.errors import NotAllowed, ValidationFailed
 from consultants import services
 from consultants.models import IdentityVault, TaxForm, VaultReveal
+from core.append_only import AppendOnlyError
+from core.errors import NotAllowed, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

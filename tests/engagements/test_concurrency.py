@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from config.errors import StateConflict
+from core.errors import StateConflict
 from engagements import services
 from engagements.models import Contribution
 from tests.conftest import requires_postgres

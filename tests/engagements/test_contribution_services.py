@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from config.errors import NotAllowed, StateConflict, ValidationFailed
+from core.errors import NotAllowed, StateConflict, ValidationFailed
 from engagements import services
 from engagements.models import Contribution, Rate
 from tests.factories import UserFactory

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from accounts.history import stamp
+from core.history import stamp
 from engagements import services
 from engagements.models import Contribution, Engagement
 

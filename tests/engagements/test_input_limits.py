@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from config.errors import ValidationFailed
+from core.errors import ValidationFailed
 from engagements import services
 from engagements.forms import parse_week, week_label
 from engagements.models import Contribution

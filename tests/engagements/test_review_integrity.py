@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.history import history_entries
-from config.errors import NotAllowed, StateConflict, ValidationFailed
+from core.errors import NotAllowed, StateConflict, ValidationFailed
+from core.history import history_entries
 from engagements import services
 from engagements.models import Contribution
 from tests.engagements.pages_support import log, text

@@ -10,6 +10,7 @@ import pytest
 from django.template import Context, Template
 from django.test import override_settings
 
+from core.money import round_money
 from engagements import forms, rates, selectors, services
 from engagements.models import Activity, Contribution, Rate
 from engagements.rates import pick_rate, rate_in_force
@@ -68,7 +69,7 @@ def test_estimates_on_pages_and_in_the_portal_use_the_same_rule(engagement, coor
     portal = selectors.entry_values(rows)
     for c in rows:
         rate = rate_in_force(rate_card=card, activity=c.activity, kind="hourly", on=c.date).amount
-        assert c.shown_amount == portal[c.pk].amount == rates.to_cents(c.quantity * rate)
+        assert c.shown_amount == portal[c.pk].amount == round_money(c.quantity * rate)
         assert portal[c.pk].rate == rate
     assert not hasattr(selectors, "_best_rate")
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from config.errors import NotAllowed, StateConflict, ValidationFailed
+from core.errors import NotAllowed, StateConflict, ValidationFailed
 from engagements.models import Contribution
 from payments import execution, services
 from payments.models import Payment, PaymentAttempt, PayoutBatch

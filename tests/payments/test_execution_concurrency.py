@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 from django.db import connection
 
-from config.errors import StateConflict, ValidationFailed
+from core.errors import StateConflict, ValidationFailed
 from payments import execution, services
 from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch
 from tests.conftest import requires_postgres

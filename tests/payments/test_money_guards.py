@@ -17,8 +17,8 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from config.errors import NotAllowed, StateConflict, ValidationFailed
 from consultants.models import CapPeriod, PayoutMethod, TaxForm
+from core.errors import NotAllowed, StateConflict, ValidationFailed
 from engagements.models import Contribution, Engagement
 from payments import execution, services
 from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch, WebhookEvent

@@ -171,7 +171,7 @@ def test_setup_is_post_only_and_csrf_protected(consultant, monkeypatch):
 
 
 def test_a_stripe_outage_comes_back_as_a_message(mine, consultant, monkeypatch):
-    from config.errors import StateConflict
+    from core.errors import StateConflict
 
     _choose_stripe(consultant)
 

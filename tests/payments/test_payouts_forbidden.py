@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from config.errors import NotAllowed, StateConflict
+from core.errors import NotAllowed, StateConflict
 from payments import execution, services
 from payments.models import Payment, PaymentItem, PayoutBatch
 
@@ -203,7 +203,7 @@ def test_a_released_item_stays_released_and_a_closed_payment_stays_closed(paid_p
 
 def test_history_names_a_plain_field_that_ends_in_id(paid_payment):
     """transfer_id is a Stripe id, not a foreign key: its change reads as itself."""
-    from accounts.history import history_entries
+    from core.history import history_entries
 
     changes = [c for e in history_entries(paid_payment) for c in e.changes]
     [change] = [c for c in changes if c.field == "transfer_id"]

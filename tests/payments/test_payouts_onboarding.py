@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from config.errors import NotAllowed, StateConflict, ValidationFailed
 from consultants.models import PayoutMethod
+from core.errors import NotAllowed, StateConflict, ValidationFailed
 from payments import services
 from payments.models import StripeAccount
 from tests.factories import ConsultantFactory, UserFactory

@@ -10,9 +10,9 @@ import pypdf
 import pytest
 from django.core import mail
 
-from config.errors import NotAllowed, ValidationFailed
 from consultants.models import TaxForm
 from consultants.services import vault_update
+from core.errors import NotAllowed, ValidationFailed
 from payments.documents import Receipt
 from payments.receipts import (
     TamperedDocument,
@@ -210,7 +210,7 @@ def test_a_download_of_an_altered_or_lost_file_is_refused_and_logged(paid, caplo
 
 
 def test_an_unrendered_receipt_is_not_ready(paid, finance):
-    from config.errors import StateConflict
+    from core.errors import StateConflict
     from payments.receipts import document_pdf
 
     original = receipt_issue(payment_id=paid.pk)

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pypdf
 import pytest
 
-from config.errors import NotAllowed, ValidationFailed
 from consultants.models import TaxForm, VaultReveal
 from consultants.services import vault_update
+from core.errors import NotAllowed, ValidationFailed
 from payments.receipts import receipt_issue, stored_pdf
 from payments.statements import statement_data, statement_generate, tax_summary, tax_summary_csv
 from tests.payments.factories_payouts import STANDARD_ENTRIES, approved_work, paid_manual_payment

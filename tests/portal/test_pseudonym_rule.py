@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from config.errors import ValidationFailed
 from consultants.forms import PreferencesForm
 from consultants.services import consultant_update_preferences
+from core.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from accounts.services import api_token_create
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class Command(BaseCommand):

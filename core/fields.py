@@ -1,7 +1,7 @@
 """Encrypted model fields (django-fernet-encrypted-fields) keyed by FIELD_ENCRYPTION_KEY.
 
 The library derives its keys from SECRET_KEY; Honora keeps personal data under
-its own rotating keys instead (``config.crypto``), so rotating the session
+its own rotating keys instead (``core.keys``), so rotating the session
 secret never touches stored data.
 """
 
@@ -14,7 +14,7 @@ from cryptography.fernet import InvalidToken
 from django.core.exceptions import ImproperlyConfigured
 from encrypted_fields import fields as ef
 
-from config.crypto import fernet
+from core.keys import fernet
 
 # The shortest Fernet token (version, timestamp, IV, one block, HMAC), in base64.
 _MIN_TOKEN_LENGTH = 100

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class DomainErrorMiddleware:

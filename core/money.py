@@ -1,0 +1,42 @@
+"""Money: ``Decimal`` with two places, one rounding rule and one way to write it.
+
+Pages, PDFs, CSV files and history sentences all write amounts through
+``format_money``; every amount Honora computes is rounded by ``round_money``.
+Integer cents exist only at the Stripe boundary (``payments.stripe.provider``).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.utils.formats import number_format
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+# Money columns: wide enough for any sum of accepted amounts.
+MONEY_FIELD = {"max_digits": 12, "decimal_places": 2}
+
+SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "EUR": "€", "GBP": "£"}
+
+
+def round_money(value: Decimal) -> Decimal:
+    """``value`` rounded half up to cents (the one rounding rule for amounts)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def format_money(value, currency: str = "") -> str:
+    """Decimal('1234.5') -> '$1,234.50'; -5 -> a minus sign, then '$5.00'; nothing -> '—'.
+
+    ``currency`` (an ISO code) defaults to the site's; one without a symbol here
+    is written after the number: '1,234.50 CHF'.
+    """
+    if value is None or value == "":
+        return "—"
+    currency = (currency or settings.CURRENCY).upper()
+    amount = Decimal(value)
+    text = number_format(abs(amount), 2, use_l10n=True, force_grouping=True)
+    sign = "−" if amount < 0 else ""
+    symbol = SYMBOLS.get(currency)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
