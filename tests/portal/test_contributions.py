@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from engagements import services
 from engagements.models import Contribution, Dispute
@@ -107,7 +108,7 @@ def test_the_detail_page_tells_the_history_in_plain_words(
         by=coordinator,
         kind="hours",
         activity="work",
-        date=engagement.created_at.date(),
+        date=timezone.localdate(engagement.created_at),
         quantity=Decimal("2"),
         submit=True,
     )
