@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from accounts.mfa import needs_mfa_setup
 
-# Pages that carry money or personal data; finance and admin need MFA first.
-MFA_GUARDED_PREFIXES = ("/admin/", "/finance/")
+# Finance and admin users see money and consultants' data on almost every page, so
+# until they enrol an authenticator they reach only what they need to enrol it (the
+# account pages), sign out, and the public pages.
+MFA_OPEN_PREFIXES = ("/accounts/", "/static/", "/verify/", "/webhooks/", "/favicon.ico")
 
 
 class RoleSessionMiddleware:
@@ -23,9 +26,15 @@ class RoleSessionMiddleware:
         if (
             user is not None
             and user.is_authenticated
-            and request.path_info.startswith(MFA_GUARDED_PREFIXES)
+            and not request.path_info.startswith(MFA_OPEN_PREFIXES)
             and needs_mfa_setup(user)
         ):
+            if request.path_info.startswith("/api/"):
+                # The API's error shape (api.exceptions.error_body).
+                message = _("Set up two-step sign-in with an authenticator app first.")
+                return JsonResponse(
+                    {"code": "mfa_required", "message": message, "fields": {}}, status=403
+                )
             messages.warning(
                 request,
                 _("Set up two-step sign-in with an authenticator app before you continue."),
@@ -41,6 +50,9 @@ class RoleSessionMiddleware:
             and user.is_authenticated
             and getattr(user, "consultant", None) is not None
             and not user.is_staff_member
+            # Only a browser session: an API call with a token has none, and must
+            # not leave an empty session row behind on every call.
+            and request.session.session_key is not None
         ):
             # SESSION_SAVE_EVERY_REQUEST makes this an idle timeout.
             request.session.set_expiry(settings.CONSULTANT_SESSION_IDLE_MINUTES * 60)

@@ -7,7 +7,8 @@ status: 400 invalid input, 403 not allowed, 409 state conflict.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -60,6 +61,11 @@ def exception_handler(exc, context):
         return Response(
             error_body("conflict", "This conflicts with a change made at the same time."),
             status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE before it is parsed.
+        exc = exceptions.ParseError(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -290,3 +290,13 @@ def test_staff_sessions_last_a_working_day(request, fixture, settings):
     client.get("/")
     assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE
     assert settings.SESSION_COOKIE_AGE == settings.STAFF_SESSION_IDLE_MINUTES * 60
+
+
+def test_the_unknown_account_email_sends_people_to_sign_in_help_not_sign_up(db):
+    Client().post(reverse("account_request_login_code"), {"email": "nobody@example.org"})
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.subject == "About signing in"
+    assert reverse("account_login") in message.body
+    assert reverse("account_signup") not in message.body
+    assert "sign up" not in message.body.lower()
