@@ -1,5 +1,5 @@
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from api.views.base import not_found
@@ -40,7 +40,7 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     path("history/", HistoryView.as_view(), name="history"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path(
         "payments/<uuid:public_id>/receipt/",
         PaymentReceiptView.as_view(),

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
+    "csp",
     "core",
     "accounts",
     "consultants",
@@ -92,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
     "accounts.middleware.RoleSessionMiddleware",
     "core.middleware.DomainErrorMiddleware",
 ]
@@ -482,4 +485,24 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
         "stripe": {"level": "WARNING"},
     },
+}
+
+
+# --- Content-Security-Policy (django-csp) --------------------------------------------
+# Every page's scripts, styles, fonts and images come from Honora itself: no inline
+# script or style, nothing from elsewhere, no plugins, not framed. Images may also be
+# data: URIs (the authenticator QR code). Form posts may redirect to Stripe's
+# onboarding, so form-action is left open (navigation is not what CSP guards here).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
 }

@@ -137,3 +137,6 @@ def test_each_role_gets_what_the_table_says(client, people, name):
             client.force_login(user)
         response = client.get(url)
         assert response.status_code == expected[role], f"{name} as {role}: {response.status_code}"
+        if response.get("Content-Type", "").startswith("text/html"):
+            policy = response.get("Content-Security-Policy", "")
+            assert "script-src 'self'" in policy and "unsafe" not in policy, f"{name}: {policy}"

@@ -87,13 +87,33 @@ def _offline(live_server_url: str):
     return handle
 
 
+def _watch_csp(context) -> list[str]:
+    """Every Content-Security-Policy refusal any page of ``context`` reports."""
+    refused: list[str] = []
+
+    def watch(page):
+        page.on(
+            "console",
+            lambda msg: (
+                refused.append(f"{page.url}: {msg.text}")
+                if msg.type == "error" and "Content Security Policy" in msg.text
+                else None
+            ),
+        )
+
+    context.on("page", watch)
+    return refused
+
+
 @pytest.fixture
 def context(browser, live_server):
     context = browser.new_context(viewport={"width": 1024, "height": 800}, locale="en-US")
     context.route("**/*", _offline(live_server.url))
     context.set_default_timeout(15_000)
+    refused = _watch_csp(context)
     yield context
     context.close()
+    assert not refused, "the Content-Security-Policy refused something:\n" + "\n".join(refused)
 
 
 @pytest.fixture
@@ -107,8 +127,10 @@ def phone(browser, live_server):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     context.route("**/*", _offline(live_server.url))
     context.set_default_timeout(15_000)
+    refused = _watch_csp(context)
     yield context.new_page()
     context.close()
+    assert not refused, "the Content-Security-Policy refused something:\n" + "\n".join(refused)
 
 
 class A11y:
