@@ -321,7 +321,12 @@ if _storage_backend == "storages.backends.s3.S3Storage":
         "file_overwrite": False,
     }
 STORAGES = {
-    "default": {"BACKEND": _storage_backend, "OPTIONS": _storage_options},
+    # Every stored file is private and encrypted at rest (core.storage), on the
+    # file system or in S3-compatible storage alike.
+    "default": {
+        "BACKEND": "core.storage.EncryptedStorage",
+        "OPTIONS": {"backend": _storage_backend, "options": _storage_options},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -266,7 +266,8 @@ def stored_pdf(document) -> bytes:
         raise StateConflict(
             _("This document is still being prepared. Try again in a moment."), code="not_ready"
         )
-    with document.pdf.open("rb") as handle:
+    # From the storage itself, not the field's cached file: always what is stored now.
+    with document.pdf.storage.open(document.pdf.name, "rb") as handle:
         data = handle.read()
     if hashlib.sha256(data).hexdigest() != document.sha256:
         raise TamperedDocument(

@@ -243,3 +243,11 @@ def test_download_names_are_neutral(paid):
     assert document_filename(receipt) == f"{receipt.number}.pdf"
     statement = statement_generate(consultant=paid.consultant, year=receipt.year)
     assert document_filename(statement) == f"statement-{receipt.year}-v1.pdf"
+
+
+def test_the_stored_pdf_is_encrypted_at_rest_and_verified_when_read(paid, settings):
+    receipt = receipt_issue(payment_id=paid.pk)
+    raw = (settings.MEDIA_ROOT / receipt.pdf.name).read_bytes()
+    assert not raw.startswith(b"%PDF") and b"Rivera" not in raw
+    data = stored_pdf(Receipt.objects.get(pk=receipt.pk))
+    assert data.startswith(b"%PDF")
