@@ -3,10 +3,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import User
 from accounts.roles import ADMIN, FINANCE
+from core.admin import ReasonedHistoryAdmin
 
 # Roles only a superuser may give or take away: they reach money, the identity
 # vault, and users and roles themselves.
@@ -42,7 +42,7 @@ class InviteForm(forms.ModelForm):
 
 
 @admin.register(User)
-class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
+class UserAdmin(ReasonedHistoryAdmin, DjangoUserAdmin):
     # Django's own add form asks for a password that these fieldsets never show.
     add_form = InviteForm
     ordering = ["email"]

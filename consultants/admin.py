@@ -5,16 +5,16 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from consultants import services
 from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal
 from consultants.selectors import mask_taxpayer_id
+from core.admin import ReasonedHistoryAdmin
 from core.errors import DomainError
 
 
 @admin.register(Consultant)
-class ConsultantAdmin(SimpleHistoryAdmin):
+class ConsultantAdmin(ReasonedHistoryAdmin):
     """Staff name a consultant and set their status; nothing more.
 
     Contact details, safe-contact preferences and the consultant's own choices
@@ -227,7 +227,7 @@ class VaultRevealAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaxForm)
-class TaxFormAdmin(SimpleHistoryAdmin):
+class TaxFormAdmin(ReasonedHistoryAdmin):
     list_display = ["consultant", "form_type", "status", "received_on", "tin_masked"]
     list_filter = ["status"]
     readonly_fields = ["consultant", "form_type", "tin_last4"]

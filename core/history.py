@@ -103,13 +103,17 @@ class HistoryEntry:
     def sentence(self) -> str:
         """'Maria (coordinator) changed hours from 2 to 2.5 on 12 March 2026: "prep time"'."""
         when = date_format(localtime(self.when), "j F Y")
-        if self.changes and self.action in (
-            "",
-            "contribution.edited",
-            "consultant.updated",
-            "consultant.preferences_changed",
-            "engagement.updated",
-            "contribution.edited_after_return",
+        if self.changes and (
+            self.action
+            in (
+                "",
+                "contribution.edited",
+                "consultant.updated",
+                "consultant.preferences_changed",
+                "engagement.updated",
+                "contribution.edited_after_return",
+            )
+            or self.action.endswith("_in_admin")
         ):
             what = "; ".join(
                 _("%(field)s from %(old)s to %(new)s")

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import ReasonedHistoryAdmin
 from engagements import services
 from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, RateCard, Study
 
@@ -23,7 +23,7 @@ class PhaseInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class StudyAdmin(NoDeleteMixin, ReasonedHistoryAdmin):
     list_display = ["name", "currency", "budget", "hourly_rate_floor", "created_at"]
     readonly_fields = ["public_id", "created_at"]
     inlines = [PhaseInline]
@@ -44,9 +44,8 @@ class StudyAdmin(NoDeleteMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Phase)
-class PhaseAdmin(SimpleHistoryAdmin):
+class PhaseAdmin(ReasonedHistoryAdmin):
     list_display = ["name", "study", "position"]
-    list_editable = ["position"]
     list_filter = ["study"]
     ordering = ["study", "position"]
 
@@ -63,7 +62,7 @@ class RateInline(admin.TabularInline):
 
 
 @admin.register(RateCard)
-class RateCardAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class RateCardAdmin(NoDeleteMixin, ReasonedHistoryAdmin):
     list_display = ["name", "study"]
     list_filter = ["study"]
     readonly_fields = ["public_id"]
@@ -71,7 +70,7 @@ class RateCardAdmin(NoDeleteMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Rate)
-class RateAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class RateAdmin(NoDeleteMixin, ReasonedHistoryAdmin):
     """Rates are a schedule: add a new one with a later date, never edit one."""
 
     list_display = ["rate_card", "activity", "kind", "amount", "floor", "effective_from"]
@@ -114,7 +113,7 @@ class RateAdmin(NoDeleteMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Engagement)
-class EngagementAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class EngagementAdmin(NoDeleteMixin, ReasonedHistoryAdmin):
     list_display = ["consultant", "phase", "role", "rate_card", "hours_cap", "status"]
     list_filter = ["phase__study", "phase", "status"]
     search_fields = ["consultant__display_name", "role"]
@@ -132,7 +131,7 @@ class EngagementAdmin(NoDeleteMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Contribution)
-class ContributionAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class ContributionAdmin(NoDeleteMixin, ReasonedHistoryAdmin):
     """Read-only here: contributions change only through their services."""
 
     list_display = ["date", "engagement", "kind", "activity", "quantity", "amount", "status"]
@@ -149,7 +148,7 @@ class ContributionAdmin(NoDeleteMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class DisputeAdmin(NoDeleteMixin, ReasonedHistoryAdmin):
     """Read-only: disputes are opened and resolved through their services."""
 
     list_display = ["created_at", "contribution", "status", "resolved_at"]

@@ -358,6 +358,7 @@ def test_an_engagement_keeps_its_consultant_phase_and_rate_card(coordinator, eng
             "hours_cap": "",
             "budget": "",
             "status": "active",
+            "change_reason": "new role title",
         },
     )
     assert response.status_code == 302, response.text[:2000]
@@ -457,6 +458,7 @@ def test_the_consultant_form_leaves_out_what_the_consultant_controls(
             "safe_contact_method": "phone",
             "benefits_cap_amount": "1.00",
             "benefits_cap_period": "yearly",
+            "change_reason": "asked to pause",
         },
     )
     assert response.status_code == 302, response.text[:2000]
@@ -474,7 +476,7 @@ def test_only_a_superuser_links_a_consultant_to_a_sign_in(
     from consultants.models import Consultant
 
     change = url(Consultant, "change", consultant.pk)
-    form = {"display_name": "River", "pseudonym": "", "status": "active"}
+    form = {"display_name": "River", "pseudonym": "", "status": "active", "change_reason": "link"}
     page = client_for(coordinator).get(change).text
     assert 'name="user"' not in page
     response = client_for(coordinator).post(change, {**form, "user": outsider_user.pk})
@@ -486,7 +488,13 @@ def test_only_a_superuser_links_a_consultant_to_a_sign_in(
     paper = consultant_services.consultant_create(by=superuser, display_name="Paper")
     response = client_for(superuser).post(
         url(Consultant, "change", paper.pk),
-        {"display_name": "Paper", "pseudonym": "", "status": "active", "user": another.pk},
+        {
+            "display_name": "Paper",
+            "pseudonym": "",
+            "status": "active",
+            "user": another.pk,
+            "change_reason": "they signed up for the portal",
+        },
     )
     assert response.status_code == 302, response.text[:2000]
     paper.refresh_from_db()
@@ -557,6 +565,7 @@ def user_form(user, **changes) -> dict:
         "is_active": "on" if user.is_active else "",
         "is_staff": "on" if user.is_staff else "",
         "groups": [g.pk for g in user.groups.all()],
+        "change_reason": "role review",
     }
     form.update(changes)
     return {k: v for k, v in form.items() if v not in ("", None)}

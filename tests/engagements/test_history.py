@@ -105,12 +105,14 @@ def test_a_change_made_in_a_request_records_the_signed_in_user(engagement, coord
             "hours_cap": "40",
             "budget": "",
             "status": "active",
+            "change_reason": "leads recruitment now",
         },
     )
     assert response.status_code == 302, response.text[:3000]
     latest = Engagement.objects.get(pk=engagement.pk).history.latest()
     assert latest.role == "Recruitment lead"
     assert latest.history_user == coordinator
+    assert latest.history_change_reason == "leads recruitment now"
 
 
 def test_rows_written_by_a_management_command_name_the_user_and_the_action(settings):
