@@ -11,7 +11,7 @@ from knox.models import get_digest_token
 from knox.settings import CONSTANTS
 
 from accounts.mfa import needs_mfa_setup
-from accounts.models import ApiToken
+from accounts.models import ApiToken, User
 from core.errors import NotAllowed, ValidationFailed
 from core.history import stamp
 
@@ -21,17 +21,17 @@ MAX_TOKEN_DAYS = 365
 MAX_CONSULTANT_TOKEN_DAYS = 30
 
 
-def is_consultant_account(user) -> bool:
+def is_consultant_account(user: User) -> bool:
     """A person with a consultant record and no staff role: the record decides, not a group."""
     return getattr(user, "consultant", None) is not None and not user.is_staff_member
 
 
-def max_token_days(user) -> int:
+def max_token_days(user: User) -> int:
     return MAX_CONSULTANT_TOKEN_DAYS if is_consultant_account(user) else MAX_TOKEN_DAYS
 
 
 @transaction.atomic
-def api_token_create(*, user, name: str, days: int = 30) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str, days: int = 30) -> tuple[ApiToken, str]:
     """Create a personal token; returns the row and the token text, shown only once."""
     name = (name or "").strip()
     if not name:
@@ -70,7 +70,7 @@ def api_token_create(*, user, name: str, days: int = 30) -> tuple[ApiToken, str]
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken, by) -> None:
+def api_token_revoke(*, token: ApiToken, by: User) -> None:
     if token.user_id != by.pk:
         raise NotAllowed(_("You can only revoke your own tokens."))
     stamp(token, by=by, action="api_token.revoked")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import TYPE_CHECKING
+
+from django.db.models import Model, QuerySet
 
 from consultants.models import Consultant
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def consultants_visible_to(user) -> QuerySet[Consultant]:
+    from accounts.models import User
+
+
+def consultants_visible_to(user: User | AnonymousUser) -> QuerySet[Consultant]:
     """Staff see every consultant; a consultant sees only themselves."""
     if not user.is_authenticated:
         return Consultant.objects.none()
@@ -32,10 +39,8 @@ STAFF_HIDDEN_FIELDS = (
 )
 
 
-def history_hidden_fields(viewer, record) -> tuple[str, ...]:
+def history_hidden_fields(viewer: User | AnonymousUser, record: Model) -> tuple[str, ...]:
     """Fields left out of ``record``'s history when ``viewer`` reads it."""
-    from consultants.models import Consultant
-
     if isinstance(record, Consultant):
         own = getattr(viewer, "consultant", None)
         if own is None or own.pk != record.pk:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -12,14 +13,19 @@ from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal
 from core.errors import NotAllowed, ValidationFailed
 from core.history import stamp
 
+if TYPE_CHECKING:
+    from accounts.models import User
 
-def _require(user, perm: str, message: str) -> None:
+
+def _require(user: User, perm: str, message: str) -> None:
     if not user.has_perm(perm):
         raise NotAllowed(message)
 
 
 @transaction.atomic
-def consultant_create(*, by, display_name: str, user=None, **fields) -> Consultant:
+def consultant_create(
+    *, by: User, display_name: str, user: User | None = None, **fields: Any
+) -> Consultant:
     _require(by, "consultants.add_consultant", _("You cannot add consultants."))
     display_name = (display_name or "").strip()
     if not display_name:
@@ -37,7 +43,7 @@ def consultant_create(*, by, display_name: str, user=None, **fields) -> Consulta
 
 
 @transaction.atomic
-def vault_update(*, consultant: Consultant, by, reason: str, **values) -> IdentityVault:
+def vault_update(*, consultant: Consultant, by: User, reason: str, **values: Any) -> IdentityVault:
     _require(by, "consultants.change_identityvault", _("Only finance can change identity details."))
     unknown = set(values) - set(IdentityVault.FIELDS)
     if unknown:
@@ -47,7 +53,7 @@ def vault_update(*, consultant: Consultant, by, reason: str, **values) -> Identi
     # the actor and the action instead of an anonymous empty row.
     vault = IdentityVault.objects.select_for_update().filter(consultant=consultant).first()
     created = vault is None
-    if created:
+    if vault is None:
         vault = IdentityVault(consultant=consultant)
     elif not reason:
         raise ValidationFailed(_("Say why the identity details are changing."), field="reason")
@@ -68,7 +74,9 @@ def vault_update(*, consultant: Consultant, by, reason: str, **values) -> Identi
     return vault
 
 
-def vault_reveal(*, consultant: Consultant, field: str, by, reason: str, context: str = ""):
+def vault_reveal(
+    *, consultant: Consultant, field: str, by: User, reason: str, context: str = ""
+) -> str | date | None:
     """Return one vault value in clear, after recording who asked, for what and why."""
     _require(by, "consultants.reveal_vault", _("Only finance can see identity details."))
     if field not in IdentityVault.FIELDS:
@@ -86,7 +94,12 @@ def vault_reveal(*, consultant: Consultant, field: str, by, reason: str, context
 
 @transaction.atomic
 def taxform_record(
-    *, consultant: Consultant, by, status: str, received_on: date | None = None, reason: str = ""
+    *,
+    consultant: Consultant,
+    by: User,
+    status: str,
+    received_on: date | None = None,
+    reason: str = "",
 ) -> TaxForm:
     _require(by, "consultants.change_taxform", _("Only finance can record tax forms."))
     if status not in TaxForm.Status.values:
@@ -123,7 +136,7 @@ PREFERENCE_FIELDS = (
 
 @transaction.atomic
 def consultant_update_preferences(
-    *, consultant: Consultant, by, reason: str = "", **changes
+    *, consultant: Consultant, by: User, reason: str = "", **changes: Any
 ) -> Consultant:
     """Change what a consultant controls: by themselves, or by staff on their behalf."""
     own = getattr(by, "consultant", None) is not None and by.consultant.pk == consultant.pk

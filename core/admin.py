@@ -12,6 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Model
+from django.forms import BaseModelFormSet, ModelForm
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -30,12 +34,19 @@ def _reason_field() -> forms.CharField:
     )
 
 
+def _actor(request: HttpRequest) -> AbstractBaseUser | None:
+    user = request.user
+    return user if isinstance(user, AbstractBaseUser) else None
+
+
 class ReasonedHistoryAdmin(SimpleHistoryAdmin):
-    def _asks_reason(self, request, obj) -> bool:
+    def _asks_reason(self, request: HttpRequest, obj: Model | None) -> bool:
         # On change forms only (a view-only page changes nothing).
         return obj is not None and self.has_change_permission(request, obj)
 
-    def get_form(self, request, obj=None, change=False, **kwargs: Any):
+    def get_form(
+        self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any
+    ) -> type[ModelForm]:
         if self._asks_reason(request, obj):
             base = kwargs.get("form") or self.form
             kwargs["form"] = type(base.__name__, (base,), {REASON: _reason_field()})
@@ -43,7 +54,7 @@ class ReasonedHistoryAdmin(SimpleHistoryAdmin):
             kwargs["fields"] = [name for name in kwargs["fields"] if name != REASON]
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_fieldsets(self, request, obj=None):
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> list[Any]:
         fieldsets = [
             (name, {**options, "fields": [f for f in options["fields"] if f != REASON]})
             for name, options in super().get_fieldsets(request, obj)
@@ -52,19 +63,21 @@ class ReasonedHistoryAdmin(SimpleHistoryAdmin):
             fieldsets.append((_("Reason"), {"fields": [REASON]}))
         return fieldsets
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
         if change:
             action = f"{obj._meta.model_name}.changed_in_admin"
-            stamp(obj, by=request.user, action=action, reason=form.cleaned_data[REASON])
+            stamp(obj, by=_actor(request), action=action, reason=form.cleaned_data[REASON])
         super().save_model(request, obj, form, change)
 
-    def save_formset(self, request, form, formset, change):
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseModelFormSet, change: bool
+    ) -> None:
         reason = form.cleaned_data.get(REASON, "")
         for row in formset.save(commit=False):
             verb = "changed" if row.pk else "added"
             stamp(
                 row,
-                by=request.user,
+                by=_actor(request),
                 action=f"{row._meta.model_name}.{verb}_in_admin",
                 reason=reason,
             )

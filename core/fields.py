@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import InvalidToken
+from cryptography.fernet import InvalidToken, MultiFernet
 from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 from encrypted_fields import fields as ef
 
 from core.keys import fernet
@@ -29,12 +31,19 @@ def _looks_like_token(value: str) -> bool:
         return False
 
 
-class HonoraKeysMixin:
+if TYPE_CHECKING:
+    # What the mixin extends: a model field (the library itself is untyped).
+    _FieldBase = models.Field[Any, Any]
+else:
+    _FieldBase = object
+
+
+class HonoraKeysMixin(_FieldBase):
     @property
-    def f(self):
+    def f(self) -> MultiFernet:
         return fernet("fields")
 
-    def get_prep_value(self, value):
+    def get_prep_value(self, value: Any) -> Any:
         # The library stores "" as NULL; keep "" so NOT NULL text columns work.
         if value is None:
             return None
@@ -43,14 +52,14 @@ class HonoraKeysMixin:
             return None
         return self.f.encrypt(str(value).encode("utf-8")).decode("ascii")
 
-    def clean(self, value, model_instance):
+    def clean(self, value: Any, model_instance: models.Model | None) -> Any:
         # The library marks the field object, shared by every thread, as "already
         # decrypted" while it cleans; a read in another thread at that moment would
         # get ciphertext back (and a save would encrypt it twice). Plain values are
         # never mistaken for tokens here, so no mark is needed.
         return super(ef.EncryptedFieldMixin, self).clean(value, model_instance)
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         # The library hands back the ciphertext itself when no key fits; a legal
         # name that reads "gAAAAA..." (and is re-encrypted on the next save) is
         # worse than stopping, so a stored token that cannot be read is an error.

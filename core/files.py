@@ -9,10 +9,13 @@ attachments that a browser will not sniff, run or cache.
 from __future__ import annotations
 
 import uuid
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.conf import settings
-from django.http import FileResponse, HttpResponse
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,6 +28,8 @@ UPLOAD_TYPES = {
     "pdf": "application/pdf",
 }
 ACCEPT = ",".join(UPLOAD_TYPES.values())
+
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 
 def sniff(head: bytes) -> str | None:
@@ -40,19 +45,21 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def check_upload(upload, *, what: str):
+def check_upload(upload: UploadedFile, *, what: str) -> UploadedFile:
     """Refuse anything but a JPEG, PNG, WebP or PDF within the size limit; rename it.
 
     ``what`` names the file in messages ("receipts", "proof").
     """
     limit = settings.MAX_RECEIPT_UPLOAD_BYTES
-    if upload.size > limit:
+    # Django gives every upload a size; the stubs allow None.
+    size = cast(int, upload.size)
+    if size > limit:
         raise forms.ValidationError(
             _("The file is %(size)s; %(what)s can be at most %(limit)s.")
-            % {"size": filesizeformat(upload.size), "what": what, "limit": filesizeformat(limit)},
+            % {"size": filesizeformat(size), "what": what, "limit": filesizeformat(limit)},
             code="too_large",
         )
-    if upload.size == 0:
+    if size == 0:
         raise forms.ValidationError(_("The file is empty."), code="empty")
     upload.seek(0)
     head = upload.read(16)
@@ -71,7 +78,7 @@ def check_upload(upload, *, what: str):
 class PrivateUploadField(forms.FileField):
     """A photo or PDF, checked by ``check_upload`` (``what`` names it in messages)."""
 
-    def __init__(self, *, what: str, **kwargs):
+    def __init__(self, *, what: str, **kwargs: Any) -> None:
         self.what = what
         kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": ACCEPT}))
         kwargs.setdefault(
@@ -81,23 +88,23 @@ class PrivateUploadField(forms.FileField):
         )
         super().__init__(**kwargs)
 
-    def clean(self, data, initial=None):
+    def clean(self, data: Any, initial: Any = None) -> Any:
         upload = super().clean(data, initial)
         if upload and upload is not initial and hasattr(upload, "size"):
             return check_upload(upload, what=self.what)
         return upload
 
 
-def _harden(response):
+def _harden(response: _Response) -> _Response:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 
-def stored_file_download(fieldfile, *, filename_stem: str):
+def stored_file_download(fieldfile: FieldFile, *, filename_stem: str) -> FileResponse | None:
     """A stored upload as a download, or None when the file cannot be read."""
-    name = fieldfile.name
+    name = cast(str, fieldfile.name)  # a stored file always has a name
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     try:
         handle = fieldfile.storage.open(name, "rb")

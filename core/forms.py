@@ -9,6 +9,8 @@ when the field is not on it, and returns the status the page answers with
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from core.errors import DomainError
@@ -21,8 +23,8 @@ def show_error(form: forms.Form, exc: DomainError, *, fields: dict[str, str] | N
     return exc.status
 
 
-class PhaseChoiceField(forms.ModelChoiceField):
+class PhaseChoiceField(forms.ModelChoiceField[Any]):
     """A study phase, labelled with its study: "National study · Design"."""
 
-    def label_from_instance(self, phase):
+    def label_from_instance(self, phase: Any) -> str:
         return f"{phase.study.name} · {phase.name}"

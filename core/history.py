@@ -7,8 +7,11 @@ set both on the instance before saving; a signal copies the action over.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.dispatch import receiver
@@ -16,6 +19,9 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from simple_history.signals import pre_create_historical_record
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 
 class HistoryActionMixin(models.Model):
@@ -25,15 +31,21 @@ class HistoryActionMixin(models.Model):
         abstract = True
 
 
-def stamp(instance, *, by, action: str, reason: str = "") -> None:
+def stamp(
+    instance: models.Model, *, by: AbstractBaseUser | None, action: str, reason: str = ""
+) -> None:
     """Prepare ``instance`` so its next save writes a history row with these facts."""
-    instance._history_user = by
-    instance._history_action = action
-    instance._change_reason = reason or ""
+    # Attributes simple-history (and ``_copy_action``) read from the instance on save.
+    target: Any = instance
+    target._history_user = by
+    target._history_action = action
+    target._change_reason = reason or ""
 
 
 @receiver(pre_create_historical_record)
-def _copy_action(sender, instance, history_instance, **kwargs):
+def _copy_action(
+    sender: type[models.Model], instance: models.Model, history_instance: Any, **kwargs: Any
+) -> None:
     if hasattr(history_instance, "history_action"):
         history_instance.history_action = getattr(instance, "_history_action", "") or ""
     # One stamp per save: a later save must not inherit this one's facts.
@@ -87,7 +99,7 @@ class Change:
 
 @dataclass
 class HistoryEntry:
-    when: object
+    when: datetime
     who: str
     role: str
     action: str
@@ -145,11 +157,12 @@ def plain_number(value: Decimal) -> str:
 PLAIN_NUMBER_FIELDS = {"quantity", "hours_cap"}
 
 
-def _display(model, name: str, value) -> str:
+def _display(model: type[models.Model], name: str, value: object) -> str:
     if value is None or value == "":
         return ""
     try:
-        model_field = model._meta.get_field(name)
+        # Only concrete fields are named here; a reverse relation never is.
+        model_field: Any = model._meta.get_field(name)
     except Exception:
         return str(value)
     if model_field.choices:
@@ -162,7 +175,7 @@ def _display(model, name: str, value) -> str:
     return str(value)
 
 
-def _role_label(user) -> str:
+def _role_label(user: Any) -> str:
     if user is None:
         return ""
     names = {g.name for g in user.groups.all()}
@@ -173,7 +186,7 @@ def _role_label(user) -> str:
 
 
 def history_entries(
-    instance, *, viewer=None, hidden_fields: tuple[str, ...] = ()
+    instance: Any, *, viewer: AbstractBaseUser | None = None, hidden_fields: tuple[str, ...] = ()
 ) -> list[HistoryEntry]:
     """The change history of ``instance``, oldest first, in words a person reads.
 
@@ -195,7 +208,7 @@ def history_entries(
     entries = []
     previous = None
     for row in rows:
-        changes = []
+        changes: list[Change] = []
         if previous is not None:
             for attname, name in tracked:
                 old, new = getattr(previous, attname, None), getattr(row, attname, None)
@@ -236,7 +249,10 @@ def history_entries(
 
 
 def history_entries_many(
-    instances, *, viewer=None, hidden_fields: tuple[str, ...] = ()
+    instances: Iterable[Any],
+    *,
+    viewer: AbstractBaseUser | None = None,
+    hidden_fields: tuple[str, ...] = (),
 ) -> dict[object, list[HistoryEntry]]:
     """``history_entries`` for many records of one model, by primary key, in two queries.
 
@@ -264,7 +280,7 @@ def history_entries_many(
     class _Loaded(list):
         """Rows already read, answering the queryset calls ``history_entries`` makes."""
 
-        def select_related(self, *fields):
+        def select_related(self, *fields: str) -> _Loaded:
             return self
 
         prefetch_related = order_by = select_related

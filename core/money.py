@@ -8,6 +8,7 @@ Integer cents exist only at the Stripe boundary (``payments.stripe.provider``).
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.utils.formats import number_format
@@ -15,8 +16,14 @@ from django.utils.formats import number_format
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
+
 # Money columns: wide enough for any sum of accepted amounts.
-MONEY_FIELD = {"max_digits": 12, "decimal_places": 2}
+class MoneyFieldOptions(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+MONEY_FIELD: MoneyFieldOptions = {"max_digits": 12, "decimal_places": 2}
 
 SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "EUR": "€", "GBP": "£"}
 
@@ -26,7 +33,7 @@ def round_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def format_money(value, currency: str = "") -> str:
+def format_money(value: Decimal | int | float | str | None, currency: str = "") -> str:
     """Decimal('1234.5') -> '$1,234.50'; -5 -> a minus sign, then '$5.00'; nothing -> '—'.
 
     ``currency`` (an ISO code) defaults to the site's; one without a symbol here

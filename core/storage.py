@@ -17,6 +17,8 @@ which the download views already treat as a file that cannot be served).
 
 from __future__ import annotations
 
+from datetime import datetime
+from os import PathLike
 from typing import Any
 
 from cryptography.fernet import InvalidToken
@@ -77,7 +79,7 @@ class EncryptedStorage(Storage):
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         return self.inner.get_available_name(name, max_length=max_length)
 
-    def generate_filename(self, filename: str) -> str:
+    def generate_filename(self, filename: str | PathLike[str]) -> str:
         return self.inner.generate_filename(filename)
 
     def delete(self, name: str) -> None:
@@ -96,11 +98,11 @@ class EncryptedStorage(Storage):
     def url(self, name: str | None) -> str:
         raise NotImplementedError("private files are served only through views that check access")
 
-    def get_modified_time(self, name: str):
+    def get_modified_time(self, name: str) -> datetime:
         return self.inner.get_modified_time(name)
 
-    def get_created_time(self, name: str):
+    def get_created_time(self, name: str) -> datetime:
         return self.inner.get_created_time(name)
 
-    def get_accessed_time(self, name: str):
+    def get_accessed_time(self, name: str) -> datetime:
         return self.inner.get_accessed_time(name)

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from django.db import transaction
 from django.utils.module_loading import import_string
-from django_tasks import Task
+from django_tasks.base import Task
 
-TaskRef = Task | str
+# A task, or the dotted path of one (which lets a service name a task whose module
+# imports that very service).
+TaskRef: TypeAlias = "Task[Any, Any] | str"
 
 
-def resolve(task: TaskRef) -> Task:
+def resolve(task: TaskRef) -> Task[Any, Any]:
     """The ``Task`` itself, from a task or its dotted path."""
     return import_string(task) if isinstance(task, str) else task
 
