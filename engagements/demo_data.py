@@ -365,8 +365,8 @@ def connect_demo_stripe_accounts(sandbox_url: str) -> int:
     onboards through the portal to show that journey. Runs only against the local
     Stripe-compatible server; returns how many accounts it connected.
     """
-    from payments.sandbox import SandboxControl
     from payments.services import _stripe_account_save
+    from stripe_sandbox import SandboxControl
 
     control = SandboxControl(sandbox_url)
     system = User.objects.filter(email="admin@example.org").first()

@@ -13,6 +13,9 @@ from django.db import connection
 
 from tests.factories import ConsultantFactory, EngagementFactory, UserFactory
 
+# The local Stripe sandbox (``stripe_sandbox``, ``stripe_client``, ``webhook_receiver``...).
+pytest_plugins = ["tests.stripe_sandbox.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):

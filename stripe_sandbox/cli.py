@@ -1,4 +1,4 @@
-"""Run the sandbox in the foreground: ``python -m payments.sandbox`` or ``manage.py stripe_sandbox``."""
+"""Run the sandbox in the foreground: ``python -m stripe_sandbox`` or ``manage.py stripe_sandbox``."""
 
 from __future__ import annotations
 
@@ -54,6 +54,6 @@ def run(server: SandboxServer, out: TextIO = sys.stdout) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m payments.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m stripe_sandbox", description=__doc__)
     add_arguments(parser)
     run(build(vars(parser.parse_args(argv))))
