@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
+from urllib.parse import parse_qsl
 
 
 def page(token: str, account_id: str) -> bytes:
@@ -43,3 +45,48 @@ def message(title: str, text: str) -> bytes:
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}"
         f"</title></head><body><h1>{escape(title)}</h1><p>{escape(text)}</p></body></html>"
     ).encode()
+
+
+class OnboardingRoutes:
+    """``/onboarding/<token>``: the hosted-onboarding stand-in, as part of ``SandboxServer``."""
+
+    def _onboarding(self, h, method, path, query, raw, request_id) -> None:
+        m = re.fullmatch(r"/onboarding/([A-Za-z0-9_-]+)(/complete)?", path)
+        if not m:
+            return self._send(
+                h,
+                404,
+                message("Not found", "No such page."),
+                request_id,
+                content_type="text/html; charset=utf-8",
+            )
+        token, complete = m.group(1), bool(m.group(2))
+        html = "text/html; charset=utf-8"
+        if not complete and method == "GET":
+            outcome, link = self.state.visit_link(token)
+            auto = dict(parse_qsl(query)).get("auto")
+            if outcome == "open" and auto in ("1", "exit"):
+                outcome, link = self.state.finish_link(token, complete=auto == "1")
+        elif complete and method == "POST":
+            result = dict(parse_qsl(raw)).get("result", "complete")
+            outcome, link = self.state.finish_link(token, complete=result == "complete")
+        else:
+            return self._send(
+                h,
+                405,
+                message("Method not allowed", "Use the form."),
+                request_id,
+                content_type=html,
+            )
+        if outcome == "unknown" or link is None:
+            return self._send(
+                h,
+                404,
+                message("Link not found", "This set-up link does not exist."),
+                request_id,
+                content_type=html,
+            )
+        if outcome == "open":
+            return self._send(h, 200, page(token, link["account"]), request_id, content_type=html)
+        target = link["return_url"] if outcome == "return" else link["refresh_url"]
+        self._send(h, 302, b"", request_id, content_type=html, headers={"Location": target})
