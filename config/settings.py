@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "engagements",
     "payments",
     "api",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -48,7 +48,7 @@ def coordinator2(db):
 
 
 def _with_totp(user):
-    from accounts.demo import enroll_totp
+    from demo.accounts import enroll_totp
 
     enroll_totp(user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
     return user
