@@ -4,7 +4,7 @@
 
 Not a test. It uses the PostgreSQL database ``honora_bench`` (created and migrated
 if needed; its rows are flushed first), starts the local Stripe sandbox in its own
-process (``python -m payments.sandbox``, as Stripe is its own service) with 50 ms of
+process (``python -m stripe_sandbox``, as Stripe is its own service) with 50 ms of
 latency per call and a limit of 100 requests a second, builds and approves a batch,
 starts the workers, executes the batch and times it, from the click on "execute"
 until every payment is settled. It then checks Stripe's dump: one live transfer per payment, for its
@@ -123,7 +123,7 @@ def main() -> None:
 def start_sandbox(args):
     import socket
 
-    from payments.sandbox import SandboxControl
+    from stripe_sandbox import SandboxControl
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -132,7 +132,7 @@ def start_sandbox(args):
         [
             sys.executable,
             "-m",
-            "payments.sandbox",
+            "stripe_sandbox",
             "--port",
             str(port),
             "--latency-ms",

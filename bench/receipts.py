@@ -35,7 +35,7 @@ from django.core.management import call_command  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from engagements.demo_data import seed_demo  # noqa: E402
+from demo.data import seed_demo  # noqa: E402
 from payments import services  # noqa: E402
 from payments.documents import Receipt  # noqa: E402
 from payments.models import Payment  # noqa: E402

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "engagements",
     "payments",
     "api",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1468,6 +1468,12 @@ def stripe_onboarding_link(
     return link.url
 
 
+def stripe_account_connect(*, consultant, account: dict, by) -> StripeAccount:
+    """Record a Stripe account created elsewhere as ``consultant``'s (the demo's sandbox
+    accounts); the consultant's existing account, if any, wins and is returned."""
+    return _stripe_account_save(consultant=consultant, account=account, by=by)
+
+
 @transaction.atomic
 def _stripe_account_save(*, consultant, account: dict, by) -> StripeAccount:
     Consultant.objects.select_for_update().get(pk=consultant.pk)
@@ -1510,6 +1516,7 @@ __all__ = [
     "payment_void",
     "refresh_batch_when_done",
     "stripe_account_apply",
+    "stripe_account_connect",
     "stripe_account_refresh",
     "stripe_onboarding_link",
 ]

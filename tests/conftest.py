@@ -13,6 +13,9 @@ from django.db import connection
 
 from tests.factories import ConsultantFactory, EngagementFactory, UserFactory
 
+# The local Stripe sandbox (``stripe_sandbox``, ``stripe_client``, ``webhook_receiver``...).
+pytest_plugins = ["tests.stripe_sandbox.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
@@ -45,7 +48,7 @@ def coordinator2(db):
 
 
 def _with_totp(user):
-    from accounts.demo import enroll_totp
+    from demo.accounts import enroll_totp
 
     enroll_totp(user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
     return user

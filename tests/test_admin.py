@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.demo import enroll_totp
 from consultants import services as consultant_services
 from consultants.models import IdentityVault, VaultReveal
+from demo.accounts import enroll_totp
 from engagements import services
 from engagements.models import Contribution, Study
 from tests.factories import UserFactory

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -208,8 +209,33 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_demo_serves_and_stops_everything_on_ctrl_c(tmp_path):
-    port = free_port()
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is running (a zombie waiting to be reaped is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+# Generous limits: on a busy 2-core machine a fresh Django process can take a while.
+START_SECONDS = 300
+STOP_SECONDS = 120
+
+
+def demo_env(tmp_path, sandbox_port: int) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -223,53 +249,121 @@ def test_demo_serves_and_stops_everything_on_ctrl_c(tmp_path):
         }
     }
     env["HONORA_VAR_DIR"] = str(tmp_path / "var")
-    sandbox_port = free_port()
     env["STRIPE_API_BASE"] = f"http://127.0.0.1:{sandbox_port}"
     env.pop("SITE_URL", None)
-    log = (tmp_path / "demo.log").open("w")
-    demo = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, like a terminal gives it
-    )
-    try:
-        deadline = time.monotonic() + 90
+    return env
+
+
+class RunningDemo:
+    """``manage.py demo`` in a process group of its own, as a terminal would start it."""
+
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        self.sandbox_port = free_port()
+        self.log_path = tmp_path / "demo.log"
+        self._log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "demo", "--port", str(self.port)],
+            cwd=ROOT,
+            env=demo_env(tmp_path, self.sandbox_port),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, like a terminal gives it
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_until_ready(self) -> None:
+        """The web page answers, the demo says so, and the worker has started."""
+        deadline = time.monotonic() + START_SECONDS
         status = None
-        while time.monotonic() < deadline and demo.poll() is None:
+        while status != 200:
+            assert time.monotonic() < deadline, self.output()[-3000:]
+            assert self.process.poll() is None, self.output()[-3000:]
             try:
                 with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/accounts/login/", timeout=2
+                    f"http://127.0.0.1:{self.port}/accounts/login/", timeout=5
                 ) as response:
                     status = response.status
-                    break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.3)
-        assert status == 200, (tmp_path / "demo.log").read_text()[-3000:]
-        # The worker is up too (a Ctrl-C while it is still importing is not this test).
-        while "Starting worker" not in (tmp_path / "demo.log").read_text():
-            assert time.monotonic() < deadline and demo.poll() is None
-            time.sleep(0.2)
-        assert (tmp_path / "var" / "honora.sqlite3").exists()
+        for line in ("Honora is at", "Starting worker"):
+            while line not in self.output():
+                assert time.monotonic() < deadline, self.output()[-3000:]
+                assert self.process.poll() is None, self.output()[-3000:]
+                time.sleep(0.2)
 
-        # To the demo alone (a terminal's Ctrl-C reaches the whole group): the demo
-        # itself must pass it on to the server and the worker.
-        demo.send_signal(signal.SIGINT)
-        demo.wait(timeout=15)
-        deadline = time.monotonic() + 5
-        while group_alive(demo.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not group_alive(demo.pid), "a process the demo started is still running"
-        assert not listening(port)
-        assert not listening(sandbox_port)
-        output = (tmp_path / "demo.log").read_text()
-        assert "Loaded the demo study." in output
-        assert "Connected 3 consultants to sandbox Stripe accounts." in output
-        assert f"Stripe sandbox listening on http://127.0.0.1:{sandbox_port}" in output
-        assert "Traceback" not in output, output[-3000:]
+    def close(self) -> None:
+        if group_alive(self.process.pid):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        for pid in children_of(self.process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self._log.close()
+
+
+@pytest.fixture
+def running_demo(tmp_path):
+    demo = RunningDemo(tmp_path)
+    try:
+        demo.wait_until_ready()
+        yield demo
     finally:
-        if group_alive(demo.pid):
-            os.killpg(demo.pid, signal.SIGKILL)
-        log.close()
+        demo.close()
+
+
+def stop_and_check(demo: RunningDemo, sig: signal.Signals) -> str:
+    """Send ``sig`` to the demo alone; every process it started must be gone after."""
+    children = children_of(demo.process.pid)
+    assert len(children) == 4, children  # sandbox, web server, worker, sweeper
+    demo.process.send_signal(sig)
+    demo.process.wait(timeout=STOP_SECONDS)
+    deadline = time.monotonic() + STOP_SECONDS
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in children if alive(pid)], "a process the demo started is running"
+    assert not group_alive(demo.process.pid), "a process the demo started is still running"
+    assert not listening(demo.port)
+    assert not listening(demo.sandbox_port)
+    output = demo.output()
+    assert "Traceback" not in output, output[-3000:]
+    return output
+
+
+def test_demo_serves_and_stops_everything_on_ctrl_c(running_demo, tmp_path):
+    assert (tmp_path / "var" / "honora.sqlite3").exists()
+    # To the demo alone (a terminal's Ctrl-C reaches the whole group): the demo
+    # itself must pass it on to the server and the worker.
+    output = stop_and_check(running_demo, signal.SIGINT)
+    assert "Loaded the demo study." in output
+    assert "Connected 3 consultants to sandbox Stripe accounts." in output
+    assert f"Stripe sandbox listening on http://127.0.0.1:{running_demo.sandbox_port}" in output
+
+
+def test_demo_stops_everything_on_sigterm(running_demo):
+    # ``kill PID`` or a process manager: the same clean stop as Ctrl-C.
+    output = stop_and_check(running_demo, signal.SIGTERM)
+    assert running_demo.process.returncode == 0
+    assert "Stopping the demo..." in output
+
+
+@pytest.mark.parametrize("taken", ["web", "sandbox"])
+def test_demo_says_so_when_a_port_is_taken(tmp_path, taken):
+    port, sandbox_port = free_port(), free_port()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port if taken == "web" else sandbox_port))
+        holder.listen()
+        result = subprocess.run(
+            [sys.executable, "manage.py", "demo", "--port", str(port)],
+            cwd=ROOT,
+            env=demo_env(tmp_path, sandbox_port),
+            capture_output=True,
+            text=True,
+            timeout=START_SECONDS,
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "is already in use" in output
+    assert "Traceback" not in output, output
+    assert not (tmp_path / "var" / "honora.sqlite3").exists()  # nothing was started

@@ -16,7 +16,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 import config.settings as production_settings
-from accounts.demo import current_totp_code
+from demo.accounts import current_totp_code
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

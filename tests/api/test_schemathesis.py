@@ -33,7 +33,7 @@ def fuzz_world(live_server, transactional_db, settings):
     token per role, served by a real HTTP server."""
     from rest_framework.throttling import SimpleRateThrottle
 
-    from accounts.demo import enroll_totp
+    from demo.accounts import enroll_totp
 
     SimpleRateThrottle.THROTTLE_RATES = {
         "writes": "100000/min",

@@ -189,9 +189,8 @@ def test_the_same_event_delivered_twice_at_once_is_applied_once(payout_world, st
     from django.test import Client
 
     from payments.models import WebhookEvent
-    from payments.sandbox import sign
-
-    from .conftest import WEBHOOK_SECRET
+    from stripe_sandbox import sign
+    from tests.stripe_sandbox.fixtures import WEBHOOK_SECRET
 
     payout_world.consultant(["64.00"])
     batch = payout_world.executed_batch()

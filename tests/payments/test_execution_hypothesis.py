@@ -24,8 +24,7 @@ from hypothesis import strategies as st
 
 from payments import execution, services
 from payments.models import Payment, PaymentAttempt, WebhookEvent
-
-from .conftest import WEBHOOK_SECRET
+from tests.stripe_sandbox.fixtures import WEBHOOK_SECRET
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("paid_hook")]
 

@@ -22,8 +22,7 @@ from payments import execution
 from payments.models import Payment, PaymentAttempt
 from payments.tasks import pay_payment
 from tests.conftest import requires_postgres
-
-from .conftest import API_KEY, WEBHOOK_SECRET
+from tests.stripe_sandbox.fixtures import API_KEY, WEBHOOK_SECRET
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 

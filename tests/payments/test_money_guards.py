@@ -22,12 +22,12 @@ from core.errors import NotAllowed, StateConflict, ValidationFailed
 from engagements.models import Contribution, Engagement
 from payments import execution, services
 from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch, WebhookEvent
-from payments.sandbox import sign
+from stripe_sandbox import sign
 from tests.api.conftest import client_for
 from tests.factories import ContributionFactory
 from tests.payments.payout_support import consultant_with_work, executed_batch
+from tests.stripe_sandbox.fixtures import API_KEY, WEBHOOK_SECRET
 
-from .conftest import API_KEY, WEBHOOK_SECRET
 from .test_webhooks import URL, event, payout_event, post, transfer_obj
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("paid_hook")]

@@ -17,9 +17,8 @@ from django.utils import timezone
 from engagements.models import Contribution
 from payments import execution, services
 from payments.models import Payment, PaymentAttempt, PaymentItem, StripeAccount, WebhookEvent
-from payments.sandbox import sign
-
-from .conftest import WEBHOOK_SECRET
+from stripe_sandbox import sign
+from tests.stripe_sandbox.fixtures import WEBHOOK_SECRET
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings", "paid_hook")]
 

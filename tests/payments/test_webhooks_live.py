@@ -14,8 +14,7 @@ import pytest
 from payments import execution, services
 from payments.models import Payment, StripeAccount, WebhookEvent
 from payments.stripe_client import stripe_client
-
-from .conftest import WEBHOOK_SECRET
+from tests.stripe_sandbox.fixtures import WEBHOOK_SECRET
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("paid_hook")]
 

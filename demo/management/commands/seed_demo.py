@@ -1,14 +1,14 @@
 from django.core.management.base import BaseCommand
 
-from accounts.demo import refuse_unless_debug
-from engagements import demo_data
+from demo import data
+from demo.accounts import refuse_unless_debug
 
 
 def print_sign_ins(
     stdout, result, password: str | None, url: str = "http://127.0.0.1:8000/"
 ) -> None:
     stdout.write(f"Sign in at {url} with:")
-    for email, _name, roles in demo_data.DEMO_USERS:
+    for email, _name, roles in data.DEMO_USERS:
         line = f"  {', '.join(roles):<12} {email:<28}"
         if password:
             line += f" password {password}"
@@ -24,7 +24,7 @@ class Command(BaseCommand):
     help = "Load the demo study with one user per role (DEBUG only)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default=demo_data.DEMO_PASSWORD)
+        parser.add_argument("--password", default=data.DEMO_PASSWORD)
         parser.add_argument(
             "--scale",
             type=int,
@@ -35,12 +35,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, password, scale, **options):
         refuse_unless_debug("seed_demo")
-        result = demo_data.seed_demo(password=password)
+        result = data.seed_demo(password=password)
         if result.created:
             self.stdout.write(self.style.SUCCESS("Loaded the demo study."))
             print_sign_ins(self.stdout, result, password)
         else:
             self.stdout.write("The demo study is already loaded; nothing was changed.")
         if scale:
-            rows = demo_data.seed_scale(consultants=scale)
+            rows = data.seed_scale(consultants=scale)
             self.stdout.write(f"Added {scale} consultants and {rows} contributions.")

@@ -16,9 +16,9 @@ import pytest
 import requests
 import stripe
 
-from payments.sandbox import SandboxControl, SandboxServer
+from stripe_sandbox import SandboxControl, SandboxServer
 
-from .conftest import WEBHOOK_SECRET
+from .fixtures import WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -673,7 +673,7 @@ def test_duplicate_and_reordered_deliveries(stripe_sandbox, webhook_receiver):
 
 
 def test_rotated_secrets_both_verify_and_connect_only_endpoints(stripe_sandbox, stripe_client):
-    from .conftest import WebhookReceiver
+    from .fixtures import WebhookReceiver
 
     platform, connect = WebhookReceiver(), WebhookReceiver()
     try:

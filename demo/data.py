@@ -11,16 +11,18 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from accounts.demo import enroll_totp
 from accounts.models import User
 from accounts.roles import ADMIN, CONSULTANT, COORDINATOR, FINANCE
 from consultants import services as consultant_services
 from consultants.models import CapPeriod, Consultant, PayoutMethod, ReceiptName, TaxForm
 from core.history import stamp
 from core.money import round_money
+from demo.accounts import enroll_totp
 from engagements import services
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
 from engagements.rates import RATE_KIND_FOR
+from payments import services as payment_services
+from stripe_sandbox import SandboxControl
 
 STUDY_NAME = "Community Voices Study"
 DEMO_PASSWORD = "honora-demo"
@@ -365,9 +367,6 @@ def connect_demo_stripe_accounts(sandbox_url: str) -> int:
     onboards through the portal to show that journey. Runs only against the local
     Stripe-compatible server; returns how many accounts it connected.
     """
-    from payments.sandbox import SandboxControl
-    from payments.services import _stripe_account_save
-
     control = SandboxControl(sandbox_url)
     system = User.objects.filter(email="admin@example.org").first()
     connected = 0
@@ -378,7 +377,6 @@ def connect_demo_stripe_accounts(sandbox_url: str) -> int:
     )
     for consultant in waiting:
         account = control.create_account(onboarded=True)
-        with transaction.atomic():
-            _stripe_account_save(consultant=consultant, account=account, by=system)
+        payment_services.stripe_account_connect(consultant=consultant, account=account, by=system)
         connected += 1
     return connected

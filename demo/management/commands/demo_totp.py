@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import current_totp_code, refuse_unless_debug
 from accounts.models import User
+from demo.accounts import current_totp_code, refuse_unless_debug
 
 
 class Command(BaseCommand):

@@ -1,9 +1,11 @@
-"""Run the sandbox in the foreground: ``python -m payments.sandbox`` or ``manage.py stripe_sandbox``."""
+"""Run the sandbox in the foreground: ``python -m stripe_sandbox`` or ``manage.py stripe_sandbox``."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from typing import TextIO
 
 from .server import SandboxServer
@@ -50,10 +52,18 @@ def run(server: SandboxServer, out: TextIO = sys.stdout) -> None:
         out.write(f"  webhooks -> {endpoint.url}, secrets {', '.join(endpoint.secrets)}\n")
     out.write(f"  control API: {server.url}/_sandbox/state\n")
     out.flush()
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (``kill``, the demo, a process manager) stops it as Ctrl-C does: cleanly,
+        # with its state saved.
+        signal.signal(signal.SIGTERM, _interrupt)
     server.serve_until_interrupted()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m payments.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m stripe_sandbox", description=__doc__)
     add_arguments(parser)
     run(build(vars(parser.parse_args(argv))))

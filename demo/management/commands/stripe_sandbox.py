@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from payments.sandbox.cli import add_arguments, build, run
+from stripe_sandbox.cli import add_arguments, build, run
 
 
 class Command(BaseCommand):
