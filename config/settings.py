@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "consultants",
     "engagements",
     "payments",
+    "portal",
     "api",
 ]
 
