@@ -9,12 +9,12 @@ from django.utils.translation import gettext as _
 
 from accounts.access import get_visible_or_404, staff_required
 from accounts.roles import ADMIN, COORDINATOR
+from consultants.forms import ConsultantFilterForm
 from consultants.models import TaxForm
 from consultants.selectors import consultants_visible_to, history_hidden_fields
 from core.csv import csv_response, dated_filename
 from core.history import history_entries
 from engagements import selectors
-from engagements.forms import ConsultantFilterForm
 
 PAGE_SIZE = 50
 

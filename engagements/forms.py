@@ -329,14 +329,6 @@ class ContributionFilterForm(ReviewFilterForm):
         return data
 
 
-class ConsultantFilterForm(forms.Form):
-    status = forms.ChoiceField(
-        label=gettext_lazy("Status"),
-        choices=[("", gettext_lazy("Any status")), *Consultant.Status.choices],
-        required=False,
-    )
-
-
 class ReviewDecisionForm(forms.Form):
     APPROVE, REJECT = "approve", "reject"
 

@@ -64,8 +64,7 @@ def contribution_create(request):
                     submit=request.POST.get("then") == "submit",
                 )
             except (ValidationFailed, StateConflict) as exc:
-                show_error(form, exc)
-                status = exc.status
+                status = show_error(form, exc)
             else:
                 if contribution.status == Contribution.Status.SUBMITTED:
                     messages.success(request, _("The entry was saved and sent for approval."))
@@ -160,8 +159,7 @@ def contribution_edit(request, public_id):
                     contribution=c, by=request.user, reason=data.get("reason", ""), **changes
                 )
             except (ValidationFailed, StateConflict) as exc:
-                show_error(form, exc)
-                status = exc.status
+                status = show_error(form, exc)
             else:
                 messages.success(request, _("Your changes were saved."))
                 return redirect("engagements:contribution_detail", public_id=c.public_id)

@@ -53,11 +53,8 @@ def dispute_resolve(request, public_id):
                 disputes_services.dispute_resolve(
                     dispute=dispute, by=request.user, resolution=form.cleaned_data["resolution"]
                 )
-            except ValidationFailed as exc:
-                show_error(form, exc)
-            except (StateConflict, NotAllowed) as exc:
-                form.add_error(None, exc.message)
-                status = exc.status
+            except (ValidationFailed, StateConflict, NotAllowed) as exc:
+                status = show_error(form, exc)
             else:
                 messages.success(request, _("The dispute was resolved."))
                 return redirect("engagements:disputes")

@@ -90,8 +90,7 @@ def engagement_create(request):
             try:
                 engagement = engagements_services.engagement_create(by=user, **form.cleaned_data)
             except (ValidationFailed, StateConflict) as exc:
-                show_error(form, exc)
-                status = exc.status
+                status = show_error(form, exc)
             else:
                 messages.success(request, _("The engagement was created."))
                 return redirect("engagements:engagement_detail", public_id=engagement.public_id)
