@@ -9,6 +9,7 @@ from accounts import services
 from accounts.forms import ApiTokenForm
 from accounts.models import ApiToken
 from core.errors import DomainError
+from core.forms import show_error
 
 
 @login_required
@@ -44,7 +45,7 @@ def api_tokens(request):
             )
             form = ApiTokenForm(max_days=max_days)
         except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            show_error(form, exc)
     tokens = ApiToken.objects.filter(user=request.user).order_by("-created")
     response = render(
         request,

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "consultants",
     "engagements",
     "payments",
+    "portal",
     "api",
     "demo",
 ]

@@ -14,7 +14,7 @@ urlpatterns = [
     path("tokens/", account_views.api_tokens, name="api_tokens"),
     path("", include("engagements.urls")),
     path("", include("consultants.urls")),
-    path("me/", include("consultants.portal_urls")),
+    path("me/", include("portal.urls")),
     path("finance/", include("payments.urls")),
     path("api/v1/", include("api.urls")),
     path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),

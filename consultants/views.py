@@ -9,11 +9,12 @@ from django.utils.translation import gettext as _
 
 from accounts.access import get_visible_or_404, staff_required
 from accounts.roles import ADMIN, COORDINATOR
+from consultants.forms import ConsultantFilterForm
 from consultants.models import TaxForm
 from consultants.selectors import consultants_visible_to, history_hidden_fields
+from core.csv import csv_response, dated_filename
 from core.history import history_entries
-from engagements import imports, selectors
-from engagements.forms import ConsultantFilterForm
+from engagements import selectors
 
 PAGE_SIZE = 50
 
@@ -47,7 +48,7 @@ def consultant_list(request):
             ]
             for c in consultants.iterator(chunk_size=500)
         )
-        return imports.csv_response(
+        return csv_response(
             header=[
                 "consultant_id",
                 "display_name",
@@ -57,7 +58,7 @@ def consultant_list(request):
                 "active_engagements",
             ],
             rows=rows,
-            filename=imports.dated_filename("consultants"),
+            filename=dated_filename("consultants"),
         )
     page = Paginator(consultants, PAGE_SIZE).get_page(request.GET.get("page"))
     for c in page.object_list:

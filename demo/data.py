@@ -18,9 +18,11 @@ from consultants.models import CapPeriod, Consultant, PayoutMethod, ReceiptName,
 from core.history import stamp
 from core.money import round_money
 from demo.accounts import enroll_totp
-from engagements import services
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
 from engagements.rates import RATE_KIND_FOR
+from engagements.services.contributions import contribution_create
+from engagements.services.engagements import rate_add, study_create
+from engagements.services.reviews import contribution_approve, contribution_reject
 from payments import services as payment_services
 from stripe_sandbox import SandboxControl
 
@@ -114,7 +116,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
     start = today - timedelta(days=330)
     # Rates cover the whole past year, so --scale data (a year back) has a rate every day.
     rates_from = today - timedelta(days=365)
-    study = services.study_create(
+    study = study_create(
         name=STUDY_NAME,
         by=admin,
         budget=Decimal("250000.00"),
@@ -128,21 +130,21 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
         card = RateCard(study=study, name=name)
         stamp(card, by=admin, action="ratecard.created")
         card.save()
-        services.rate_add(
+        rate_add(
             rate_card=card,
             by=admin,
             kind=Rate.Kind.HOURLY,
             amount=hourly,
             effective_from=rates_from,
         )
-        services.rate_add(
+        rate_add(
             rate_card=card,
             by=admin,
             kind=Rate.Kind.HOURLY,
             amount=later,
             effective_from=today - timedelta(days=120),
         )
-        services.rate_add(
+        rate_add(
             rate_card=card, by=admin, kind=Rate.Kind.FLAT, amount=flat, effective_from=rates_from
         )
         cards[name] = card
@@ -253,17 +255,17 @@ def _seed_contributions(rng, engagement, start, today, coordinator, coordinator2
                     ["Mileage", "Childcare during meeting", "Bus fare", "Parking"]
                 ),
             }
-        contribution = services.contribution_create(
+        contribution = contribution_create(
             engagement=engagement, by=logger, date=day, submit=by_consultant or age > 3, **fields
         )
         if contribution.status == Contribution.Status.DRAFT:
             continue
         if age > 30 and rng.random() < 0.93:
             approver = coordinator2 if logger == coordinator else coordinator
-            services.contribution_approve(contribution=contribution, by=approver)
+            contribution_approve(contribution=contribution, by=approver)
         elif age > 30:
             approver = coordinator2 if logger == coordinator else coordinator
-            services.contribution_reject(
+            contribution_reject(
                 contribution=contribution,
                 by=approver,
                 reason="Please split preparation and meeting time into separate entries.",

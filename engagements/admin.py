@@ -3,8 +3,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReasonedHistoryAdmin
-from engagements import services
 from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, RateCard, Study
+from engagements.services.engagements import rate_add, study_create
 
 
 class NoDeleteMixin:
@@ -32,7 +32,7 @@ class StudyAdmin(NoDeleteMixin, ReasonedHistoryAdmin):
         if change:
             return super().save_model(request, obj, form, change)
         # A new study gets the five default phases, like one made anywhere else.
-        created = services.study_create(
+        created = study_create(
             name=obj.name,
             by=request.user,
             hourly_rate_floor=obj.hourly_rate_floor,
@@ -81,7 +81,7 @@ class RateAdmin(NoDeleteMixin, ReasonedHistoryAdmin):
         return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        created = services.rate_add(
+        created = rate_add(
             rate_card=obj.rate_card,
             by=request.user,
             kind=obj.kind,

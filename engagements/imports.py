@@ -1,9 +1,9 @@
-"""CSV in and out: exporting lists, and importing historical contributions.
+"""CSV import of historical contributions.
 
-Export streams rows and neutralises cells a spreadsheet would run as a formula.
 Import reads a spreadsheet, checks every row, and writes only through
-``services.contributions_import``, all or nothing. A dry run runs the very same
-import and rolls it back, so a file that passes the dry run imports.
+``engagements.services.imports.contributions_import``, all or nothing. A dry run
+runs the very same import and rolls it back, so a file that passes the dry run
+imports. (CSV export lives in ``core.csv`` and ``engagements.exports``.)
 """
 
 from __future__ import annotations
@@ -13,132 +13,20 @@ import hashlib
 import io
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.http import StreamingHttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consultants.models import Consultant
 from core.errors import DomainError
 from core.money import round_money
-from engagements import services
 from engagements.models import Activity, Contribution, Engagement
 from engagements.rates import RATE_KIND_FOR, rate_in_force
-
-# --- export -----------------------------------------------------------------------
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> object:
-    """A text cell that a spreadsheet would read as a formula gets a leading quote.
-
-    Numbers, dates and decimals are written as they are: "-1.50" from a
-    Decimal is a number, never a formula.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def csv_response(
-    *, header: list[str], rows: Iterable[list], filename: str
-) -> StreamingHttpResponse:
-    """Stream a CSV download; ``filename`` must say nothing about a person."""
-    writer = csv.writer(_Echo())
-
-    def stream():
-        # A byte-order mark so spreadsheet programs read the file as UTF-8.
-        yield "\ufeff" + writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([csv_safe(v) for v in row])
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def dated_filename(stem: str) -> str:
-    return f"{stem}-{timezone.localdate().isoformat()}.csv"
-
-
-CONTRIBUTION_HEADER = [
-    "entry_id",
-    "date",
-    "consultant",
-    "study",
-    "phase",
-    "role",
-    "kind",
-    "activity",
-    "quantity",
-    "amount_spent",
-    "rate",
-    "amount",
-    "currency",
-    "status",
-    "description",
-    "logged_by",
-    "logged_at",
-    "submitted_at",
-    "approved_by",
-    "approved_at",
-    "adjusts_entry",
-    "adjustment_reason",
-    "returned_reason",
-    "open_dispute",
-]
-
-
-def _stamp(value) -> str:
-    return timezone.localtime(value).isoformat(timespec="minutes") if value else ""
-
-
-def contribution_csv_rows(contributions: Iterable[Contribution]) -> Iterable[list]:
-    """Rows for ``contributions``; expects ``selectors.contribution_rows`` joins."""
-    for c in contributions:
-        e = c.engagement
-        yield [
-            str(c.public_id),
-            c.date.isoformat(),
-            e.consultant.display_name,
-            e.phase.study.name,
-            e.phase.name,
-            e.role,
-            c.kind,
-            c.activity,
-            c.quantity,
-            c.claimed_amount,
-            c.rate,
-            c.amount,
-            e.phase.study.currency,
-            c.status,
-            c.description,
-            c.logged_by.get_short_name(),
-            _stamp(c.logged_at),
-            _stamp(c.submitted_at),
-            c.approved_by.get_short_name() if c.approved_by_id else "",
-            _stamp(c.approved_at),
-            str(c.adjusts.public_id) if c.adjusts_id else "",
-            c.reason,
-            c.rejected_reason,
-            "yes" if getattr(c, "has_open_dispute", False) else "no",
-        ]
-
+from engagements.services.checks import MAX_AMOUNT, MAX_QUANTITY
+from engagements.services.imports import ImportRefused, ImportRow, contributions_import
 
 # --- import -----------------------------------------------------------------------
 
@@ -234,7 +122,7 @@ class RowReport:
     values: dict[str, str]
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    row: services.ImportRow | None = None
+    row: ImportRow | None = None
     marked_approved: bool = False
 
     @property
@@ -475,7 +363,7 @@ def _parse_row(report: RowReport, lookups: _Lookups) -> None:
     if raw_quantity:
         quantity = _parse_number(
             raw_quantity,
-            limit=services.MAX_QUANTITY,
+            limit=MAX_QUANTITY,
             not_a_number=_("The quantity “%s” is not a number."),
             too_large=_("The quantity “%s” is too large."),
             errors=errors,
@@ -483,7 +371,7 @@ def _parse_row(report: RowReport, lookups: _Lookups) -> None:
     if raw_amount:
         claimed = _parse_number(
             raw_amount,
-            limit=services.MAX_AMOUNT,
+            limit=MAX_AMOUNT,
             not_a_number=_("The amount “%s” is not a number."),
             too_large=_("The amount “%s” is too large."),
             errors=errors,
@@ -530,7 +418,7 @@ def _parse_row(report: RowReport, lookups: _Lookups) -> None:
     note = _("Imported from a spreadsheet, row %(row)d") % {"row": report.number}
     if report.marked_approved:
         note += "; " + _("marked approved in the spreadsheet")
-    report.row = services.ImportRow(
+    report.row = ImportRow(
         number=report.number,
         engagement=engagement,
         kind=kind,
@@ -616,12 +504,12 @@ def run_import(*, content: bytes, by, commit: bool) -> ImportReport:
     by_number = {r.number: r for r in data_rows}
     try:
         with transaction.atomic():
-            created = services.contributions_import(by=by, rows=ready)
+            created = contributions_import(by=by, rows=ready)
             if not (commit and report.clean):
                 raise _DryRun
     except _DryRun:
         return report
-    except services.ImportRefused as exc:
+    except ImportRefused as exc:
         for number, message in exc.errors.items():
             by_number[number].errors.append(message)
         return report

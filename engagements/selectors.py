@@ -76,7 +76,7 @@ class ConsultantSummary:
     by_month: list[tuple[date, Totals]]  # the last twelve months, oldest first
 
 
-def _estimated_rate(c: Contribution, rates: dict) -> Rate | None:
+def estimated_rate(c: Contribution, rates: dict) -> Rate | None:
     """The rate approval would freeze for ``c`` today, from ``rates`` (card id -> rates)."""
     return pick_rate(
         rates.get(c.engagement.rate_card_id, ()),
@@ -92,7 +92,7 @@ def _estimate(c: Contribution, rates: dict) -> Decimal:
         return c.claimed_amount or ZERO
     if c.adjusts_id:
         return round_money(c.quantity * (c.adjusts.rate or ZERO))
-    rate = _estimated_rate(c, rates)
+    rate = estimated_rate(c, rates)
     return round_money(c.quantity * rate.amount) if rate else ZERO
 
 
@@ -154,136 +154,6 @@ def consultant_summary(consultant, *, today: date | None = None) -> ConsultantSu
         all_time=all_time,
         by_phase=[(name, totals) for (_pos, name), totals in sorted(phases.items())],
         by_month=list(months.items()),
-    )
-
-
-# --- the consultant's own portal --------------------------------------------------
-
-
-def contributions_of(consultant) -> QuerySet[Contribution]:
-    """Every entry on ``consultant``'s own engagements, adjustments included, newest first.
-
-    Each row knows whether it has an open dispute (``has_open_dispute``).
-    """
-    from django.db.models import Exists, OuterRef
-
-    from engagements.models import Dispute
-
-    open_dispute = Dispute.objects.filter(contribution=OuterRef("pk"), status=Dispute.Status.OPEN)
-    return (
-        Contribution.objects.filter(engagement__consultant=consultant)
-        .select_related("engagement__phase__study", "adjusts")
-        .annotate(has_open_dispute=Exists(open_dispute))
-        .order_by("-date", "-id")
-    )
-
-
-def active_engagements_of(consultant) -> QuerySet[Engagement]:
-    """The engagements ``consultant`` may log their own hours on."""
-    return (
-        Engagement.objects.filter(consultant=consultant, status=Engagement.Status.ACTIVE)
-        .select_related("phase__study")
-        .order_by("phase__study__name", "phase__position", "role")
-    )
-
-
-def phases_of(consultant):
-    """The phases ``consultant`` has an engagement in, in study order."""
-    from engagements.models import Phase
-
-    return (
-        Phase.objects.filter(engagements__consultant=consultant)
-        .select_related("study")
-        .distinct()
-        .order_by("study__name", "position", "id")
-    )
-
-
-@dataclass
-class EntryValue:
-    """What an entry is worth: frozen once approved, else what approval would make it."""
-
-    rate: Decimal | None
-    rate_kind: str  # Rate.Kind value, or "" for a reimbursement
-    amount: Decimal | None
-    estimated: bool
-
-
-def entry_values(contributions) -> dict[int, EntryValue]:
-    """Rate and amount for each entry, by primary key, in at most one query.
-
-    Approved and paid entries show their frozen rate and amount. Drafts and
-    entries waiting for approval show an estimate at the rates in force on the
-    day of the work; returned entries show none. Needs ``adjusts`` loaded.
-    """
-    S, K = Contribution.Status, Contribution.Kind
-    open_ = [c for c in contributions if c.amount is None and c.status in (S.DRAFT, S.SUBMITTED)]
-    open_ids = {c.pk for c in open_}
-    card_ids = {c.engagement.rate_card_id for c in open_ if c.kind != K.REIMBURSEMENT}
-    rates: dict[int, list[Rate]] = {}
-    if card_ids:
-        for rate in Rate.objects.filter(rate_card_id__in=card_ids):
-            rates.setdefault(rate.rate_card_id, []).append(rate)
-    values = {}
-    for c in contributions:
-        rate_kind = RATE_KIND_FOR.get(c.kind, "")
-        if c.amount is not None:
-            values[c.pk] = EntryValue(c.rate, rate_kind, c.amount, estimated=False)
-        elif c.pk not in open_ids:
-            values[c.pk] = EntryValue(None, rate_kind, None, estimated=False)
-        elif c.kind == K.REIMBURSEMENT:
-            values[c.pk] = EntryValue(None, "", c.claimed_amount, estimated=True)
-        elif c.adjusts_id:
-            rate = c.adjusts.rate
-            amount = round_money(c.quantity * rate) if rate is not None else None
-            values[c.pk] = EntryValue(rate, rate_kind, amount, estimated=True)
-        else:
-            rate = _estimated_rate(c, rates)
-            values[c.pk] = EntryValue(
-                rate.amount if rate else None,
-                rate_kind,
-                round_money(c.quantity * rate.amount) if rate else None,
-                estimated=True,
-            )
-    return values
-
-
-@dataclass
-class CapStatus:
-    """How close work dated this month or year comes to the consultant's own limit."""
-
-    amount: Decimal
-    period: str  # CapPeriod value
-    earned: Decimal  # approved (paid or not) in the period
-    pending: Decimal  # waiting for approval in the period
-    total: Decimal
-    remaining: Decimal  # negative when the total is above the limit
-    percent: int  # of the limit, capped at 100 for drawing
-
-    @property
-    def over(self) -> bool:
-        return self.remaining < 0
-
-    @property
-    def over_by(self) -> Decimal:
-        return -self.remaining
-
-
-def benefits_cap_status(consultant, summary: ConsultantSummary) -> CapStatus | None:
-    """The consultant's self-declared limit against this month's or this year's totals."""
-    if consultant.benefits_cap_amount is None or not consultant.benefits_cap_period:
-        return None
-    totals = summary.month if consultant.benefits_cap_period == "monthly" else summary.year
-    total = totals.earned + totals.pending
-    cap = consultant.benefits_cap_amount
-    return CapStatus(
-        amount=cap,
-        period=consultant.benefits_cap_period,
-        earned=totals.earned,
-        pending=totals.pending,
-        total=total,
-        remaining=cap - total,
-        percent=min(100, int(total * 100 / cap)) if cap > 0 else 100,
     )
 
 
@@ -633,12 +503,3 @@ def week_logged_hours(engagements: Iterable[Engagement], monday: date) -> dict:
         .order_by()
     )
     return {(r["engagement_id"], r["date"]): r["hours"] for r in rows}
-
-
-def disputes_on(contribution):
-    """Every dispute about one entry, oldest first, with who raised and resolved it."""
-    from engagements.models import Dispute
-
-    return Dispute.objects.filter(contribution=contribution).select_related(
-        "raised_by", "resolved_by"
-    )

@@ -14,8 +14,9 @@ from django.utils import timezone
 from consultants import services as consultant_services
 from consultants.models import IdentityVault, VaultReveal
 from demo.accounts import enroll_totp
-from engagements import services
 from engagements.models import Contribution, Study
+from engagements.services.contributions import contribution_create
+from engagements.services.reviews import contribution_approve
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def world(engagement, coordinator, coordinator2, finance):
     from allauth.account.models import EmailAddress
     from django_tasks_db.models import DBTaskResult
 
-    contribution = services.contribution_create(
+    contribution = contribution_create(
         engagement=engagement,
         by=coordinator,
         kind="hours",
@@ -80,7 +81,7 @@ def world(engagement, coordinator, coordinator2, finance):
         quantity=Decimal("2"),
         submit=True,
     )
-    services.contribution_approve(contribution=contribution, by=coordinator2)
+    contribution_approve(contribution=contribution, by=coordinator2)
     consultant_services.vault_update(
         consultant=engagement.consultant,
         by=finance,

@@ -45,9 +45,11 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
     from datetime import date
     from decimal import Decimal
 
-    from engagements import services
+    from engagements.services.contributions import contribution_create
+    from engagements.services.disputes import dispute_open
+    from engagements.services.reviews import contribution_approve
 
-    contribution = services.contribution_create(
+    contribution = contribution_create(
         engagement=engagement,
         by=consultant.user,
         kind="hours",
@@ -55,12 +57,10 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
         date=date(2026, 3, 12),
         quantity=Decimal("2"),
     )
-    dispute = services.dispute_open(
-        contribution=contribution, by=consultant.user, comment="Was 3 hours"
-    )
+    dispute = dispute_open(contribution=contribution, by=consultant.user, comment="Was 3 hours")
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    receipt_contribution = services.contribution_create(
+    receipt_contribution = contribution_create(
         engagement=engagement,
         by=consultant.user,
         kind="reimbursement",
@@ -74,7 +74,7 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
     from payments import services as payouts
     from tests.factories import UserFactory
 
-    paid_work = services.contribution_create(
+    paid_work = contribution_create(
         engagement=engagement,
         by=consultant.user,
         kind="hours",
@@ -82,7 +82,7 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
         date=date(2026, 3, 10),
         quantity=Decimal("1"),
     )
-    services.contribution_approve(contribution=paid_work, by=coordinator)
+    contribution_approve(contribution=paid_work, by=coordinator)
     batch = payouts.batch_build(by=finance, cutoff_date=date(2026, 3, 31))
     payouts.batch_submit(batch=batch, by=finance)
     payouts.batch_approve(batch=batch, by=UserFactory(roles=["finance"]))

@@ -26,9 +26,16 @@ from api.views.base import HonoraViewSet
 from consultants.selectors import consultants_visible_to, history_hidden_fields
 from core.errors import ValidationFailed
 from core.history import history_entries
-from engagements import services
 from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, RateCard, Study
 from engagements.selectors import contributions_visible_to, engagements_visible_to
+from engagements.services.contributions import (
+    contribution_adjust,
+    contribution_create,
+    contribution_submit,
+    contribution_update,
+)
+from engagements.services.disputes import dispute_open
+from engagements.services.reviews import contribution_approve, contribution_reject
 
 
 def _studies_for(user):
@@ -125,7 +132,7 @@ class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Hono
             raise ValidationFailed(
                 "No engagement with this id that you can log work on.", field="engagement"
             )
-        contribution = services.contribution_create(engagement=engagement, by=request.user, **data)
+        contribution = contribution_create(engagement=engagement, by=request.user, **data)
         return self._answer(contribution, status.HTTP_201_CREATED)
 
     @extend_schema(request=ContributionUpdateSerializer, responses=ContributionSerializer)
@@ -135,7 +142,7 @@ class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Hono
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
         reason = changes.pop("reason", "")
-        contribution = services.contribution_update(
+        contribution = contribution_update(
             contribution=contribution, by=request.user, reason=reason, **changes
         )
         return self._answer(contribution)
@@ -143,16 +150,14 @@ class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Hono
     @extend_schema(request=None, responses=ContributionSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request, public_id=None):
-        contribution = services.contribution_submit(contribution=self.get_object(), by=request.user)
+        contribution = contribution_submit(contribution=self.get_object(), by=request.user)
         return self._answer(contribution)
 
     @extend_schema(request=None, responses=ContributionSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, public_id=None):
         """Freeze the amount at the rate in force on the day. Never by whoever logged it."""
-        contribution = services.contribution_approve(
-            contribution=self.get_object(), by=request.user
-        )
+        contribution = contribution_approve(contribution=self.get_object(), by=request.user)
         return self._answer(contribution)
 
     @extend_schema(request=RejectSerializer, responses=ContributionSerializer)
@@ -161,7 +166,7 @@ class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Hono
         contribution = self.get_object()
         serializer = RejectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        contribution = services.contribution_reject(
+        contribution = contribution_reject(
             contribution=contribution, by=request.user, reason=serializer.validated_data["reason"]
         )
         return self._answer(contribution)
@@ -172,7 +177,7 @@ class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Hono
         contribution = self.get_object()
         serializer = DisputeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.dispute_open(
+        dispute_open(
             contribution=contribution, by=request.user, comment=serializer.validated_data["comment"]
         )
         return self._answer(contribution)
@@ -184,7 +189,7 @@ class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Hono
         contribution = self.get_object()
         serializer = AdjustSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        adjustment = services.contribution_adjust(
+        adjustment = contribution_adjust(
             contribution=contribution, by=request.user, **serializer.validated_data
         )
         return self._answer(adjustment, status.HTTP_201_CREATED)

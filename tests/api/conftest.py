@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
-from engagements import services
+from engagements.services.contributions import contribution_create
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +44,7 @@ def api(consultant, outsider, coordinator, coordinator2, finance, admin_user):
 @pytest.fixture
 def submitted(engagement, coordinator):
     """Hours logged and submitted by the coordinator on the owner's engagement."""
-    return services.contribution_create(
+    return contribution_create(
         engagement=engagement,
         by=coordinator,
         kind="hours",

@@ -153,9 +153,9 @@ def test_endpoint_access(
 
 
 def test_outsider_lists_only_their_own(api, submitted, outsider_engagement):
-    from engagements import services
+    from engagements.services.contributions import contribution_create
 
-    mine = services.contribution_create(
+    mine = contribution_create(
         engagement=outsider_engagement,
         by=outsider_engagement.consultant.user,
         kind="hours",

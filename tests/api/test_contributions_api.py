@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from engagements import services
 from engagements.models import Contribution, Dispute
+from engagements.services.contributions import contribution_create
+from engagements.services.reviews import contribution_approve
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +97,7 @@ def test_edit_submitted_needs_reason_then_history_tells(api, submitted):
 
 
 def test_dispute_and_adjust(api, submitted, coordinator2):
-    services.contribution_approve(contribution=submitted, by=coordinator2)
+    contribution_approve(contribution=submitted, by=coordinator2)
     disputed = api["consultant"].post(
         detail(submitted, "dispute"), {"comment": "It was 3 hours"}, format="json"
     )
@@ -121,7 +122,7 @@ def test_dispute_and_adjust(api, submitted, coordinator2):
 
 
 def test_approved_entries_cannot_be_edited(api, submitted, coordinator2):
-    services.contribution_approve(contribution=submitted, by=coordinator2)
+    contribution_approve(contribution=submitted, by=coordinator2)
     response = api["coordinator"].patch(
         detail(submitted), {"quantity": "3", "reason": "more"}, format="json"
     )
@@ -131,7 +132,7 @@ def test_approved_entries_cannot_be_edited(api, submitted, coordinator2):
 
 def test_filters_and_ordering(api, engagement, coordinator):
     for day, kind in ((1, "hours"), (2, "honorarium"), (3, "hours")):
-        services.contribution_create(
+        contribution_create(
             engagement=engagement,
             by=coordinator,
             kind=kind,
@@ -150,7 +151,7 @@ def test_a_list_runs_the_same_queries_whatever_the_page_size(
     api, engagement, coordinator, django_assert_max_num_queries
 ):
     for day in range(1, 29):
-        services.contribution_create(
+        contribution_create(
             engagement=engagement,
             by=coordinator,
             kind="hours",

@@ -36,10 +36,10 @@ def test_a_real_cursor_still_pages(api, engagement, coordinator):
     from datetime import date
     from decimal import Decimal
 
-    from engagements import services
+    from engagements.services.contributions import contribution_create
 
     for day in range(1, 4):
-        services.contribution_create(
+        contribution_create(
             engagement=engagement,
             by=coordinator,
             kind="hours",

@@ -19,7 +19,8 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from accounts.services import api_token_create
-from engagements import services
+from engagements.services.contributions import contribution_create
+from engagements.services.reviews import contribution_approve
 from tests.factories import ConsultantFactory, EngagementFactory, UserFactory
 
 schema = schemathesis.openapi.from_path(Path(settings.BASE_DIR) / "api" / "schema.yml")
@@ -51,7 +52,7 @@ def fuzz_world(live_server, transactional_db, settings):
         enroll_totp(users[role], "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
     consultant = ConsultantFactory(user=users["consultant"])
     engagement = EngagementFactory(consultant=consultant)
-    services.contribution_create(
+    contribution_create(
         engagement=engagement,
         by=users["coordinator"],
         kind="hours",
@@ -82,7 +83,7 @@ def _payouts_and_documents(users, engagement) -> dict[str, list[str]]:
     finance, finance2 = users["finance"], UserFactory(roles=["finance"])
 
     def approved(day):
-        c = services.contribution_create(
+        c = contribution_create(
             engagement=engagement,
             by=users["coordinator"],
             kind="hours",
@@ -91,7 +92,7 @@ def _payouts_and_documents(users, engagement) -> dict[str, list[str]]:
             quantity=Decimal("1"),
             submit=True,
         )
-        services.contribution_approve(contribution=c, by=coordinator2)
+        contribution_approve(contribution=c, by=coordinator2)
 
     approved(date(2026, 3, 2))
     paid_batch = payouts.batch_build(by=finance, cutoff_date=date(2026, 3, 5))

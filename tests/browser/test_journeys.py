@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from consultants.models import Consultant
-from engagements import services
 from engagements.models import Contribution, Dispute
+from engagements.services.contributions import contribution_create
+from engagements.services.reviews import contribution_approve
 from tests.browser.conftest import sign_in_by_code, sign_in_by_password
 from tests.factories import EngagementFactory, UserFactory
 
@@ -42,7 +43,7 @@ def coordinator_logs_a_week(page, a11y, base, cast) -> str:
     try:
         url = _page_url(base, "engagements:week", public_id=cast["river"].public_id)
     except NoReverseMatch:
-        services.contribution_create(
+        contribution_create(
             engagement=cast["engagement"],
             by=cast["maria"],
             kind="hours",
@@ -74,7 +75,7 @@ def another_coordinator_approves(page, a11y, base, cast, entry: Contribution) ->
     try:
         url = _page_url(base, "engagements:review")
     except NoReverseMatch:
-        services.contribution_approve(contribution=entry, by=cast["dev"])
+        contribution_approve(contribution=entry, by=cast["dev"])
         return "service"
     sign_in_by_password(page, base, cast["dev"].email, PASSWORD)
     page.goto(url)
@@ -235,7 +236,7 @@ def make_entry_now(db):
             by, submit = cast["river"].user, True
         else:
             by, submit = cast["maria"], True
-        c = services.contribution_create(
+        c = contribution_create(
             engagement=cast["engagement"],
             by=by,
             kind="hours",
@@ -245,7 +246,7 @@ def make_entry_now(db):
             submit=submit,
         )
         if state == "approved":
-            c = services.contribution_approve(contribution=c, by=cast["dev"])
+            c = contribution_approve(contribution=c, by=cast["dev"])
         return c
 
     return make

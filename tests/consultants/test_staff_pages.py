@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from consultants import services as consultant_services
 from consultants.models import IdentityVault, TaxForm
-from engagements import services
+from engagements.services.reviews import contribution_approve
 from tests.engagements.pages_support import approved, count_queries, log, streamed, text
 from tests.factories import ConsultantFactory, EngagementFactory
 
@@ -107,7 +107,7 @@ def test_detail_queries_do_not_grow_with_the_data(
         other = EngagementFactory(consultant=engagement.consultant, role=f"Role {i}")
         for _ in range(9):
             c = log(other, consultant_user)
-            services.contribution_approve(contribution=c, by=coordinator2)
+            contribution_approve(contribution=c, by=coordinator2)
     for i in range(5):
         consultant_services.consultant_update_preferences(
             consultant=engagement.consultant, by=consultant_user, pseudonym=f"P{i}"

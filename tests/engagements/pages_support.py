@@ -8,8 +8,10 @@ from decimal import Decimal
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from engagements import services
 from engagements.models import Contribution
+from engagements.services.contributions import contribution_create
+from engagements.services.disputes import dispute_open
+from engagements.services.reviews import contribution_approve
 from tests.factories import ConsultantFactory, EngagementFactory
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -25,12 +27,12 @@ def log(engagement, by, *, submit=True, **overrides) -> Contribution:
         "description": "Advisory call",
     }
     fields.update(overrides)
-    return services.contribution_create(engagement=engagement, by=by, submit=submit, **fields)
+    return contribution_create(engagement=engagement, by=by, submit=submit, **fields)
 
 
 def approved(engagement, by, approver, **overrides) -> Contribution:
     c = log(engagement, by, **overrides)
-    return services.contribution_approve(contribution=c, by=approver)
+    return contribution_approve(contribution=c, by=approver)
 
 
 def grow(engagement, coordinator, coordinator2, *, consultants: int, per_consultant: int):
@@ -46,9 +48,9 @@ def grow(engagement, coordinator, coordinator2, *, consultants: int, per_consult
             day = date(2026, 1, 5) + timedelta(days=i)
             c = log(other, coordinator, date=day, description=f"=cmd {i}")
             if i % 3 == 1:
-                c = services.contribution_approve(contribution=c, by=coordinator2)
+                c = contribution_approve(contribution=c, by=coordinator2)
             elif i % 3 == 2:
-                services.dispute_open(contribution=c, by=coordinator2, comment="Check the hours")
+                dispute_open(contribution=c, by=coordinator2, comment="Check the hours")
             made.append(c)
     return made
 

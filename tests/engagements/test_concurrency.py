@@ -10,8 +10,9 @@ import pytest
 from django.db import connection
 
 from core.errors import StateConflict
-from engagements import services
 from engagements.models import Contribution
+from engagements.services.contributions import contribution_create
+from engagements.services.reviews import contribution_approve
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory
 
@@ -26,7 +27,7 @@ def approve_at_once(contribution, approvers) -> list:
     def approve(index, user):
         try:
             barrier.wait(timeout=10)
-            outcomes[index] = services.contribution_approve(contribution=contribution, by=user)
+            outcomes[index] = contribution_approve(contribution=contribution, by=user)
         except Exception as exc:
             outcomes[index] = exc
         finally:
@@ -43,7 +44,7 @@ def approve_at_once(contribution, approvers) -> list:
 
 @pytest.fixture
 def submitted(engagement, coordinator):
-    return services.contribution_create(
+    return contribution_create(
         engagement=engagement,
         by=coordinator,
         kind="hours",

@@ -12,8 +12,14 @@ from django.test import Client
 from django.urls import reverse
 
 from core.history import stamp
-from engagements import services
 from engagements.models import Contribution, Engagement
+from engagements.services.contributions import (
+    contribution_adjust,
+    contribution_create,
+    contribution_submit,
+    contribution_update,
+)
+from engagements.services.reviews import contribution_approve, contribution_reject
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +29,7 @@ def rows(instance):
 
 
 def test_a_contributions_whole_life_is_in_its_history(engagement, coordinator, coordinator2):
-    c = services.contribution_create(
+    c = contribution_create(
         engagement=engagement,
         by=coordinator,
         kind="hours",
@@ -31,15 +37,15 @@ def test_a_contributions_whole_life_is_in_its_history(engagement, coordinator, c
         date=date(2026, 3, 12),
         quantity=Decimal("2"),
     )
-    c = services.contribution_submit(contribution=c, by=coordinator)
-    c = services.contribution_update(
+    c = contribution_submit(contribution=c, by=coordinator)
+    c = contribution_update(
         contribution=c, by=coordinator, quantity=Decimal("2.5"), reason="included prep time"
     )
-    c = services.contribution_reject(contribution=c, by=coordinator2, reason="Split it up")
-    c = services.contribution_update(contribution=c, by=coordinator, quantity=Decimal("1.5"))
-    c = services.contribution_submit(contribution=c, by=coordinator)
-    c = services.contribution_approve(contribution=c, by=coordinator2)
-    adjustment = services.contribution_adjust(
+    c = contribution_reject(contribution=c, by=coordinator2, reason="Split it up")
+    c = contribution_update(contribution=c, by=coordinator, quantity=Decimal("1.5"))
+    c = contribution_submit(contribution=c, by=coordinator)
+    c = contribution_approve(contribution=c, by=coordinator2)
+    adjustment = contribution_adjust(
         contribution=c, by=coordinator, quantity_delta="0.25", reason="forgot the call-back"
     )
 

@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from engagements import imports
+from engagements.import_once import IMPORT_SESSION_KEY
 from engagements.models import Contribution
-from engagements.views import IMPORT_SESSION_KEY
 from tests.conftest import requires_postgres
 from tests.engagements.test_pages_import import clean_file, upload
 

@@ -14,9 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import ValidationFailed
-from engagements import services
-from engagements.forms import parse_week, week_label
 from engagements.models import Contribution
+from engagements.services.contributions import contribution_adjust
+from engagements.services.engagements import engagement_create, rate_add
+from engagements.services.reviews import contribution_reject
+from engagements.weekgrid import parse_week, week_label
 from tests.engagements.pages_support import approved, log, text
 
 pytestmark = pytest.mark.django_db
@@ -60,16 +62,14 @@ def test_a_quantity_too_small_to_store_is_refused(engagement, coordinator, kind,
 def test_a_huge_adjustment_is_refused_on_its_field(engagement, coordinator, coordinator2):
     c = reimbursement(engagement, coordinator, coordinator2)
     with pytest.raises(ValidationFailed) as refused:
-        services.contribution_adjust(
-            contribution=c, by=coordinator, reason="Typo", amount_delta="1e30"
-        )
+        contribution_adjust(contribution=c, by=coordinator, reason="Typo", amount_delta="1e30")
     assert refused.value.field == "amount_delta"
 
 
 def test_huge_budgets_caps_and_rates_are_refused(engagement, coordinator):
     for field in ("budget", "hours_cap"):
         with pytest.raises(ValidationFailed) as refused:
-            services.engagement_create(
+            engagement_create(
                 by=coordinator,
                 consultant=engagement.consultant,
                 phase=engagement.phase,
@@ -79,7 +79,7 @@ def test_huge_budgets_caps_and_rates_are_refused(engagement, coordinator):
             )
         assert refused.value.field == field
     with pytest.raises(ValidationFailed) as refused:
-        services.rate_add(
+        rate_add(
             rate_card=engagement.rate_card,
             by=coordinator,
             kind="hourly",
@@ -120,9 +120,7 @@ def test_an_import_with_huge_numbers_reports_the_rows(client, coordinator, engag
 def test_a_reimbursement_cannot_be_adjusted_below_zero(engagement, coordinator, coordinator2):
     c = reimbursement(engagement, coordinator, coordinator2)
     with pytest.raises(ValidationFailed) as refused:
-        services.contribution_adjust(
-            contribution=c, by=coordinator, reason="Typo", amount_delta="-5000"
-        )
+        contribution_adjust(contribution=c, by=coordinator, reason="Typo", amount_delta="-5000")
     assert refused.value.field == "amount_delta"
     assert "below zero" in refused.value.message and "36.31" in refused.value.message
     assert not Contribution.objects.filter(adjusts=c).exists()
@@ -130,23 +128,19 @@ def test_a_reimbursement_cannot_be_adjusted_below_zero(engagement, coordinator, 
 
 def test_live_adjustments_count_and_returned_ones_do_not(engagement, coordinator, coordinator2):
     c = reimbursement(engagement, coordinator, coordinator2)
-    first = services.contribution_adjust(
+    first = contribution_adjust(
         contribution=c, by=coordinator, reason="Parking was less", amount_delta="-30.00"
     )
     with pytest.raises(ValidationFailed) as refused:
-        services.contribution_adjust(
+        contribution_adjust(
             contribution=c, by=coordinator, reason="And the bus", amount_delta="-10.00"
         )
     assert "6.31" in refused.value.message
     # Down to exactly zero is allowed: the whole claim withdrawn.
-    services.contribution_adjust(
-        contribution=c, by=coordinator, reason="Withdrawn", amount_delta="-6.31"
-    )
+    contribution_adjust(contribution=c, by=coordinator, reason="Withdrawn", amount_delta="-6.31")
     # A returned adjustment no longer counts.
-    services.contribution_reject(contribution=first, by=coordinator2, reason="Not less")
-    services.contribution_adjust(
-        contribution=c, by=coordinator, reason="And the bus", amount_delta="-10.00"
-    )
+    contribution_reject(contribution=first, by=coordinator2, reason="Not less")
+    contribution_adjust(contribution=c, by=coordinator, reason="And the bus", amount_delta="-10.00")
 
 
 def test_the_adjust_form_shows_the_refusal_on_its_field(

@@ -48,9 +48,9 @@ def test_dashboard_totals_burn_waiting_unpaid_and_disputes(
     Contribution.objects.filter(pk=old.pk).update(approved_at=timezone.now() - timedelta(days=20))
     approved(engagement, coordinator, coordinator2, quantity=Decimal("1"))
     waiting = log(engagement, consultant_user, quantity=Decimal("0.75"))
-    from engagements import services
+    from engagements.services.disputes import dispute_open
 
-    services.dispute_open(contribution=waiting, by=consultant_user, comment="Was 3 hours")
+    dispute_open(contribution=waiting, by=consultant_user, comment="Was 3 hours")
 
     client.force_login(coordinator)
     response = client.get(dashboard_url(study))

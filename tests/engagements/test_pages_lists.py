@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from engagements.imports import csv_safe
+from core.csv import csv_safe
 from tests.engagements.pages_support import approved, count_queries, grow, log, streamed, text
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from engagements.forms import week_label
 from engagements.models import Contribution, Engagement
+from engagements.weekgrid import week_label
 from tests.engagements.pages_support import PDF, PNG, log, text
 from tests.factories import EngagementFactory, PhaseFactory, RateCardFactory
 

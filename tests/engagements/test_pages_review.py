@@ -6,8 +6,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from engagements import services
 from engagements.models import Contribution, Dispute
+from engagements.services.contributions import contribution_adjust, contribution_update
+from engagements.services.disputes import dispute_open, dispute_resolve
+from engagements.services.reviews import contribution_approve, contribution_reject
 from tests.engagements.pages_support import approved, count_queries, grow, log, text
 from tests.factories import UserFactory
 
@@ -55,7 +57,7 @@ def test_bulk_approve_reports_each_rows_outcome(
     theirs = log(engagement, consultant_user)
     mine = log(engagement, coordinator)
     stale = log(engagement, consultant_user)
-    services.contribution_approve(contribution=stale, by=coordinator2)  # meanwhile
+    contribution_approve(contribution=stale, by=coordinator2)  # meanwhile
     client.force_login(coordinator)
     response = client.post(
         reverse("engagements:review"),
@@ -143,14 +145,14 @@ def test_detail_shows_rate_amount_adjustments_disputes_and_history(
     client, coordinator, coordinator2, engagement, consultant_user
 ):
     c = log(engagement, consultant_user, quantity=Decimal("2"))
-    services.contribution_update(
+    contribution_update(
         contribution=c, by=coordinator, quantity=Decimal("2.5"), reason="included prep time"
     )
-    c = services.contribution_approve(contribution=c, by=coordinator2)
-    adjustment = services.contribution_adjust(
+    c = contribution_approve(contribution=c, by=coordinator2)
+    adjustment = contribution_adjust(
         contribution=c, by=coordinator, quantity_delta="0.5", reason="forgot travel"
     )
-    services.dispute_open(contribution=c, by=consultant_user, comment="Was 3 hours")
+    dispute_open(contribution=c, by=consultant_user, comment="Was 3 hours")
     client.force_login(coordinator2)
     response = client.get(url("contribution_detail", c))
     page = text(response)
@@ -170,19 +172,19 @@ def test_detail_queries_do_not_grow_with_history_and_adjustments(
     client, coordinator, coordinator2, engagement, consultant_user
 ):
     c = approved(engagement, consultant_user, coordinator)
-    services.contribution_adjust(contribution=c, by=coordinator, quantity_delta="1", reason="r0")
+    contribution_adjust(contribution=c, by=coordinator, quantity_delta="1", reason="r0")
     client.force_login(coordinator2)
     detail = url("contribution_detail", c)
     client.get(detail)
     small = count_queries(client, detail)
     for i in range(1, 10):
-        adj = services.contribution_adjust(
+        adj = contribution_adjust(
             contribution=c, by=coordinator, quantity_delta="0.25", reason=f"r{i}"
         )
         if i % 2:
-            services.contribution_approve(contribution=adj, by=coordinator2)
-        d = services.dispute_open(contribution=c, by=consultant_user, comment=f"c{i}")
-        services.dispute_resolve(dispute=d, by=coordinator2, resolution="ok")
+            contribution_approve(contribution=adj, by=coordinator2)
+        d = dispute_open(contribution=c, by=consultant_user, comment=f"c{i}")
+        dispute_resolve(dispute=d, by=coordinator2, resolution="ok")
     large = count_queries(client, detail)
     assert small == large
 
@@ -210,7 +212,7 @@ def test_approve_one_entry(client, coordinator2, engagement, consultant_user):
 
 def test_a_stale_approval_is_409_not_500(client, coordinator, coordinator2, engagement):
     c = log(engagement, coordinator)
-    services.contribution_reject(contribution=c, by=coordinator2, reason="no")
+    contribution_reject(contribution=c, by=coordinator2, reason="no")
     third = UserFactory(roles=["coordinator"])
     client.force_login(third)
     response = client.post(url("contribution_approve", c))
@@ -363,7 +365,7 @@ def test_disputes_page_lists_open_disputes_and_resolves_one(
     client, coordinator, engagement, consultant_user
 ):
     c = log(engagement, consultant_user)
-    dispute = services.dispute_open(contribution=c, by=consultant_user, comment="Was 3 hours")
+    dispute = dispute_open(contribution=c, by=consultant_user, comment="Was 3 hours")
     client.force_login(coordinator)
     page = client.get(reverse("engagements:disputes"))
     assert "Was 3 hours" in text(page)
@@ -383,7 +385,7 @@ def test_disputes_page_lists_open_disputes_and_resolves_one(
 
 def test_disputes_csv(client, coordinator, engagement, consultant_user):
     c = log(engagement, consultant_user, date=date(2026, 2, 1))
-    services.dispute_open(contribution=c, by=consultant_user, comment="@SUM(1)")
+    dispute_open(contribution=c, by=consultant_user, comment="@SUM(1)")
     client.force_login(coordinator)
     response = client.get(reverse("engagements:disputes") + "?format=csv")
     body = b"".join(response.streaming_content).decode("utf-8-sig")

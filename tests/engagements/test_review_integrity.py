@@ -17,8 +17,13 @@ from django.utils import timezone
 
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import history_entries
-from engagements import services
 from engagements.models import Contribution
+from engagements.services.contributions import contribution_submit, contribution_update
+from engagements.services.reviews import (
+    contribution_approve,
+    contribution_reject,
+    contributions_decide,
+)
 from tests.engagements.pages_support import log, text
 from tests.factories import UserFactory
 
@@ -31,9 +36,7 @@ def url(name, c):
 
 
 def edit(c, by, **changes):
-    return services.contribution_update(
-        contribution=c, by=by, reason="Typo in the hours", **changes
-    )
+    return contribution_update(contribution=c, by=by, reason="Typo in the hours", **changes)
 
 
 # --- whoever changed it does not approve it -----------------------------------------------
@@ -48,14 +51,14 @@ def test_the_coordinator_who_changed_a_submitted_entry_cannot_approve_it(
     assert c.last_edited_by == coordinator2
 
     with pytest.raises(NotAllowed) as refused:
-        services.contribution_approve(contribution=c, by=coordinator2)
+        contribution_approve(contribution=c, by=coordinator2)
     assert refused.value.code == "own_edit"
     assert "You changed this entry" in refused.value.message
     c.refresh_from_db()
     assert c.status == S.SUBMITTED and c.approved_by is None
 
     # Someone else approves it, at the changed quantity.
-    done = services.contribution_approve(contribution=c, by=coordinator)
+    done = contribution_approve(contribution=c, by=coordinator)
     assert done.status == S.APPROVED and done.amount == Decimal("300.00")
 
 
@@ -66,7 +69,7 @@ def test_a_change_that_changes_nothing_does_not_make_you_its_editor(
     edit(c, coordinator2, quantity=c.quantity)
     c.refresh_from_db()
     assert c.last_edited_by is None
-    assert services.contribution_approve(contribution=c, by=coordinator2).status == S.APPROVED
+    assert contribution_approve(contribution=c, by=coordinator2).status == S.APPROVED
 
 
 def test_the_last_editor_is_who_changed_it_last(
@@ -76,8 +79,8 @@ def test_the_last_editor_is_who_changed_it_last(
     edit(c, coordinator2, quantity=Decimal("3"))
     edit(c, coordinator, quantity=Decimal("4"))
     with pytest.raises(NotAllowed):
-        services.contribution_approve(contribution=c, by=coordinator)
-    assert services.contribution_approve(contribution=c, by=coordinator2).status == S.APPROVED
+        contribution_approve(contribution=c, by=coordinator)
+    assert contribution_approve(contribution=c, by=coordinator2).status == S.APPROVED
 
 
 def test_the_database_refuses_an_approver_who_last_changed_the_entry(
@@ -133,9 +136,9 @@ def test_every_change_before_approval_moves_the_version_on(engagement, coordinat
     c = log(engagement, coordinator, submit=False)
     assert c.version == 1
     edit(c, coordinator, quantity=Decimal("3"))
-    c = services.contribution_submit(contribution=c, by=coordinator)
+    c = contribution_submit(contribution=c, by=coordinator)
     assert c.version == 3
-    c = services.contribution_reject(contribution=c, by=coordinator2, reason="Split it")
+    c = contribution_reject(contribution=c, by=coordinator2, reason="Split it")
     assert c.version == 4
     # The history does not list the bookkeeping columns as changes.
     fields = {ch.field for e in history_entries(c) for ch in e.changes}
@@ -150,9 +153,9 @@ def test_a_decision_on_an_older_version_is_refused(
     seen = c.version
     edit(c, coordinator, quantity=Decimal("8"))  # while coordinator2 was reading
     kwargs = {"contribution": c, "by": coordinator2, "seen_version": seen}
-    act = services.contribution_approve
+    act = contribution_approve
     if decide == "reject":
-        act, kwargs["reason"] = services.contribution_reject, "Wrong day"
+        act, kwargs["reason"] = contribution_reject, "Wrong day"
     with pytest.raises(StateConflict) as conflict:
         act(**kwargs)
     assert conflict.value.code == "changed"
@@ -167,14 +170,14 @@ def test_a_decision_on_an_older_version_is_refused(
 def test_an_unreadable_version_is_a_validation_error(engagement, consultant_user, coordinator2):
     c = log(engagement, consultant_user)
     with pytest.raises(ValidationFailed) as invalid:
-        services.contribution_approve(contribution=c, by=coordinator2, seen_version="v1")
+        contribution_approve(contribution=c, by=coordinator2, seen_version="v1")
     assert invalid.value.field == "seen_version"
 
 
 def test_without_a_version_the_decision_is_as_before(engagement, consultant_user, coordinator2):
     c = log(engagement, consultant_user)
     edit(c, consultant_user, description="More detail")
-    assert services.contribution_approve(contribution=c, by=coordinator2).status == S.APPROVED
+    assert contribution_approve(contribution=c, by=coordinator2).status == S.APPROVED
 
 
 def _seen_version(page: str, form_action: str) -> str:
@@ -240,7 +243,7 @@ def test_a_bulk_return_also_checks_the_version(
     c = log(engagement, consultant_user)
     seen = c.version
     edit(c, coordinator, quantity=Decimal("6"))
-    decisions = services.contributions_decide(
+    decisions = contributions_decide(
         by=coordinator2,
         contributions=[c],
         approve=False,
@@ -255,8 +258,8 @@ def test_a_third_person_is_still_needed_when_the_logger_edits(engagement, coordi
     c = log(engagement, coordinator)
     edit(c, coordinator, quantity=Decimal("3"))
     with pytest.raises(NotAllowed) as refused:
-        services.contribution_approve(contribution=c, by=coordinator)
+        contribution_approve(contribution=c, by=coordinator)
     assert refused.value.code == "own_entry"
     third = UserFactory(roles=["coordinator"])
-    assert services.contribution_approve(contribution=c, by=third).status == S.APPROVED
-    assert services.contribution_approve(contribution=c, by=third).approved_by == third
+    assert contribution_approve(contribution=c, by=third).status == S.APPROVED
+    assert contribution_approve(contribution=c, by=third).approved_by == third

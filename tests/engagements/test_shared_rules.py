@@ -11,9 +11,11 @@ from django.template import Context, Template
 from django.test import override_settings
 
 from core.money import round_money
-from engagements import forms, rates, selectors, services
+from engagements import rates, selectors, weekgrid
 from engagements.models import Activity, Contribution, Rate
 from engagements.rates import pick_rate, rate_in_force
+from engagements.services import checks
+from portal import selectors as portal_selectors
 from tests.engagements.pages_support import log
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +68,7 @@ def test_estimates_on_pages_and_in_the_portal_use_the_same_rule(engagement, coor
             "engagement", "adjusts"
         )
     )
-    portal = selectors.entry_values(rows)
+    portal = portal_selectors.entry_values(rows)
     for c in rows:
         rate = rate_in_force(rate_card=card, activity=c.activity, kind="hourly", on=c.date).amount
         assert c.shown_amount == portal[c.pk].amount == round_money(c.quantity * rate)
@@ -75,12 +77,12 @@ def test_estimates_on_pages_and_in_the_portal_use_the_same_rule(engagement, coor
 
 
 def test_quarter_hours_are_defined_once():
-    assert forms.QUARTER is rates.QUARTER
-    assert services.QUARTER is rates.QUARTER
+    assert weekgrid.QUARTER is rates.QUARTER
+    assert checks.QUARTER is rates.QUARTER
 
 
 def test_field_cleaning_takes_no_engagement():
-    assert "engagement" not in inspect.signature(services._clean_fields).parameters
+    assert "engagement" not in inspect.signature(checks.clean_fields).parameters
 
 
 @pytest.mark.parametrize("library", ["honora", "coordination", "portal"])

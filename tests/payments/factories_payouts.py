@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from engagements import services as work
+from engagements.services.contributions import contribution_create
+from engagements.services.reviews import contribution_approve
 from payments import services as pay
 
 
@@ -14,7 +15,7 @@ def approved_work(engagement, *, logger, approver, entries):
     done = []
     for kind, activity, day, value in entries:
         fields = {"claimed_amount": value} if kind == "reimbursement" else {"quantity": value}
-        c = work.contribution_create(
+        c = contribution_create(
             engagement=engagement,
             by=logger,
             kind=kind,
@@ -23,7 +24,7 @@ def approved_work(engagement, *, logger, approver, entries):
             submit=True,
             **fields,
         )
-        done.append(work.contribution_approve(contribution=c, by=approver))
+        done.append(contribution_approve(contribution=c, by=approver))
     return done
 
 

@@ -13,7 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from consultants.models import PayoutMethod
-from engagements import services as work
+from engagements.services.contributions import contribution_create
+from engagements.services.reviews import contribution_approve
 from payments import services as pay
 from tests.factories import ConsultantFactory, EngagementFactory, UserFactory
 
@@ -33,7 +34,7 @@ def approved(engagement, *, approver, kind="hours", quantity="2", activity="work
     if kind == "reimbursement":
         values["claimed_amount"] = Decimal(quantity)
     logger = engagement.consultant.user
-    c = work.contribution_create(
+    c = contribution_create(
         engagement=engagement,
         by=logger,
         kind=kind,
@@ -42,7 +43,7 @@ def approved(engagement, *, approver, kind="hours", quantity="2", activity="work
         submit=True,
         **values,
     )
-    return work.contribution_approve(contribution=c, by=approver)
+    return contribution_approve(contribution=c, by=approver)
 
 
 def consultant_with_work(

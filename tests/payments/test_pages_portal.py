@@ -9,8 +9,9 @@ from django.test import Client
 from django.urls import resolve, reverse
 
 from consultants.models import CapPeriod, PayoutMethod
-from payments import portal_views, services
+from payments import services
 from payments.models import StripeAccount
+from portal.views import payments as portal_views
 from tests.payments.payout_support import (
     CUTOFF,
     approved,

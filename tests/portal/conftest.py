@@ -9,8 +9,9 @@ from html.parser import HTMLParser
 import pytest
 from django.utils import timezone
 
-from engagements import services
 from engagements.models import Contribution
+from engagements.services.contributions import contribution_create
+from engagements.services.reviews import contribution_approve, contribution_reject
 from tests.test_url_access import people  # noqa: F401 - the standing records, for test_safety
 
 
@@ -37,7 +38,7 @@ def make_entry(coordinator, coordinator2):
     ) -> Contribution:
         on = on or timezone.localdate()
         if status == "submitted_by_consultant":
-            return services.contribution_create(
+            return contribution_create(
                 engagement=engagement,
                 by=engagement.consultant.user,
                 kind=kind,
@@ -46,7 +47,7 @@ def make_entry(coordinator, coordinator2):
                 quantity=Decimal(quantity),
                 description=description,
             )
-        c = services.contribution_create(
+        c = contribution_create(
             engagement=engagement,
             by=coordinator,
             kind=kind,
@@ -59,8 +60,8 @@ def make_entry(coordinator, coordinator2):
         if status in ("draft", "submitted"):
             return c
         if status == "rejected":
-            return services.contribution_reject(contribution=c, by=coordinator2, reason="Wrong day")
-        c = services.contribution_approve(contribution=c, by=coordinator2)
+            return contribution_reject(contribution=c, by=coordinator2, reason="Wrong day")
+        c = contribution_approve(contribution=c, by=coordinator2)
         if status == "paid":
             Contribution.objects.filter(pk=c.pk).update(status=Contribution.Status.PAID)
             c.refresh_from_db()

@@ -8,8 +8,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from engagements import services
 from engagements.models import Contribution, Dispute
+from engagements.services.contributions import (
+    contribution_adjust,
+    contribution_create,
+    contribution_update,
+)
+from engagements.services.disputes import dispute_open, dispute_resolve
+from engagements.services.reviews import contribution_approve
 from tests.factories import EngagementFactory
 from tests.portal.conftest import tables, text
 
@@ -103,7 +109,7 @@ def test_another_consultants_entries_are_not_listed(
 def test_the_detail_page_tells_the_history_in_plain_words(
     consultant_client, engagement, coordinator, coordinator2
 ):
-    c = services.contribution_create(
+    c = contribution_create(
         engagement=engagement,
         by=coordinator,
         kind="hours",
@@ -112,10 +118,10 @@ def test_the_detail_page_tells_the_history_in_plain_words(
         quantity=Decimal("2"),
         submit=True,
     )
-    services.contribution_update(
+    contribution_update(
         contribution=c, by=coordinator, reason="included prep time", quantity=Decimal("2.5")
     )
-    services.contribution_approve(contribution=c, by=coordinator2)
+    contribution_approve(contribution=c, by=coordinator2)
     page = text(consultant_client.get(detail_url(c)))
     assert "Maria (coordinator) submitted this entry for approval on" in page
     assert "Maria (coordinator) changed quantity from 2 to 2.5 on" in page
@@ -134,7 +140,7 @@ def test_adjustments_are_shown_with_their_history(
     consultant_client, engagement, make_entry, coordinator
 ):
     c = make_entry(engagement, status="approved", quantity="2")
-    services.contribution_adjust(
+    contribution_adjust(
         contribution=c, by=coordinator, reason="Forgot the travel time", quantity_delta="0.5"
     )
     page = text(consultant_client.get(detail_url(c)))
@@ -191,8 +197,8 @@ def test_a_resolved_dispute_shows_the_answer_and_allows_a_new_one(
     consultant_client, engagement, make_entry, coordinator2, consultant
 ):
     c = make_entry(engagement, status="approved")
-    d = services.dispute_open(contribution=c, by=consultant.user, comment="Was 3 hours")
-    services.dispute_resolve(dispute=d, by=coordinator2, resolution="Adjusted by 1 hour")
+    d = dispute_open(contribution=c, by=consultant.user, comment="Was 3 hours")
+    dispute_resolve(dispute=d, by=coordinator2, resolution="Adjusted by 1 hour")
     response = consultant_client.get(detail_url(c))
     page = text(response)
     assert "Dev resolved it on" in page and "Adjusted by 1 hour" in page
@@ -215,7 +221,7 @@ def test_status_labels_match_the_model(consultant_client, engagement, make_entry
 def test_long_lists_are_paged_and_keep_the_filter(
     consultant_client, engagement, make_entry, monkeypatch
 ):
-    from consultants import portal_views
+    from portal.views import contributions as portal_views
 
     monkeypatch.setattr(portal_views, "PAGE_SIZE", 2)
     for _ in range(3):

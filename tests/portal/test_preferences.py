@@ -208,8 +208,8 @@ def test_invalid_preferences_are_refused_and_kept(
 
 
 def test_a_service_refusal_lands_on_its_field(consultant_client, consultant, monkeypatch):
-    from consultants import portal_views
     from core.errors import ValidationFailed
+    from portal.views import preferences as portal_views
 
     def refuse(**kwargs):
         raise ValidationFailed("Not that store.", field="gift_card_store")

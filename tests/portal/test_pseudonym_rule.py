@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from consultants.forms import PreferencesForm
 from consultants.services import consultant_update_preferences
 from core.errors import ValidationFailed
+from portal.forms import PreferencesForm
 
 pytestmark = pytest.mark.django_db
 

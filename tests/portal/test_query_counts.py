@@ -11,7 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from engagements import services
+from engagements.services.contributions import (
+    contribution_adjust,
+    contribution_create,
+    contribution_update,
+)
+from engagements.services.disputes import dispute_open
 from tests.factories import EngagementFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +40,7 @@ def _fill(engagement, make_entry, consultant, count: int):
             on=today - timedelta(days=i * 11),
         )
         if i % 3 == 0:
-            services.dispute_open(contribution=c, by=consultant.user, comment="Check this")
+            dispute_open(contribution=c, by=consultant.user, comment="Check this")
 
 
 def _queries(client, url) -> int:
@@ -82,7 +87,7 @@ def test_the_history_of_an_entry_costs_the_same_however_long(
     consultant_client, engagement, coordinator
 ):
     def entry_with_edits(n):
-        c = services.contribution_create(
+        c = contribution_create(
             engagement=engagement,
             by=coordinator,
             kind="hours",
@@ -91,7 +96,7 @@ def test_the_history_of_an_entry_costs_the_same_however_long(
             quantity=Decimal("1"),
         )
         for i in range(n):
-            services.contribution_update(
+            contribution_update(
                 contribution=c, by=coordinator, quantity=Decimal("1") + Decimal(i + 1) / 4
             )
         return reverse("portal:contribution", kwargs={"public_id": c.public_id})
@@ -107,7 +112,7 @@ def test_an_entry_with_more_adjustments_costs_the_same(
     def entry_with_adjustments(n):
         c = make_entry(engagement, status="approved", quantity="5")
         for i in range(n):
-            services.contribution_adjust(
+            contribution_adjust(
                 contribution=c,
                 by=coordinator,
                 reason=f"Correction {i}",

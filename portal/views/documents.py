@@ -1,102 +1,23 @@
-"""The consultant's own payments, receipts and statements, and direct-deposit setup.
-
-Wired into the portal's URLs (``portal:payments``, ``portal:stripe_onboarding``,
-``portal:receipts`` and the downloads).
-A consultant sees only their own payments, in neutral words; pages are never
-cached, so nothing can be shown again from a shared device's cache.
-"""
+"""The consultant's own receipts and annual statements, and their PDF downloads."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.access import consultant_required, get_visible_or_404
-from consultants.models import PayoutMethod
 from core.errors import DomainError, StateConflict
 from core.files import bytes_download
-from payments import selectors, services, statements
+from payments import selectors, statements
 from payments.documents import AnnualStatement, Receipt
 from payments.forms import StatementYearForm
 from payments.receipts import document_filename, document_pdf, receipt_status
 
 PAGE_SIZE = 50
-
-
-def _onboarding(consultant):
-    """What the direct-deposit box says: None when there is nothing to set up."""
-    if consultant.payout_method != PayoutMethod.STRIPE:
-        return None
-    account = selectors.stripe_account_of(consultant)
-    state = selectors.onboarding_state(account)
-    if state == selectors.OnboardingState.READY:
-        return None
-    return {"state": state, "started": account is not None}
-
-
-@never_cache
-@consultant_required
-def my_payments(request):
-    consultant = request.consultant
-    # Stripe sends the person back here after set-up (return) or when its link
-    # expired (refresh); the account's state arrives by webhook, not from this request.
-    back_from_stripe = request.GET.get("stripe")
-    if back_from_stripe == "return":
-        messages.info(
-            request,
-            _("Thank you. Stripe is checking your details; this page shows when it is ready."),
-        )
-    elif back_from_stripe == "refresh":
-        messages.info(request, _("That set-up link expired. Press “Resume setup” to continue."))
-    page = Paginator(selectors.payments_of(consultant), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = []
-    for payment in page.object_list:
-        selectors.split_items(payment)
-        rows.append(
-            {
-                "p": payment,
-                "status": selectors.consultant_status(payment),
-                "date": selectors.payment_date(payment),
-            }
-        )
-    return render(
-        request,
-        "portal/payments.html",
-        {
-            "consultant": consultant,
-            "page": page,
-            "rows": rows,
-            "onboarding": _onboarding(consultant),
-        },
-    )
-
-
-@never_cache
-@consultant_required
-@require_POST
-def stripe_onboarding(request):
-    """Start or resume direct-deposit setup: off to the link Stripe gives for this person."""
-    consultant = request.consultant
-    if consultant.payout_method != PayoutMethod.STRIPE:
-        messages.info(
-            request,
-            _("Choose direct deposit in your preferences first, then set it up here."),
-        )
-        return redirect("portal:payments")
-    try:
-        url = services.stripe_onboarding_link(consultant=consultant, by=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("portal:payments")
-    return HttpResponseRedirect(url)
-
-
-# --- receipts and annual statements -------------------------------------------------
 
 
 @never_cache

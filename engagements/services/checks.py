@@ -1,0 +1,168 @@
+"""Rules every engagements service shares: who may act, what a value may be, locks.
+
+The sibling modules (contributions, reviews, disputes, engagements, imports)
+call these; pages and the API call the actions in those modules.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import StateConflict, ValidationFailed
+from engagements.models import Activity, Contribution, Engagement
+from engagements.rates import QUARTER
+
+Status = Contribution.Status
+Kind = Contribution.Kind
+# Far beyond any amount or quantity a column holds, and well inside what Decimal
+# arithmetic (quantize, %) handles at its default precision of 28 digits.
+TOO_LARGE = Decimal("1e15")
+MAX_AMOUNT = Decimal("10000000000")  # a MONEY column holds less than this
+MAX_QUANTITY = Decimal("10000")  # a QUANTITY column holds less than this
+
+
+def is_own(user, engagement: Engagement) -> bool:
+    consultant = getattr(user, "consultant", None) if user.is_authenticated else None
+    return consultant is not None and consultant.pk == engagement.consultant_id
+
+
+def may_log(user, engagement: Engagement) -> bool:
+    return user.has_perm("engagements.add_contribution") or is_own(user, engagement)
+
+
+def may_edit(user, contribution: Contribution) -> bool:
+    if user.has_perm("engagements.change_contribution"):
+        return True
+    # A consultant edits only what they logged themselves, on their own engagement.
+    return is_own(user, contribution.engagement) and contribution.logged_by_id == user.pk
+
+
+def checked_decimal(
+    value, field: str, *, limit: Decimal = TOO_LARGE, too_large: str = ""
+) -> Decimal:
+    """A finite Decimal of a sane size, or ValidationFailed on ``field``.
+
+    Sizes are checked here, before any rounding: quantizing 1e30 to cents
+    raises InvalidOperation, which must never reach the person as a 500.
+    """
+    if isinstance(value, float):
+        raise ValidationFailed(_("Amounts are never floats."), field=field)
+    try:
+        result = Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationFailed(_("Enter a number."), field=field) from None
+    if not result.is_finite():
+        raise ValidationFailed(_("Enter a number."), field=field)
+    if abs(result) >= limit:
+        raise ValidationFailed(too_large or _("That number is too large."), field=field)
+    return result
+
+
+def in_cents(value: Decimal) -> bool:
+    """Whether ``value`` has at most two decimal places (``value`` below TOO_LARGE)."""
+    return value == value.quantize(Decimal("0.01"))
+
+
+def clean_fields(*, values: dict, adjustment: bool = False) -> dict:
+    kind = values.get("kind")
+    if kind not in Kind.values:
+        raise ValidationFailed(_("Choose hours, honorarium or reimbursement."), field="kind")
+    if values.get("activity") not in Activity.values:
+        raise ValidationFailed(_("Choose an activity."), field="activity")
+    work_date = values.get("date")
+    if not isinstance(work_date, date):
+        raise ValidationFailed(_("Enter the date of the work."), field="date")
+    if work_date > timezone.localdate():
+        raise ValidationFailed(_("The date of the work cannot be in the future."), field="date")
+
+    cleaned = dict(values)
+    if kind == Kind.REIMBURSEMENT:
+        cleaned["quantity"] = Decimal("1")
+        claimed = values.get("claimed_amount")
+        if claimed in (None, ""):
+            raise ValidationFailed(_("Enter the amount spent."), field="claimed_amount")
+        claimed = checked_decimal(
+            claimed, "claimed_amount", limit=MAX_AMOUNT, too_large=_("That amount is too large.")
+        )
+        if not in_cents(claimed):
+            raise ValidationFailed(
+                _("Enter the amount in dollars and cents."), field="claimed_amount"
+            )
+        if (claimed <= 0 and not adjustment) or claimed == 0:
+            raise ValidationFailed(
+                _("The amount spent must be more than zero."), field="claimed_amount"
+            )
+        cleaned["claimed_amount"] = claimed
+    else:
+        cleaned["claimed_amount"] = None
+        quantity = checked_decimal(values.get("quantity"), "quantity")
+        if (quantity <= 0 and not adjustment) or quantity == 0:
+            raise ValidationFailed(_("The quantity must be more than zero."), field="quantity")
+        if abs(quantity) >= MAX_QUANTITY:
+            raise ValidationFailed(_("That quantity is too large."), field="quantity")
+        # in_cents also stops a quantity so small that it rounds to zero when stored.
+        if kind == Kind.HOURS and (quantity % QUARTER != 0 or not in_cents(quantity)):
+            raise ValidationFailed(
+                _("Hours are logged in quarter hours (0.25, 0.5, 0.75)."), field="quantity"
+            )
+        if kind == Kind.HONORARIUM and (quantity % 1 != 0 or not in_cents(quantity)):
+            raise ValidationFailed(_("Honoraria are counted in whole numbers."), field="quantity")
+        cleaned["quantity"] = quantity
+    cleaned["description"] = (values.get("description") or "").strip()
+    return cleaned
+
+
+def check_hours_cap(*, engagement: Engagement, extra_hours: Decimal, excluding: int | None = None):
+    if engagement.hours_cap is None or extra_hours <= 0:
+        return
+    logged = Contribution.objects.filter(engagement=engagement, kind=Kind.HOURS).exclude(
+        status=Status.REJECTED
+    ).exclude(pk=excluding).aggregate(total=Sum("quantity"))["total"] or Decimal("0")
+    if logged + extra_hours > engagement.hours_cap:
+        raise ValidationFailed(
+            _(
+                "This would bring the hours on this engagement to %(total)s, above its cap of "
+                "%(cap)s. Ask a coordinator to raise the cap first."
+            )
+            % {"total": logged + extra_hours, "cap": engagement.hours_cap},
+            field="quantity",
+            code="hours_cap",
+        )
+
+
+def lock_contribution(contribution: Contribution) -> Contribution:
+    return (
+        Contribution.objects.select_for_update()
+        .select_related("engagement")
+        .get(pk=contribution.pk)
+    )
+
+
+def check_seen_version(c: Contribution, seen_version) -> None:
+    """Refuse a decision taken on an older version of the entry than the current one.
+
+    ``seen_version`` is the ``version`` the reviewer's page showed (an int, or
+    its text from a form); None or "" means the caller did not say (the API).
+    """
+    if seen_version is None or seen_version == "":
+        return
+    try:
+        seen = int(seen_version)
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            _("The version of the entry you looked at could not be read. Open it again."),
+            field="seen_version",
+        ) from None
+    if seen != c.version:
+        raise StateConflict(
+            _(
+                "This entry changed since you opened it. Look at it again before "
+                "approving or returning it."
+            ),
+            code="changed",
+        )

@@ -1,0 +1,233 @@
+"""Logging, editing, submitting and adjusting one contribution."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import NotAllowed, StateConflict, ValidationFailed
+from core.history import stamp
+from engagements.models import Contribution, Engagement
+from engagements.services.checks import (
+    Kind,
+    Status,
+    check_hours_cap,
+    clean_fields,
+    lock_contribution,
+    may_edit,
+    may_log,
+)
+
+EDITABLE_FIELDS = ("kind", "activity", "date", "quantity", "claimed_amount", "description")
+
+
+@transaction.atomic
+def contribution_create(
+    *,
+    engagement: Engagement,
+    by,
+    kind: str,
+    activity: str,
+    date: date,
+    quantity=None,
+    claimed_amount=None,
+    description: str = "",
+    attachment=None,
+    submit: bool = False,
+    import_note: str = "",
+) -> Contribution:
+    """Log a contribution. A consultant's own entries always arrive submitted.
+
+    ``import_note`` marks an entry brought in from a spreadsheet: its history
+    then says it was imported, with the note as the reason.
+    """
+    engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    if not may_log(by, engagement):
+        raise NotAllowed(_("You cannot log work on this engagement."))
+    if engagement.status != Engagement.Status.ACTIVE:
+        raise StateConflict(_("This engagement has ended; work can no longer be logged on it."))
+    cleaned = clean_fields(
+        values={
+            "kind": kind,
+            "activity": activity,
+            "date": date,
+            "quantity": quantity,
+            "claimed_amount": claimed_amount,
+            "description": description,
+        },
+    )
+    if cleaned["kind"] == Kind.HOURS:
+        check_hours_cap(engagement=engagement, extra_hours=cleaned["quantity"])
+    by_consultant = not by.has_perm("engagements.add_contribution")
+    submit = submit or by_consultant
+    now = timezone.now()
+    contribution = Contribution(
+        engagement=engagement,
+        logged_by=by,
+        status=Status.SUBMITTED if submit else Status.DRAFT,
+        submitted_at=now if submit else None,
+        **cleaned,
+    )
+    if attachment is not None:
+        contribution.attachment = attachment
+    if import_note:
+        stamp(contribution, by=by, action="contribution.imported", reason=import_note)
+    else:
+        stamp(
+            contribution,
+            by=by,
+            action="contribution.submitted" if submit else "contribution.logged",
+        )
+    contribution.save()
+    return contribution
+
+
+@transaction.atomic
+def contribution_update(
+    *, contribution: Contribution, by, reason: str = "", **changes
+) -> Contribution:
+    """Edit a contribution that is not approved yet.
+
+    A draft or returned entry may be edited freely (a returned one goes back to
+    draft); an entry already submitted needs a reason, which the history keeps.
+    """
+    unknown = set(changes) - set(EDITABLE_FIELDS) - {"attachment"}
+    if unknown:
+        raise ValidationFailed(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
+    c = lock_contribution(contribution)
+    if not may_edit(by, c):
+        raise NotAllowed(_("You cannot change this entry."))
+    if c.status in Contribution.LOCKED_STATUSES:
+        raise StateConflict(
+            _("This entry is approved and read-only. Correct it with an adjustment instead."),
+            code="locked",
+        )
+    if c.is_adjustment:
+        raise StateConflict(_("An adjustment cannot be edited; return it and add a new one."))
+    reason = (reason or "").strip()
+    if c.status == Status.SUBMITTED and not reason:
+        raise ValidationFailed(
+            _("Say why you are changing an entry that was already submitted."), field="reason"
+        )
+    values = {f: getattr(c, f) for f in EDITABLE_FIELDS}
+    values.update({k: v for k, v in changes.items() if k in EDITABLE_FIELDS})
+    cleaned = clean_fields(values=values)
+    if cleaned["kind"] == Kind.HOURS:
+        check_hours_cap(engagement=c.engagement, extra_hours=cleaned["quantity"], excluding=c.pk)
+    changed = [f for f in EDITABLE_FIELDS if getattr(c, f) != cleaned[f]]
+    if "attachment" in changes:
+        c.attachment = changes["attachment"]
+        changed.append("attachment")
+    if not changed:
+        return c
+    for field in EDITABLE_FIELDS:
+        setattr(c, field, cleaned[field])
+    # Whoever changes what the entry says does not approve it (separation of duties).
+    c.last_edited_by = by
+    c.version += 1
+    action = "contribution.edited"
+    if c.status == Status.REJECTED:
+        c.status = Status.DRAFT
+        action = "contribution.edited_after_return"
+    stamp(c, by=by, action=action, reason=reason)
+    c.save()
+    return c
+
+
+@transaction.atomic
+def contribution_submit(*, contribution: Contribution, by) -> Contribution:
+    c = lock_contribution(contribution)
+    if not may_edit(by, c):
+        raise NotAllowed(_("You cannot submit this entry."))
+    if c.status == Status.SUBMITTED:
+        return c  # already done: submitting twice changes nothing
+    if c.status != Status.DRAFT:
+        raise StateConflict(
+            _("Only a draft can be submitted; this entry is %(status)s.")
+            % {"status": c.get_status_display().lower()}
+        )
+    c.status = Status.SUBMITTED
+    c.submitted_at = timezone.now()
+    c.version += 1
+    stamp(c, by=by, action="contribution.submitted")
+    c.save()
+    return c
+
+
+@transaction.atomic
+def contribution_adjust(
+    *, contribution: Contribution, by, reason: str, quantity_delta=None, amount_delta=None
+) -> Contribution:
+    """Correct an approved or paid entry with a new row that refers to it.
+
+    Hours and honoraria change by a quantity (priced at the original's frozen
+    rate); reimbursements by an amount. The adjustment waits for approval by
+    someone other than its author, like any entry.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why the entry is being adjusted."), field="reason")
+    original = lock_contribution(contribution)
+    if not by.has_perm("engagements.change_contribution"):
+        raise NotAllowed(_("You cannot adjust contributions."))
+    if original.is_adjustment:
+        raise StateConflict(_("Adjust the original entry, not an adjustment."))
+    if original.status not in Contribution.LOCKED_STATUSES:
+        raise StateConflict(
+            _("Only approved entries are adjusted; edit this one directly instead."),
+            code="not_locked",
+        )
+    values = {
+        "kind": original.kind,
+        "activity": original.activity,
+        "date": original.date,
+        "description": reason,
+    }
+    if original.kind == Kind.REIMBURSEMENT:
+        if amount_delta in (None, ""):
+            raise ValidationFailed(_("Enter the change in the amount."), field="amount_delta")
+        values["claimed_amount"] = amount_delta
+    else:
+        if quantity_delta in (None, ""):
+            raise ValidationFailed(_("Enter the change in the quantity."), field="quantity_delta")
+        values["quantity"] = quantity_delta
+    try:
+        cleaned = clean_fields(values=values, adjustment=True)
+    except ValidationFailed as exc:
+        field = "amount_delta" if original.kind == Kind.REIMBURSEMENT else "quantity_delta"
+        raise ValidationFailed(exc.message, field=field) from None
+    if original.kind == Kind.HOURS:
+        check_hours_cap(engagement=original.engagement, extra_hours=cleaned["quantity"])
+    live = list(original.adjustments.exclude(status=Status.REJECTED))
+    if original.kind == Kind.REIMBURSEMENT:
+        current = original.claimed_amount + sum((a.claimed_amount for a in live), Decimal("0"))
+        if current + cleaned["claimed_amount"] < 0:
+            raise ValidationFailed(
+                _("That would take the amount below zero (it is %(current)s now).")
+                % {"current": f"{current:.2f}"},
+                field="amount_delta",
+            )
+    else:
+        current = original.quantity + sum((a.quantity for a in live), Decimal("0"))
+        if current + cleaned["quantity"] < 0:
+            raise ValidationFailed(
+                _("That would take the quantity below zero (it is %(current)s now).")
+                % {"current": current},
+                field="quantity_delta",
+            )
+    adjustment = Contribution(
+        engagement=original.engagement,
+        adjusts=original,
+        logged_by=by,
+        status=Status.SUBMITTED,
+        submitted_at=timezone.now(),
+        reason=reason,
+        **cleaned,
+    )
+    stamp(adjustment, by=by, action="contribution.adjustment_added", reason=reason)
+    adjustment.save()
+    return adjustment

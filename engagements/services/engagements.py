@@ -1,0 +1,149 @@
+"""Studies, their rate cards' rates, and engaging a consultant in a phase."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from consultants.models import Consultant
+from core.errors import NotAllowed, StateConflict, ValidationFailed
+from core.history import stamp
+from core.money import round_money
+from engagements.models import DEFAULT_PHASES, Activity, Engagement, Phase, Rate, RateCard, Study
+from engagements.rates import QUARTER
+from engagements.services.checks import MAX_AMOUNT, checked_decimal, in_cents
+
+
+@transaction.atomic
+def study_create(*, name: str, by, hourly_rate_floor=None, budget=None, description="") -> Study:
+    study = Study(
+        name=name.strip(),
+        description=description,
+        budget=budget,
+        currency=settings.CURRENCY,
+        hourly_rate_floor=(
+            settings.HOURLY_RATE_FLOOR if hourly_rate_floor is None else hourly_rate_floor
+        ),
+    )
+    stamp(study, by=by, action="study.created")
+    study.save()
+    for position, name_ in enumerate(DEFAULT_PHASES, start=1):
+        phase = Phase(study=study, name=str(name_), position=position)
+        stamp(phase, by=by, action="phase.created")
+        phase.save()
+    return study
+
+
+@transaction.atomic
+def rate_add(
+    *, rate_card: RateCard, by, kind: str, amount, effective_from: date, activity: str = ""
+) -> Rate:
+    """Add a rate to a card, taking effect on ``effective_from``.
+
+    Rates are a schedule and are never edited: a change is a new rate with a
+    later date. The study's floor is copied on the row, where a database
+    constraint holds the rate at or above it.
+    """
+    study = Study.objects.select_for_update().get(pk=rate_card.study_id)
+    if kind not in Rate.Kind.values:
+        raise ValidationFailed(_("Choose hourly or flat."), field="kind")
+    if activity not in ("", *Activity.values):
+        raise ValidationFailed(_("Choose an activity."), field="activity")
+    amount = checked_decimal(
+        amount, "amount", limit=MAX_AMOUNT, too_large=_("That amount is too large.")
+    )
+    floor = study.hourly_rate_floor if kind == Rate.Kind.HOURLY else Decimal("0.00")
+    if amount <= 0:
+        raise ValidationFailed(_("A rate must be more than zero."), field="amount")
+    if amount < floor:
+        raise ValidationFailed(
+            _("This study's hourly rates cannot go below %(floor)s.") % {"floor": floor},
+            field="amount",
+            code="below_floor",
+        )
+    if Rate.objects.filter(
+        rate_card=rate_card, kind=kind, activity=activity, effective_from=effective_from
+    ).exists():
+        raise StateConflict(
+            _("This card already has a rate for that activity taking effect on that date."),
+            field="effective_from",
+        )
+    rate = Rate(
+        rate_card=rate_card,
+        kind=kind,
+        activity=activity,
+        amount=round_money(amount),
+        floor=floor,
+        effective_from=effective_from,
+        created_by=by,
+    )
+    stamp(rate, by=by, action="rate.added")
+    rate.save()
+    return rate
+
+
+def _optional_positive(value, field: str, *, limit: Decimal) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    value = checked_decimal(value, field, limit=limit)
+    if value <= 0:
+        raise ValidationFailed(_("Enter a number more than zero, or leave it empty."), field=field)
+    if not in_cents(value):
+        raise ValidationFailed(_("Use at most two decimal places."), field=field)
+    return value
+
+
+@transaction.atomic
+def engagement_create(
+    *,
+    by,
+    consultant,
+    phase: Phase,
+    role: str,
+    rate_card: RateCard,
+    hours_cap=None,
+    budget=None,
+) -> Engagement:
+    """Engage a consultant in one phase of a study, in a role, on one of its rate cards."""
+    if not by.has_perm("engagements.add_engagement"):
+        raise NotAllowed(_("You cannot engage consultants."))
+    # The consultant's row is the lock: two people engaging them at once queue up.
+    consultant = Consultant.objects.select_for_update().get(pk=consultant.pk)
+    if consultant.status != Consultant.Status.ACTIVE:
+        raise StateConflict(
+            _("This consultant is not active, so they cannot be engaged."), field="consultant"
+        )
+    role = (role or "").strip()
+    if not role:
+        raise ValidationFailed(_("Enter the consultant's role in this phase."), field="role")
+    if len(role) > 120:
+        raise ValidationFailed(_("Keep the role under 120 characters."), field="role")
+    if rate_card.study_id != phase.study_id:
+        raise ValidationFailed(
+            _("Choose a rate card of the study this phase belongs to."), field="rate_card"
+        )
+    hours_cap = _optional_positive(hours_cap, "hours_cap", limit=Decimal("100000"))
+    if hours_cap is not None and hours_cap % QUARTER != 0:
+        raise ValidationFailed(_("Give the cap in quarter hours."), field="hours_cap")
+    budget = _optional_positive(budget, "budget", limit=Decimal("10000000000"))
+    if Engagement.objects.filter(consultant=consultant, phase=phase, role__iexact=role).exists():
+        raise ValidationFailed(
+            _("This consultant already has that role in this phase."),
+            field="role",
+            code="duplicate",
+        )
+    engagement = Engagement(
+        consultant=consultant,
+        phase=phase,
+        role=role,
+        rate_card=rate_card,
+        hours_cap=hours_cap,
+        budget=budget,
+    )
+    stamp(engagement, by=by, action="engagement.created")
+    engagement.save()
+    return engagement

@@ -1,0 +1,159 @@
+"""Approving and returning contributions, one at a time or many at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import NotAllowed, StateConflict, ValidationFailed
+from core.history import stamp
+from core.money import round_money
+from engagements.models import Contribution, Rate
+from engagements.rates import RATE_KIND_FOR, rate_in_force
+from engagements.services.checks import Kind, Status, check_seen_version, is_own, lock_contribution
+
+
+def _frozen_rate_and_amount(c: Contribution) -> tuple[Decimal | None, Decimal]:
+    if c.kind == Kind.REIMBURSEMENT:
+        return None, c.claimed_amount
+    if c.is_adjustment:
+        original = c.adjusts
+        return original.rate, round_money(c.quantity * original.rate)
+    rate = rate_in_force(
+        rate_card=c.engagement.rate_card,
+        activity=c.activity,
+        kind=RATE_KIND_FOR[c.kind],
+        on=c.date,
+    )
+    if rate is None:
+        raise StateConflict(
+            _(
+                "There is no %(kind)s rate for %(activity)s on %(date)s in this engagement's "
+                "rate card. Add one before approving."
+            )
+            % {
+                "kind": Rate.Kind(RATE_KIND_FOR[c.kind]).label.lower(),
+                "activity": c.get_activity_display().lower(),
+                "date": c.date.isoformat(),
+            },
+            code="no_rate",
+        )
+    return rate.amount, round_money(c.quantity * rate.amount)
+
+
+@transaction.atomic
+def contribution_approve(*, contribution: Contribution, by, seen_version=None) -> Contribution:
+    """Approve a submitted entry, freezing its rate and amount.
+
+    ``seen_version`` ties the approval to the version the approver looked at:
+    if the entry changed since, nothing is approved (StateConflict "changed").
+    """
+    c = lock_contribution(contribution)
+    if not by.has_perm("engagements.approve_contribution"):
+        raise NotAllowed(_("You cannot approve contributions."))
+    if c.status == Status.APPROVED and c.approved_by_id == by.pk:
+        return c  # a repeated click: already done by this person
+    if c.status != Status.SUBMITTED:
+        raise StateConflict(
+            _("Only an entry waiting for approval can be approved; this one is %(status)s.")
+            % {"status": c.get_status_display().lower()}
+        )
+    check_seen_version(c, seen_version)
+    if c.logged_by_id == by.pk:
+        raise NotAllowed(
+            _("You logged this entry, so someone else must approve it."), code="own_entry"
+        )
+    if c.last_edited_by_id == by.pk:
+        raise NotAllowed(
+            _("You changed this entry, so someone else must approve it."), code="own_edit"
+        )
+    if is_own(by, c.engagement):
+        raise NotAllowed(_("Nobody approves their own work."), code="own_work")
+    c.rate, c.amount = _frozen_rate_and_amount(c)
+    c.status = Status.APPROVED
+    c.approved_by = by
+    c.approved_at = timezone.now()
+    stamp(c, by=by, action="contribution.approved")
+    c.save()
+    return c
+
+
+@transaction.atomic
+def contribution_reject(
+    *, contribution: Contribution, by, reason: str, seen_version=None
+) -> Contribution:
+    """Return a submitted entry with a reason; ``seen_version`` as for approval."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why the entry is being returned."), field="reason")
+    c = lock_contribution(contribution)
+    if not by.has_perm("engagements.approve_contribution"):
+        raise NotAllowed(_("You cannot return contributions."))
+    if c.status != Status.SUBMITTED:
+        raise StateConflict(
+            _("Only an entry waiting for approval can be returned; this one is %(status)s.")
+            % {"status": c.get_status_display().lower()}
+        )
+    check_seen_version(c, seen_version)
+    c.status = Status.REJECTED
+    c.rejected_reason = reason
+    c.version += 1
+    stamp(c, by=by, action="contribution.rejected", reason=reason)
+    c.save()
+    return c
+
+
+@dataclass
+class Decision:
+    """What happened to one entry of a bulk approval or return."""
+
+    contribution: Contribution
+    outcome: str  # approved, returned, refused, conflict, invalid
+    message: str = ""
+
+
+def contributions_decide(
+    *,
+    by,
+    contributions: Iterable[Contribution],
+    approve: bool,
+    reason: str = "",
+    seen_versions: dict | None = None,
+) -> list[Decision]:
+    """Approve or return many entries, each through its own service call.
+
+    Each entry is its own transaction on purpose: one that changed in the
+    meantime (a conflict) or that the reviewer logged themselves (refused) is
+    reported and does not hold back the others. ``seen_versions`` maps an
+    entry's public id to the version the reviewer saw (see contribution_approve).
+    """
+    seen_versions = seen_versions or {}
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise ValidationFailed(_("Say why the entries are being returned."), field="reason")
+    decisions = []
+    for contribution in contributions:
+        try:
+            seen = seen_versions.get(contribution.public_id)
+            if approve:
+                done = contribution_approve(contribution=contribution, by=by, seen_version=seen)
+                outcome = "approved"
+            else:
+                done = contribution_reject(
+                    contribution=contribution, by=by, reason=reason, seen_version=seen
+                )
+                outcome = "returned"
+        except NotAllowed as exc:
+            decisions.append(Decision(contribution, "refused", exc.message))
+        except StateConflict as exc:
+            decisions.append(Decision(contribution, "conflict", exc.message))
+        except ValidationFailed as exc:
+            decisions.append(Decision(contribution, "invalid", exc.message))
+        else:
+            decisions.append(Decision(done, outcome))
+    return decisions

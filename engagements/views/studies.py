@@ -1,0 +1,97 @@
+"""Studies and engagements: the dashboard, one study, one engagement, engaging a consultant."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from accounts.access import coordinator_required, get_visible_or_404, staff_required
+from consultants.models import Consultant
+from consultants.selectors import consultants_visible_to
+from core.errors import StateConflict, ValidationFailed
+from core.forms import show_error
+from core.history import history_entries
+from engagements import selectors
+from engagements.forms import EngagementForm
+from engagements.models import Study
+from engagements.services import engagements as engagements_services
+from engagements.views.common import PAGE_SIZE, coordinates
+
+
+@staff_required
+def dashboard(request):
+    """The list of studies, or straight to the only one."""
+    studies = list(selectors.studies_with_counts())
+    if len(studies) == 1:
+        return redirect("engagements:study_dashboard", public_id=studies[0].public_id)
+    return render(request, "engagements/study_list.html", {"studies": studies})
+
+
+@staff_required
+def study_dashboard(request, public_id):
+    study = get_visible_or_404(Study.objects.all(), public_id=public_id)
+    return render(
+        request,
+        "engagements/dashboard.html",
+        {
+            "d": selectors.study_dashboard(study),
+            "can_coordinate": coordinates(request.user),
+        },
+    )
+
+
+@staff_required
+def engagement_detail(request, public_id):
+    user = request.user
+    engagement = get_visible_or_404(
+        selectors.with_burn(selectors.engagements_visible_to(user)).prefetch_related(
+            "rate_card__rates"
+        ),
+        public_id=public_id,
+    )
+    selectors.decorate_burn([engagement])
+    entries = selectors.contribution_rows(
+        selectors.contributions_visible_to(user).filter(engagement=engagement)
+    ).order_by("-date", "-id")
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "engagements/engagement_detail.html",
+        {
+            "engagement": engagement,
+            "page": page,
+            "entries": selectors.with_estimates(page.object_list),
+            "history": history_entries(engagement, viewer=user),
+            "can_coordinate": coordinates(user),
+        },
+    )
+
+
+@coordinator_required
+def engagement_create(request):
+    user = request.user
+    consultants = (
+        consultants_visible_to(user)
+        .filter(status=Consultant.Status.ACTIVE)
+        .only("public_id", "display_name")
+        .order_by("display_name", "id")
+    )
+    form = EngagementForm(
+        request.POST or None,
+        consultants=consultants,
+        initial={"consultant": request.GET.get("consultant", "")},
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                engagement = engagements_services.engagement_create(by=user, **form.cleaned_data)
+            except (ValidationFailed, StateConflict) as exc:
+                status = show_error(form, exc)
+            else:
+                messages.success(request, _("The engagement was created."))
+                return redirect("engagements:engagement_detail", public_id=engagement.public_id)
+    return render(request, "engagements/engagement_form.html", {"form": form}, status=status)

@@ -1,0 +1,25 @@
+"""The consultant's own portal, under /me/. Records are named by opaque ids only."""
+
+from django.urls import path
+
+from portal.views import contributions, documents, home, log_hours, payments, preferences
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("contributions/", contributions.contributions, name="contributions"),
+    path(
+        "contributions/<uuid:public_id>/",
+        contributions.contribution_detail,
+        name="contribution",
+    ),
+    path("log/", log_hours.log_hours, name="log"),
+    path("payments/", payments.my_payments, name="payments"),
+    path("payments/direct-deposit/", payments.stripe_onboarding, name="stripe_onboarding"),
+    path("receipts/", documents.my_receipts, name="receipts"),
+    path("receipts/<uuid:public_id>/pdf/", documents.receipt_pdf, name="receipt_pdf"),
+    path("statements/<uuid:public_id>/pdf/", documents.statement_pdf, name="statement_pdf"),
+    path("statements/prepare/", documents.statement_prepare, name="statement_prepare"),
+    path("preferences/", preferences.preferences, name="preferences"),
+]
