@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.module_loading import import_string
-from django_tasks import Task
+from django_tasks.base import Task
 
 TaskRef = Task | str
 

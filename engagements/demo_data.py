@@ -366,7 +366,7 @@ def connect_demo_stripe_accounts(sandbox_url: str) -> int:
     Stripe-compatible server; returns how many accounts it connected.
     """
     from payments.sandbox import SandboxControl
-    from payments.services import _stripe_account_save
+    from payments.stripe.accounts import stripe_account_save
 
     control = SandboxControl(sandbox_url)
     system = User.objects.filter(email="admin@example.org").first()
@@ -379,6 +379,6 @@ def connect_demo_stripe_accounts(sandbox_url: str) -> int:
     for consultant in waiting:
         account = control.create_account(onboarded=True)
         with transaction.atomic():
-            _stripe_account_save(consultant=consultant, account=account, by=system)
+            stripe_account_save(consultant=consultant, account=account, by=system)
         connected += 1
     return connected

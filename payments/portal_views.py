@@ -20,10 +20,13 @@ from accounts.access import consultant_required, get_visible_or_404
 from consultants.models import PayoutMethod
 from core.errors import DomainError, StateConflict
 from core.files import bytes_download
-from payments import selectors, services, statements
-from payments.documents import AnnualStatement, Receipt
+from payments import selectors
+from payments.documents import statements
+from payments.documents.models import AnnualStatement, Receipt
+from payments.documents.receipts import receipt_status
+from payments.documents.rendering import document_filename, document_pdf
 from payments.forms import StatementYearForm
-from payments.receipts import document_filename, document_pdf, receipt_status
+from payments.stripe import accounts as stripe_accounts
 
 PAGE_SIZE = 50
 
@@ -89,7 +92,7 @@ def stripe_onboarding(request):
         )
         return redirect("portal:payments")
     try:
-        url = services.stripe_onboarding_link(consultant=consultant, by=request.user)
+        url = stripe_accounts.stripe_onboarding_link(consultant=consultant, by=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("portal:payments")
