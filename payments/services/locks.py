@@ -1,10 +1,11 @@
 """How every writer locks a payment or a batch, so that none waits for another in a circle.
 
-Finance actions and batch-wide actions lock a payment's batch row, then the
-payment row (``lock_payment``), then its items and contributions; batch-wide
-actions (execute, cancel, refresh) lock the batch and then its payments. The
-engine and the webhooks lock the payment only (``lock_batch=False``): they never
-take the batch row (see ``lock_payments``).
+Finance's actions on a payment lock its batch row, then the payment row
+(``lock_payment``), then its items and contributions; batch-wide actions
+(execute, cancel, refresh) lock the batch and then its payments. The engine and
+the webhooks lock the payment row only (``lock_batch=False``), never its batch:
+batch-wide actions refuse a processing batch before they lock its payments, and
+taking the batch row as well let two workers deadlock (commit 04e0a66).
 """
 
 from __future__ import annotations
