@@ -84,12 +84,12 @@ def main() -> None:
     workers = [start_worker(env, f"bench-{i}", args.interval) for i in range(args.workers)]
     try:
         time.sleep(2 + 1.5 * args.workers)  # let the workers boot (not timed)
-        from payments import services
         from payments.models import Payment
+        from payments.services.batches import batch_execute
 
         finance = batch.created_by
         t0 = time.monotonic()
-        services.batch_execute(batch=batch, by=finance)
+        batch_execute(batch=batch, by=finance)
         print(f"  {time.monotonic() - t0:6.1f}s  batch executed: tasks enqueued", flush=True)
         open_statuses = (Payment.Status.PENDING, Payment.Status.PROCESSING)
         last = None
@@ -165,8 +165,8 @@ def build_batch(sandbox, n: int):
     from accounts.models import User
     from consultants.models import Consultant, PayoutMethod, TaxForm
     from engagements.models import Contribution, Engagement, Phase, Rate, RateCard, Study
-    from payments import services
     from payments.models import StripeAccount
+    from payments.services.batches import batch_approve, batch_build, batch_submit
 
     def user(email, role):
         from django.contrib.auth.models import Group
@@ -233,9 +233,9 @@ def build_batch(sandbox, n: int):
         ]
     )
     t0 = time.monotonic()
-    batch = services.batch_build(by=finance, cutoff_date=date(2026, 3, 31))
-    services.batch_submit(batch=batch, by=finance)
-    batch = services.batch_approve(batch=batch, by=finance2)
+    batch = batch_build(by=finance, cutoff_date=date(2026, 3, 31))
+    batch_submit(batch=batch, by=finance)
+    batch = batch_approve(batch=batch, by=finance2)
     print(f"built and approved in {time.monotonic() - t0:.1f}s")
     return batch
 

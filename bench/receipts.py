@@ -36,22 +36,23 @@ from weasyprint import HTML  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from demo.data import seed_demo  # noqa: E402
-from payments import services  # noqa: E402
-from payments.documents import Receipt  # noqa: E402
+from payments.documents.models import Receipt  # noqa: E402
+from payments.documents.receipts import _create_receipt, receipt_html, receipt_render  # noqa: E402
 from payments.models import Payment  # noqa: E402
-from payments.receipts import _create_receipt, receipt_html, receipt_render  # noqa: E402
+from payments.services.batches import batch_approve, batch_build, batch_execute, batch_submit  # noqa: E402
+from payments.services.finance import payment_record_manual  # noqa: E402
 
 
 def one_paid_payment() -> Payment:
     seed_demo()
     finance = User.objects.get(email="finance@example.org")
     finance2 = User.objects.get(email="finance2@example.org")
-    batch = services.batch_build(by=finance, cutoff_date=date.today(), method="check")
-    services.batch_submit(batch=batch, by=finance)
-    services.batch_approve(batch=batch, by=finance2)
-    services.batch_execute(batch=batch, by=finance2)
+    batch = batch_build(by=finance, cutoff_date=date.today(), method="check")
+    batch_submit(batch=batch, by=finance)
+    batch_approve(batch=batch, by=finance2)
+    batch_execute(batch=batch, by=finance2)
     payment = batch.payments.filter(status="processing").first()
-    return services.payment_record_manual(
+    return payment_record_manual(
         payment=payment, by=finance, reference="1001", handed_over_on=date.today()
     )
 

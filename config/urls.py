@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from payments.public_views import verify as receipt_verify
-from payments.webhooks import stripe_webhook
+from payments.stripe.webhooks import stripe_webhook
 
 admin.site.site_header = "Honora administration"
 admin.site.site_title = "Honora"

@@ -23,7 +23,7 @@ from engagements.rates import RATE_KIND_FOR
 from engagements.services.contributions import contribution_create
 from engagements.services.engagements import rate_add, study_create
 from engagements.services.reviews import contribution_approve, contribution_reject
-from payments import services as payment_services
+from payments.stripe.accounts import stripe_account_save
 from stripe_sandbox import SandboxControl
 
 STUDY_NAME = "Community Voices Study"
@@ -379,6 +379,6 @@ def connect_demo_stripe_accounts(sandbox_url: str) -> int:
     )
     for consultant in waiting:
         account = control.create_account(onboarded=True)
-        payment_services.stripe_account_connect(consultant=consultant, account=account, by=system)
+        stripe_account_save(consultant=consultant, account=account, by=system)
         connected += 1
     return connected

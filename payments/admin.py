@@ -3,7 +3,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from payments.documents import AnnualStatement, Receipt
+from payments.documents.models import AnnualStatement, Receipt
 from payments.models import (
     Payment,
     PaymentAttempt,

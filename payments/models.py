@@ -25,6 +25,9 @@ from core.history import HistoryActionMixin
 from core.money import MONEY_FIELD as MONEY
 from engagements.models import Contribution, Phase, Study
 
+# The document models live with the documents; imported here so the app registry finds them.
+from payments.documents.models import AnnualStatement, Receipt, ReceiptCounter  # noqa: F401
+
 
 class FinanceAccess(models.Model):
     """Holds the permission that opens the finance pages; no rows are stored."""
@@ -235,7 +238,7 @@ class Payment(models.Model):
     # Stripe: the transfer that paid it, once known.
     transfer_id = models.CharField(max_length=64, blank=True)
     # Stripe: the connected account's bank payout that carried it, once a payout.paid
-    # or payout.failed event has been matched to it (see payments.webhooks).
+    # or payout.failed event has been matched to it (see payments.stripe.events).
     stripe_payout_id = models.CharField(max_length=64, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     failure_code = models.CharField(max_length=64, blank=True)
@@ -396,6 +399,3 @@ class WebhookEvent(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
-
-
-from payments.documents import AnnualStatement, Receipt, ReceiptCounter  # noqa: E402, F401

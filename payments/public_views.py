@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from rest_framework.throttling import BaseThrottle
 
-from payments.receipts import receipt_verify
+from payments.documents.receipts import receipt_verify
 
 
 def _over_limit(request) -> bool:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from consultants.models import Consultant, PayoutMethod
 from core.history import history_entries
 from engagements.models import Contribution
+from payments.documents.models import AnnualStatement, Receipt
 from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch, StripeAccount
 
 ZERO = Decimal("0.00")
@@ -422,8 +423,6 @@ def payment_date(payment: Payment):
 
 def receipts_visible_to(user) -> QuerySet:
     """Finance sees every receipt; a consultant only their own; anyone else none."""
-    from payments.documents import Receipt
-
     if is_finance(user):
         return Receipt.objects.all()
     consultant = getattr(user, "consultant", None) if user and user.is_authenticated else None
@@ -434,8 +433,6 @@ def receipts_visible_to(user) -> QuerySet:
 
 def statements_visible_to(user) -> QuerySet:
     """Finance sees every statement; a consultant only their own; anyone else none."""
-    from payments.documents import AnnualStatement
-
     if is_finance(user):
         return AnnualStatement.objects.all()
     consultant = getattr(user, "consultant", None) if user and user.is_authenticated else None

@@ -10,6 +10,10 @@ import logging
 
 from django_tasks import task
 
+from payments.documents.notifications import payment_came_back
+from payments.stripe import engine
+from payments.stripe.accounts import stripe_account_refresh
+
 log = logging.getLogger("payments.tasks")
 
 PAY_PRIORITY = 50
@@ -18,17 +22,13 @@ PAY_PRIORITY = 50
 @task(priority=PAY_PRIORITY)
 def pay_payment(payment_id: int) -> str:
     """Pay one payment through its provider; safe to run twice, or twice at once."""
-    from payments.execution import pay
-
-    return pay(payment_id)
+    return engine.pay(payment_id)
 
 
 @task()
 def sweep_payments() -> dict:
     """Pick up payments whose worker died or whose task was lost (see payments_sweep)."""
-    from payments.execution import sweep
-
-    return sweep()
+    return engine.sweep()
 
 
 @task(priority=PAY_PRIORITY)
@@ -36,32 +36,24 @@ def reverse_transfer(payment_id: int) -> str:
     """Take back the transfer of a returned payment whose bank payout failed.
 
     Its work is released to be paid again once the reversal is confirmed, so the
-    money that paid it comes back first (see ``payments.execution.reverse``).
+    money that paid it comes back first (see ``payments.stripe.engine.reverse``).
     """
-    from payments.execution import reverse
-
-    return reverse(payment_id)
+    return engine.reverse(payment_id)
 
 
 @task(priority=PAY_PRIORITY)
 def check_with_stripe(payment_id: int) -> str:
     """List what Stripe holds for a failed payment, before it may be cancelled."""
-    from payments.execution import check_with_stripe as check
-
-    return check(payment_id)
+    return engine.check_with_stripe(payment_id)
 
 
 @task()
 def tell_payment_came_back(payment_id: int) -> bool:
     """The neutral e-mail to a consultant who asked for e-mails: a payment came back."""
-    from payments.notifications import payment_came_back
-
     return payment_came_back(payment_id)
 
 
 @task()
 def refresh_stripe_account(account_id: str) -> str:
     """Read a connected account from Stripe and apply it (when events tie in time)."""
-    from payments.services import stripe_account_refresh
-
     return stripe_account_refresh(account_id=account_id)

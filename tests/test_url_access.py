@@ -71,7 +71,8 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
     )
     # Payouts: approved work, built into a batch by finance, approved by a second
     # finance person, executed, and the check's hand-over recorded with proof.
-    from payments import services as payouts
+    from payments.services.batches import batch_approve, batch_build, batch_execute, batch_submit
+    from payments.services.finance import payment_record_manual
     from tests.factories import UserFactory
 
     paid_work = contribution_create(
@@ -83,11 +84,11 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
         quantity=Decimal("1"),
     )
     contribution_approve(contribution=paid_work, by=coordinator)
-    batch = payouts.batch_build(by=finance, cutoff_date=date(2026, 3, 31))
-    payouts.batch_submit(batch=batch, by=finance)
-    payouts.batch_approve(batch=batch, by=UserFactory(roles=["finance"]))
-    payouts.batch_execute(batch=batch, by=finance)
-    payment = payouts.payment_record_manual(
+    batch = batch_build(by=finance, cutoff_date=date(2026, 3, 31))
+    batch_submit(batch=batch, by=finance)
+    batch_approve(batch=batch, by=UserFactory(roles=["finance"]))
+    batch_execute(batch=batch, by=finance)
+    payment = payment_record_manual(
         payment=batch.payments.get(),
         by=finance,
         reference="1001",
@@ -95,8 +96,8 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
         proof=SimpleUploadedFile("proof.pdf", b"%PDF-1.4\n", content_type="application/pdf"),
     )
     # Its receipt and the owner's statement for the year, rendered as a worker would.
-    from payments.receipts import receipt_issue
-    from payments.statements import statement_generate
+    from payments.documents.receipts import receipt_issue
+    from payments.documents.statements import statement_generate
 
     receipt = receipt_issue(payment_id=payment.pk)
     statement = statement_generate(consultant=consultant, year=receipt.year, by=consultant.user)

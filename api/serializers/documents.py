@@ -9,8 +9,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from api.serializers.common import Money
-from payments.documents import AnnualStatement, Receipt
-from payments.receipts import receipt_status
+from payments.documents.models import AnnualStatement, Receipt
+from payments.documents.receipts import receipt_status
 
 
 class ReceiptSerializer(serializers.ModelSerializer):

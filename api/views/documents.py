@@ -45,17 +45,17 @@ from api.views.payments import FinanceOrConsultant, IsFinance
 from consultants.models import Consultant
 from core.errors import StateConflict
 from core.files import bytes_download
-from payments import selectors, statements
-from payments.documents import AnnualStatement, Receipt
-from payments.models import Payment
-from payments.receipts import (
+from payments import selectors
+from payments.documents import statements
+from payments.documents.models import AnnualStatement, Receipt
+from payments.documents.receipts import (
     RECEIPT_STATUSES,
     current_receipt,
-    document_filename,
-    document_pdf,
     receipt_replace,
     receipt_verify,
 )
+from payments.documents.rendering import document_filename, document_pdf
+from payments.models import Payment
 
 PDF = OpenApiResponse(OpenApiTypes.BINARY, description="The stored PDF, exactly as issued.")
 NOT_READY = OpenApiResponse(
@@ -140,7 +140,7 @@ class ReceiptFilter(StrictFilterSet):
         fields = []
 
     def filter_status(self, queryset, name, value):
-        # The same rule as payments.receipts.receipt_status, in SQL.
+        # The same rule as payments.documents.receipts.receipt_status, in SQL.
         if value == "replaced":
             return queryset.filter(replaced_by__isnull=False)
         reversed_ = Q(payment__status__in=(Payment.Status.VOIDED, Payment.Status.RETURNED))

@@ -26,8 +26,10 @@ from api.serializers.payments import (
 from api.views.base import HonoraViewSet
 from core.errors import ValidationFailed
 from engagements.models import Phase, Study
-from payments import selectors, services
+from payments import selectors
 from payments.models import Payment, PaymentAttempt, PayoutBatch
+from payments.services import batches as batch_actions
+from payments.services import finance
 
 ONLY_FINANCE = "Only finance can do this."
 
@@ -96,7 +98,7 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honor
             phase = Phase.objects.filter(pk=data["phase"]).first()
             if phase is None:
                 raise ValidationFailed("No phase with this id.", field="phase")
-        batch = services.batch_build(
+        batch = batch_actions.batch_build(
             by=request.user,
             cutoff_date=data["cutoff_date"],
             study=study,
@@ -110,21 +112,21 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honor
     @action(detail=True, methods=["post"])
     def submit(self, request, public_id=None):
         """Ask a second finance person to approve."""
-        batch = services.batch_submit(batch=self.get_object(), by=request.user)
+        batch = batch_actions.batch_submit(batch=self.get_object(), by=request.user)
         return self._answer(batch)
 
     @extend_schema(request=None, responses=PayoutBatchSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, public_id=None):
         """Never by whoever built the batch, nor by anyone paid in it."""
-        batch = services.batch_approve(batch=self.get_object(), by=request.user)
+        batch = batch_actions.batch_approve(batch=self.get_object(), by=request.user)
         return self._answer(batch)
 
     @extend_schema(request=None, responses=PayoutBatchSerializer)
     @action(detail=True, methods=["post"])
     def execute(self, request, public_id=None):
         """Start paying an approved batch; direct deposits go out as background tasks."""
-        batch = services.batch_execute(batch=self.get_object(), by=request.user)
+        batch = batch_actions.batch_execute(batch=self.get_object(), by=request.user)
         return self._answer(batch)
 
     @extend_schema(request=ReasonSerializer, responses=PayoutBatchSerializer)
@@ -134,7 +136,7 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honor
         batch = self.get_object()
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        batch = services.batch_cancel(
+        batch = batch_actions.batch_cancel(
             batch=batch, by=request.user, reason=serializer.validated_data["reason"]
         )
         return self._answer(batch)
@@ -181,7 +183,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraVie
         payment = self._finance_payment()
         serializer = RecordManualSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        payment = services.payment_record_manual(
+        payment = finance.payment_record_manual(
             payment=payment, by=request.user, **serializer.validated_data
         )
         return self._answer(payment)
@@ -193,7 +195,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraVie
         payment = self._finance_payment()
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        payment = services.payment_void(
+        payment = finance.payment_void(
             payment=payment, by=request.user, reason=serializer.validated_data["reason"]
         )
         return self._answer(payment)
@@ -202,7 +204,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraVie
     @action(detail=True, methods=["post"])
     def release(self, request, public_id=None):
         """Check a held payment again; it goes ahead only if its reason is resolved."""
-        payment = services.payment_release_hold(payment=self._finance_payment(), by=request.user)
+        payment = finance.payment_release_hold(payment=self._finance_payment(), by=request.user)
         return self._answer(payment)
 
     @extend_schema(request=ReasonSerializer, responses=PaymentSerializer)
@@ -212,7 +214,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraVie
         payment = self._finance_payment()
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        payment = services.payment_cancel(
+        payment = finance.payment_cancel(
             payment=payment, by=request.user, reason=serializer.validated_data["reason"]
         )
         return self._answer(payment)
@@ -221,7 +223,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraVie
     @action(detail=True, methods=["post"])
     def retry(self, request, public_id=None):
         """Try a failed payment again, as a new attempt."""
-        payment = services.payment_retry(payment=self._finance_payment(), by=request.user)
+        payment = finance.payment_retry(payment=self._finance_payment(), by=request.user)
         return self._answer(payment)
 
     @extend_schema(request=None, responses=PaymentSerializer)
@@ -232,7 +234,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraVie
         A worker lists the payment's transfer group: a transfer found is recorded as
         paid; if none exists, the payment can then be cancelled.
         """
-        payment = services.payment_check_with_stripe(
+        payment = finance.payment_check_with_stripe(
             payment=self._finance_payment(), by=request.user
         )
         return self._answer(payment)
@@ -244,7 +246,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraVie
         payment = self._finance_payment()
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        payment = services.payment_mark_returned(
+        payment = finance.payment_mark_returned(
             payment=payment, by=request.user, reason=serializer.validated_data["reason"]
         )
         return self._answer(payment)

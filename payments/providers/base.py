@@ -3,7 +3,7 @@
 A provider has an identifier, a human name, a way to execute one attempt of a payment,
 a way to find what the provider already holds for a payment, and a way to reverse a
 payment. It raises one exception type, ``ProviderError``, whose ``kind`` tells the
-engine (``payments.execution``) what it may do next:
+engine (``payments.stripe.engine``) what it may do next:
 
 - ``refused``: the provider answered and created nothing; a new attempt (a new key)
   may follow once the cause is fixed and the provider confirms nothing exists;
@@ -47,7 +47,7 @@ class ProviderError(Exception):
         self.retry_after = retry_after
         # For ``unknown``: the provider has finished with this key and keeps answering
         # the same error (a stored 5xx). Calling again with the key cannot help; only
-        # asking what exists can (see payments.execution).
+        # asking what exists can (see payments.stripe.engine).
         self.settled = settled
         # Something was created after all (say, a transfer that does not match the
         # request): its reference. The error never means "nothing exists" then.

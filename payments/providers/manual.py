@@ -1,6 +1,6 @@
 """Check, prepaid card, gift card and cash: finance hands the money over and records it.
 
-Nothing is sent anywhere; ``payments.services.payment_record_manual`` records the
+Nothing is sent anywhere; ``payments.services.finance.payment_record_manual`` records the
 hand-over, ``payment_void`` undoes one that did not happen, and
 ``payment_mark_returned`` takes back a returned check.
 """

@@ -12,10 +12,12 @@ from django.views.decorators.http import require_POST
 from accounts.access import consultant_required, get_visible_or_404
 from core.errors import DomainError, StateConflict
 from core.files import bytes_download
-from payments import selectors, statements
-from payments.documents import AnnualStatement, Receipt
+from payments import selectors
+from payments.documents import statements
+from payments.documents.models import AnnualStatement, Receipt
+from payments.documents.receipts import receipt_status
+from payments.documents.rendering import document_filename, document_pdf
 from payments.forms import StatementYearForm
-from payments.receipts import document_filename, document_pdf, receipt_status
 
 PAGE_SIZE = 50
 

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 from accounts.access import consultant_required
 from consultants.models import PayoutMethod
 from core.errors import DomainError
-from payments import selectors, services
+from payments import selectors
+from payments.stripe import accounts as stripe_accounts
 
 PAGE_SIZE = 50
 
@@ -83,7 +84,7 @@ def stripe_onboarding(request):
         )
         return redirect("portal:payments")
     try:
-        url = services.stripe_onboarding_link(consultant=consultant, by=request.user)
+        url = stripe_accounts.stripe_onboarding_link(consultant=consultant, by=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("portal:payments")

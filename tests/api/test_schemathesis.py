@@ -72,9 +72,10 @@ def fuzz_world(live_server, transactional_db, settings):
 def _payouts_and_documents(users, engagement) -> dict[str, list[str]]:
     """A paid batch (its payment, receipt and the owner's statement) and a draft batch,
     so the payout and document endpoints are fuzzed past their 404s."""
-    from payments import services as payouts
-    from payments.receipts import receipt_issue
-    from payments.statements import statement_generate
+    from payments.documents.receipts import receipt_issue
+    from payments.documents.statements import statement_generate
+    from payments.services.batches import batch_approve, batch_build, batch_execute, batch_submit
+    from payments.services.finance import payment_record_manual
 
     consultant = engagement.consultant
     consultant.payout_method = "check"
@@ -95,11 +96,11 @@ def _payouts_and_documents(users, engagement) -> dict[str, list[str]]:
         contribution_approve(contribution=c, by=coordinator2)
 
     approved(date(2026, 3, 2))
-    paid_batch = payouts.batch_build(by=finance, cutoff_date=date(2026, 3, 5))
-    payouts.batch_submit(batch=paid_batch, by=finance)
-    payouts.batch_approve(batch=paid_batch, by=finance2)
-    payouts.batch_execute(batch=paid_batch, by=finance)
-    paid = payouts.payment_record_manual(
+    paid_batch = batch_build(by=finance, cutoff_date=date(2026, 3, 5))
+    batch_submit(batch=paid_batch, by=finance)
+    batch_approve(batch=paid_batch, by=finance2)
+    batch_execute(batch=paid_batch, by=finance)
+    paid = payment_record_manual(
         payment=paid_batch.payments.get(),
         by=finance,
         reference="1001",
@@ -108,7 +109,7 @@ def _payouts_and_documents(users, engagement) -> dict[str, list[str]]:
     receipt = receipt_issue(payment_id=paid.pk)
     statement = statement_generate(consultant=consultant, year=receipt.year)
     approved(date(2026, 3, 20))
-    draft = payouts.batch_build(by=finance, cutoff_date=date(2026, 3, 31))
+    draft = batch_build(by=finance, cutoff_date=date(2026, 3, 31))
     return {
         "/api/v1/payout-batches/{public_id}": [str(paid_batch.public_id), str(draft.public_id)],
         "/api/v1/payments/{public_id}": [

@@ -17,7 +17,7 @@ def stripe_settings(settings, stripe_sandbox):
 
     Tasks go to the dummy backend (recorded, not run) unless a test says otherwise.
     """
-    from payments.stripe_client import reset_clients
+    from payments.stripe.client import reset_clients
 
     settings.STRIPE_SECRET_KEY = API_KEY
     settings.STRIPE_ENABLED = True
@@ -35,11 +35,13 @@ def stripe_settings(settings, stripe_sandbox):
 
 @pytest.fixture
 def paid_hook(monkeypatch):
-    """Records ``services._after_paid`` calls instead of issuing receipts."""
-    from payments import services
+    """Records the receipts that paid payments enqueue (``issue_receipt``) instead of issuing them."""
+    from types import SimpleNamespace
+
+    from payments.documents import tasks as document_tasks
 
     calls: list[int] = []
-    monkeypatch.setattr(services, "_after_paid", calls.append)
+    monkeypatch.setattr(document_tasks, "issue_receipt", SimpleNamespace(enqueue=calls.append))
     return calls
 
 
@@ -108,17 +110,17 @@ class PayoutWorld:
     def approved_batch(self):
         from datetime import date
 
-        from payments import services
+        from payments.services.batches import batch_approve, batch_build, batch_submit
 
-        batch = services.batch_build(by=self.finance, cutoff_date=date(2026, 3, 31))
-        services.batch_submit(batch=batch, by=self.finance)
-        return services.batch_approve(batch=batch, by=self.finance2)
+        batch = batch_build(by=self.finance, cutoff_date=date(2026, 3, 31))
+        batch_submit(batch=batch, by=self.finance)
+        return batch_approve(batch=batch, by=self.finance2)
 
     def executed_batch(self):
-        from payments import services
+        from payments.services.batches import batch_execute
 
         batch = self.approved_batch()
-        return services.batch_execute(batch=batch, by=self.finance)
+        return batch_execute(batch=batch, by=self.finance)
 
     def live_cents_by_group(self) -> dict[str, list[int]]:
         groups: dict[str, list[int]] = {}

@@ -14,8 +14,8 @@ import pypdf
 
 from consultants.models import TaxForm
 from consultants.services import vault_update
-from payments.documents import Receipt
-from payments.receipts import receipt_issue
+from payments.documents.models import Receipt
+from payments.documents.receipts import receipt_issue
 from tests.payments.factories_payouts import STANDARD_ENTRIES, approved_work, paid_manual_payment
 
 LEGAL_NAME = "Rivera Example"

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from engagements.services.contributions import contribution_create
 from engagements.services.reviews import contribution_approve
-from payments import services as pay
+from payments.services.batches import batch_approve, batch_build, batch_execute, batch_submit
+from payments.services.finance import payment_record_manual
 
 
 def approved_work(engagement, *, logger, approver, entries):
@@ -36,13 +37,13 @@ def paid_manual_payment(
     handed_over_on=date(2026, 11, 20),
     cutoff=date(2026, 11, 26),
 ):
-    batch = pay.batch_build(by=finance, cutoff_date=cutoff, today=cutoff)
-    pay.batch_submit(batch=batch, by=finance)
-    pay.batch_approve(batch=batch, by=finance2)
-    pay.batch_execute(batch=batch, by=finance2)
+    batch = batch_build(by=finance, cutoff_date=cutoff, today=cutoff)
+    batch_submit(batch=batch, by=finance)
+    batch_approve(batch=batch, by=finance2)
+    batch_execute(batch=batch, by=finance2)
     payment = batch.payments.get()
     assert payment.status == "processing", payment.hold_detail
-    return pay.payment_record_manual(
+    return payment_record_manual(
         payment=payment,
         by=finance,
         reference=reference,

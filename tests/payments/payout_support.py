@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from consultants.models import PayoutMethod
 from engagements.services.contributions import contribution_create
 from engagements.services.reviews import contribution_approve
-from payments import services as pay
+from payments.services.batches import batch_approve, batch_build, batch_execute, batch_submit
 from tests.factories import ConsultantFactory, EngagementFactory, UserFactory
 
 WORK_DAY = date(2026, 3, 12)
@@ -64,18 +64,18 @@ def consultant_with_work(
 
 
 def build(*, by, **filters):
-    return pay.batch_build(by=by, cutoff_date=filters.pop("cutoff_date", CUTOFF), **filters)
+    return batch_build(by=by, cutoff_date=filters.pop("cutoff_date", CUTOFF), **filters)
 
 
 def approved_batch(*, builder, approver, **filters):
     batch = build(by=builder, **filters)
-    pay.batch_submit(batch=batch, by=builder)
-    return pay.batch_approve(batch=batch, by=approver)
+    batch_submit(batch=batch, by=builder)
+    return batch_approve(batch=batch, by=approver)
 
 
 def executed_batch(*, builder, approver, **filters):
     batch = approved_batch(builder=builder, approver=approver, **filters)
-    return pay.batch_execute(batch=batch, by=builder)
+    return batch_execute(batch=batch, by=builder)
 
 
 def count_queries(client, url) -> tuple[int, object]:

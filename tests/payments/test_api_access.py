@@ -104,9 +104,9 @@ def world(
 ):
     approved(engagement, approver=coordinator)
     batch = build(by=finance)
-    from payments import services
+    from payments.services.batches import batch_submit
 
-    services.batch_submit(batch=batch, by=finance)
+    batch_submit(batch=batch, by=finance)
     # Work for the outsider, approved after the batch: a new batch can be built.
     approved(outsider_engagement, approver=coordinator)
     clients = {

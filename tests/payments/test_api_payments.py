@@ -134,12 +134,12 @@ def test_a_post_with_an_idempotency_key_is_answered_once(fin, work):
 
 
 def test_void_needs_a_reason(fin, fin2, work, finance, finance2):
-    from payments import services
+    from payments.services.batches import batch_approve, batch_execute, batch_submit
 
     batch = build(by=finance)
-    services.batch_submit(batch=batch, by=finance)
-    services.batch_approve(batch=batch, by=finance2)
-    services.batch_execute(batch=batch, by=finance)
+    batch_submit(batch=batch, by=finance)
+    batch_approve(batch=batch, by=finance2)
+    batch_execute(batch=batch, by=finance)
     payment = batch.payments.get(method="check")
     url = f"{PAYMENTS}{payment.public_id}/void/"
     missing = _post(fin, url, {"reason": ""})
@@ -150,15 +150,15 @@ def test_void_needs_a_reason(fin, fin2, work, finance, finance2):
 
 
 def test_recording_a_payment_to_yourself_is_refused(finance, finance2, coordinator):
-    from payments import services
+    from payments.services.batches import batch_approve, batch_execute, batch_submit
     from tests.factories import UserFactory
 
     me = ConsultantFactory(user=finance2, display_name="Tomás as consultant")
     approved(EngagementFactory(consultant=me), approver=coordinator)
     batch = build(by=finance)
-    services.batch_submit(batch=batch, by=finance)
-    services.batch_approve(batch=batch, by=UserFactory(roles=["finance"]))
-    services.batch_execute(batch=batch, by=finance)
+    batch_submit(batch=batch, by=finance)
+    batch_approve(batch=batch, by=UserFactory(roles=["finance"]))
+    batch_execute(batch=batch, by=finance)
     payment = batch.payments.get()
     response = _post(
         client_for(finance2),

@@ -13,9 +13,9 @@ import io
 import pytest
 
 from consultants.models import VaultReveal
-from payments.documents import AnnualStatement, Receipt
-from payments.receipts import receipt_replace
-from payments.statements import statement_generate
+from payments.documents.models import AnnualStatement, Receipt
+from payments.documents.receipts import receipt_replace
+from payments.documents.statements import statement_generate
 from tests.api.conftest import client_for
 from tests.payments.documents_support import (
     LEGAL_NAME,

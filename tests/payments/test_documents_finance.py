@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 
 from consultants.models import VaultReveal
-from payments.documents import AnnualStatement, Receipt
-from payments.statements import statement_generate
+from payments.documents.models import AnnualStatement, Receipt
+from payments.documents.statements import statement_generate
 from tests.payments.documents_support import (
     LEGAL_NAME,
     PSEUDONYM,
@@ -182,7 +182,7 @@ def test_bulk_statements_enqueue_one_task_per_consultant_paid_that_year(
     assert response.status_code == 302
     # One consultant was paid that year (the outsider was not): one task, no PDF yet.
     (task,) = DBTaskResult.objects.all()
-    assert task.task_path == "payments.document_tasks.generate_statement"
+    assert task.task_path == "payments.documents.tasks.generate_statement"
     assert task.args_kwargs["args"][:2] == [payment.consultant.pk, year]
     assert not AnnualStatement.objects.exists()
     page = fin.get(reverse("payments:statements", kwargs={"year": year})).content.decode()

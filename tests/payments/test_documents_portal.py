@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from payments.documents import AnnualStatement, Receipt
-from payments.receipts import receipt_render, receipt_replace
-from payments.statements import statement_generate
+from payments.documents.models import AnnualStatement, Receipt
+from payments.documents.receipts import receipt_render, receipt_replace
+from payments.documents.statements import statement_generate
 from tests.payments.documents_support import (
     LEGAL_NAME,
     PSEUDONYM,
@@ -153,7 +153,7 @@ def test_asking_for_my_statement_enqueues_it_and_shows_it_being_prepared(
     assert response.status_code == 302
     # Enqueued for a worker after commit: no PDF was rendered in the request.
     (task,) = DBTaskResult.objects.all()
-    assert task.task_path == "payments.document_tasks.generate_statement"
+    assert task.task_path == "payments.documents.tasks.generate_statement"
     assert task.args_kwargs["args"] == [payment.consultant.pk, year, payment.consultant.user.pk]
     assert not AnnualStatement.objects.exists()
     page = mine.get(reverse("portal:receipts")).content.decode()
@@ -230,15 +230,16 @@ def test_paying_issues_the_receipt_and_mails_only_opted_in_consultants(
         approved_work(e, logger=coordinator, approver=coordinator2, entries=STANDARD_ENTRIES[:1])
     from datetime import date
 
-    from payments import services as pay
+    from payments.services.batches import batch_approve, batch_build, batch_execute, batch_submit
+    from payments.services.finance import payment_record_manual
 
-    batch = pay.batch_build(by=finance, cutoff_date=date(2026, 11, 26), today=date(2026, 11, 26))
-    pay.batch_submit(batch=batch, by=finance)
-    pay.batch_approve(batch=batch, by=finance2)
-    pay.batch_execute(batch=batch, by=finance2)
+    batch = batch_build(by=finance, cutoff_date=date(2026, 11, 26), today=date(2026, 11, 26))
+    batch_submit(batch=batch, by=finance)
+    batch_approve(batch=batch, by=finance2)
+    batch_execute(batch=batch, by=finance2)
     for payment in batch.payments.all():
         with django_capture_on_commit_callbacks(execute=True):
-            pay.payment_record_manual(
+            payment_record_manual(
                 payment=payment,
                 by=finance,
                 reference="1002",

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from payments.receipts import receipt_replace
+from payments.documents.receipts import receipt_replace
 from tests.payments.documents_support import LEGAL_NAME, PSEUDONYM, paid_with_receipt
 
 pytestmark = pytest.mark.django_db
@@ -146,10 +146,10 @@ def test_the_api_check_is_throttled(paid):
 
 
 def test_a_receipt_whose_payment_was_reversed_no_longer_verifies_as_valid(client, paid, finance):
-    from payments import services as pay
+    from payments.services.finance import payment_void
 
     payment, receipt = paid
-    pay.payment_void(payment=payment, by=finance, reason="The check was never cashed")
+    payment_void(payment=payment, by=finance, reason="The check was never cashed")
     text = _page(client, receipt.verification_code).content.decode()
     assert "no longer valid" in text.lower() and "is genuine and in force" not in text
     body = APIClient().get(f"/api/v1/receipts/verify/{receipt.verification_code}/").json()

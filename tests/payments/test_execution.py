@@ -1,6 +1,6 @@
 """The execution engine against the sandbox over real HTTP: every payment paid exactly once.
 
-Each test pays a small batch through ``payments.execution.pay`` (what the
+Each test pays a small batch through ``payments.engine.pay`` (what the
 ``pay_payment`` task runs) while the sandbox injects one kind of trouble, then
 checks Stripe's own dump: one live transfer per payment, for its amount in cents.
 """
@@ -17,10 +17,12 @@ from django.utils import timezone
 
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from engagements.models import Contribution
-from payments import execution, services
 from payments.models import Payment, PaymentAttempt, PayoutBatch
-from payments.providers import ProviderError
-from payments.providers.stripe import to_cents
+from payments.providers.base import ProviderError
+from payments.services.finance import payment_retry
+from payments.services.lifecycle import payment_record_failure, payment_record_transfer
+from payments.stripe import engine
+from payments.stripe.provider import to_cents
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("paid_hook")]
 
@@ -54,7 +56,7 @@ def settle(payments, *, seconds: float = 15.0) -> None:
             return
         for p in pending:
             make_due(p)
-            execution.pay(p.pk)
+            engine.pay(p.pk)
         time.sleep(0.05)
     raise AssertionError("payments did not settle")
 
@@ -79,7 +81,7 @@ def test_each_payment_becomes_one_transfer_with_the_exact_cents(
 ):
     payments = payments_of(batch)
     with django_capture_on_commit_callbacks(execute=True):
-        outcomes = [execution.pay(p.pk) for p in payments]
+        outcomes = [engine.pay(p.pk) for p in payments]
     assert outcomes == ["paid"] * 3
     payout_world.assert_paid_exactly_once(payments)
     cents = sorted(t["amount"] for t in stripe_sandbox.live_transfers())
@@ -107,10 +109,10 @@ def test_each_payment_becomes_one_transfer_with_the_exact_cents(
 def test_running_the_task_again_changes_nothing(batch, payout_world, stripe_sandbox):
     payments = payments_of(batch)
     for p in payments:
-        assert execution.pay(p.pk) == "paid"
+        assert engine.pay(p.pk) == "paid"
     calls = len(stripe_sandbox.requests)
     for p in payments:
-        assert execution.pay(p.pk) == "skipped"
+        assert engine.pay(p.pk) == "skipped"
     assert len(stripe_sandbox.requests) == calls
     payout_world.assert_paid_exactly_once(payments)
     assert PaymentAttempt.objects.count() == 3
@@ -145,7 +147,7 @@ def test_lost_response_is_recorded_by_the_retry_with_the_same_key(
     """Stripe created the transfer, the answer never arrived: the retry gets it replayed."""
     [first, *others] = payments_of(batch)
     rule = stripe_sandbox.faults.add("drop_after", method="POST", path="/v1/transfers")
-    assert execution.pay(first.pk) == "retry"
+    assert engine.pay(first.pk) == "retry"
     assert rule.fired == 1
     assert len(stripe_sandbox.live_transfers(str(first.public_id))) == 1  # it exists at Stripe
     attempt = PaymentAttempt.objects.get(payment=first)
@@ -153,12 +155,12 @@ def test_lost_response_is_recorded_by_the_retry_with_the_same_key(
     assert fresh(first).status == PS.PROCESSING and fresh(first).transfer_id == ""
 
     make_due(first)
-    assert execution.pay(first.pk) == "paid"
+    assert engine.pay(first.pk) == "paid"
     [post1, post2] = [r for r in transfer_posts(stripe_sandbox)]
     assert post1["idempotency_key"] == post2["idempotency_key"] == attempt.idempotency_key
     assert post1["dropped"] and post2["replayed"]
     for p in others:
-        execution.pay(p.pk)
+        engine.pay(p.pk)
     payout_world.assert_paid_exactly_once(payments_of(batch))
     assert PaymentAttempt.objects.get(payment=first).tries == 2
 
@@ -167,14 +169,14 @@ def test_a_retry_scheduled_for_later_waits_for_its_time(batch, stripe_sandbox, s
     settings.PAYMENTS_RETRY_BASE_SECONDS = 60
     p = payments_of(batch)[0]
     stripe_sandbox.faults.add("drop_before", method="POST", path="/v1/transfers")
-    assert execution.pay(p.pk) == "retry"
+    assert engine.pay(p.pk) == "retry"
     attempt = PaymentAttempt.objects.get(payment=p)
     assert attempt.next_try_at > timezone.now() + timedelta(seconds=40)
     calls = len(stripe_sandbox.requests)
-    assert execution.pay(p.pk) == "waiting"
+    assert engine.pay(p.pk) == "waiting"
     assert len(stripe_sandbox.requests) == calls
     make_due(p)
-    assert execution.pay(p.pk) == "paid"
+    assert engine.pay(p.pk) == "paid"
 
 
 @pytest.mark.parametrize(
@@ -208,12 +210,12 @@ def test_the_sdk_retries_a_5xx_with_the_same_key(batch, payout_world, stripe_san
         "error", method="POST", path="/v1/transfers", status=500, should_retry=True, times=2
     )
     [first, *others] = payments_of(batch)
-    assert execution.pay(first.pk) == "paid"  # within one task run: the SDK retried twice
+    assert engine.pay(first.pk) == "paid"  # within one task run: the SDK retried twice
     posts = transfer_posts(stripe_sandbox)
     assert [r["status"] for r in posts] == [500, 500, 200]
     assert len({r["idempotency_key"] for r in posts}) == 1
     for p in others:
-        execution.pay(p.pk)
+        engine.pay(p.pk)
     payout_world.assert_paid_exactly_once(payments_of(batch))
 
 
@@ -235,9 +237,9 @@ def test_a_stored_5xx_ends_the_key_and_a_new_one_follows_only_after_listing(
     """A 500 Stripe keeps under the key replays forever: ask, then (nothing exists) a new key."""
     first = payments_of(batch)[0]
     stripe_sandbox.faults.add("error", method="POST", path="/v1/transfers", status=500)
-    assert execution.pay(first.pk) == "retry"
+    assert engine.pay(first.pk) == "retry"
     make_due(first)
-    assert execution.pay(first.pk) == "paid"  # replayed 500 -> list -> new key -> paid
+    assert engine.pay(first.pk) == "paid"  # replayed 500 -> list -> new key -> paid
     a1, a2 = PaymentAttempt.objects.filter(payment=first).order_by("number")
     assert (a1.status, a1.error_code) == (AS.FAILED, "stored_error")
     assert a2.status == AS.SUCCEEDED and a1.idempotency_key != a2.idempotency_key
@@ -253,7 +255,7 @@ def test_a_stored_5xx_ends_the_key_and_a_new_one_follows_only_after_listing(
         ("POST", 200, False),
     ]
     for p in payments_of(batch)[1:]:
-        execution.pay(p.pk)
+        engine.pay(p.pk)
     payout_world.assert_paid_exactly_once(payments_of(batch))
 
 
@@ -262,9 +264,9 @@ def test_a_5xx_after_the_transfer_was_made_is_adopted_not_repeated(
 ):
     first = payments_of(batch)[0]
     stripe_sandbox.faults.add("error", method="POST", path="/v1/transfers", status=500, commit=True)
-    assert execution.pay(first.pk) == "retry"
+    assert engine.pay(first.pk) == "retry"
     make_due(first)
-    assert execution.pay(first.pk) == "paid"
+    assert engine.pay(first.pk) == "paid"
     [attempt] = PaymentAttempt.objects.filter(payment=first)
     assert attempt.status == AS.SUCCEEDED
     assert (
@@ -276,7 +278,7 @@ def test_a_5xx_after_the_transfer_was_made_is_adopted_not_repeated(
         .exists()
     )
     for p in payments_of(batch)[1:]:
-        execution.pay(p.pk)
+        engine.pay(p.pk)
     payout_world.assert_paid_exactly_once(payments_of(batch))
 
 
@@ -285,17 +287,17 @@ def test_an_old_key_is_not_reused_blindly(batch, payout_world, stripe_sandbox):
     first, second = payments_of(batch)[:2]
     stripe_sandbox.faults.add("drop_before", method="POST", path="/v1/transfers")
     stripe_sandbox.faults.add("drop_after", method="POST", path="/v1/transfers")
-    assert execution.pay(first.pk) == "retry"  # nothing created
-    assert execution.pay(second.pk) == "retry"  # created, answer lost
+    assert engine.pay(first.pk) == "retry"  # nothing created
+    assert engine.pay(second.pk) == "retry"  # created, answer lost
     long_ago = timezone.now() - timedelta(hours=21)
     PaymentAttempt.objects.update(started_at=long_ago, next_try_at=timezone.now())
-    assert execution.pay(first.pk) == "paid"
-    assert execution.pay(second.pk) == "paid"
+    assert engine.pay(first.pk) == "paid"
+    assert engine.pay(second.pk) == "paid"
     a1, a2 = PaymentAttempt.objects.filter(payment=first).order_by("number")
     assert (a1.error_code, a2.status) == ("key_expired", AS.SUCCEEDED)
     [b1] = PaymentAttempt.objects.filter(payment=second)  # adopted, no new key
     assert b1.status == AS.SUCCEEDED
-    execution.pay(payments_of(batch)[2].pk)
+    engine.pay(payments_of(batch)[2].pk)
     payout_world.assert_paid_exactly_once(payments_of(batch))
 
 
@@ -307,20 +309,20 @@ def test_balance_insufficient_fails_with_reason_then_retry_lists_before_a_new_ke
 ):
     first = payments_of(batch)[0]
     stripe_sandbox.faults.add("balance_insufficient")
-    assert execution.pay(first.pk) == "failed"
+    assert engine.pay(first.pk) == "failed"
     p = fresh(first)
     assert (p.status, p.failure_code) == (PS.FAILED, "balance_insufficient")
     assert "balance is too low" in p.failure_message
     [a1] = p.attempts.all()
     assert (a1.status, a1.error_code) == (AS.FAILED, "balance_insufficient")
     assert stripe_sandbox.live_transfers(str(p.public_id)) == []
-    assert execution.pay(first.pk) == "skipped"  # a failed payment waits for finance
+    assert engine.pay(first.pk) == "skipped"  # a failed payment waits for finance
 
     with django_capture_on_commit_callbacks(execute=False):
-        services.payment_retry(payment=p, by=finance)
+        payment_retry(payment=p, by=finance)
     assert fresh(first).status == PS.PROCESSING
     before = len(stripe_sandbox.requests)
-    assert execution.pay(first.pk) == "paid"
+    assert engine.pay(first.pk) == "paid"
     after = stripe_sandbox.requests[before:]
     assert [(r["method"], r["path"]) for r in after] == [
         ("GET", "/v1/transfers"),
@@ -329,7 +331,7 @@ def test_balance_insufficient_fails_with_reason_then_retry_lists_before_a_new_ke
     a1, a2 = fresh(first).attempts.order_by("number")
     assert a2.idempotency_key != a1.idempotency_key and a2.status == AS.SUCCEEDED
     for p in payments_of(batch)[1:]:
-        execution.pay(p.pk)
+        engine.pay(p.pk)
     payout_world.assert_paid_exactly_once(payments_of(batch))
 
 
@@ -337,11 +339,11 @@ def test_a_retry_finds_the_transfer_an_earlier_attempt_made(batch, stripe_sandbo
     """If a transfer exists for a failed payment, the retry records it and sends nothing."""
     p = payments_of(batch)[0]
     stripe_sandbox.faults.add("balance_insufficient")
-    execution.pay(p.pk)
+    engine.pay(p.pk)
     # Somehow a transfer for this payment exists (made outside this attempt).
     account = fresh(p).consultant.stripe_account.account_id
     stripe_sandbox.state.transfers  # noqa: B018 - the sandbox's own store
-    from payments.stripe_client import stripe_client
+    from payments.stripe.client import stripe_client
 
     made = stripe_client().v1.transfers.create(
         params={
@@ -352,9 +354,9 @@ def test_a_retry_finds_the_transfer_an_earlier_attempt_made(batch, stripe_sandbo
             "metadata": {"honora_payment": str(p.public_id), "honora_attempt": "1"},
         }
     )
-    services.payment_retry(payment=fresh(p), by=finance)
+    payment_retry(payment=fresh(p), by=finance)
     posts = len(transfer_posts(stripe_sandbox))
-    assert execution.pay(p.pk) == "paid"
+    assert engine.pay(p.pk) == "paid"
     assert len(transfer_posts(stripe_sandbox)) == posts
     assert fresh(p).transfer_id == made.id
     assert fresh(p).attempts.count() == 1
@@ -363,7 +365,7 @@ def test_a_retry_finds_the_transfer_an_earlier_attempt_made(batch, stripe_sandbo
 def test_an_account_that_cannot_receive_fails_with_a_clear_reason(batch, stripe_sandbox):
     p = payments_of(batch)[0]
     stripe_sandbox.faults.add("cannot_receive")
-    assert execution.pay(p.pk) == "failed"
+    assert engine.pay(p.pk) == "failed"
     p = fresh(p)
     assert p.failure_code == "insufficient_capabilities_for_transfer"
     assert "cannot receive transfers" in p.failure_message
@@ -375,7 +377,7 @@ def test_bad_credentials_fail_as_configuration_without_personal_data_in_logs(
     settings.STRIPE_SECRET_KEY = "pk_test_not_a_secret_key"
     p = payments_of(batch)[0]
     with caplog.at_level(logging.INFO):
-        assert execution.pay(p.pk) == "failed"
+        assert engine.pay(p.pk) == "failed"
     p = fresh(p)
     assert p.failure_code == "stripe_credentials"
     assert "administrator must fix the Stripe configuration" in p.failure_message
@@ -388,15 +390,15 @@ def test_an_idempotency_error_is_a_bug_never_a_new_key(batch, stripe_sandbox, ca
     p = payments_of(batch)[0]
     stripe_sandbox.faults.add("drop_before", method="POST", path="/v1/transfers")
     stripe_sandbox.faults.add("drop_after", method="POST", path="/v1/transfers")
-    assert execution.pay(p.pk) == "retry"
-    assert execution.pay(p.pk) == "retry"  # made, answer lost
+    assert engine.pay(p.pk) == "retry"
+    assert engine.pay(p.pk) == "retry"  # made, answer lost
     # A bug changes the request stored under the key.
     attempt = PaymentAttempt.objects.get(payment=p)
     attempt.request = {**attempt.request, "amount": attempt.request["amount"] + 1}
     attempt.save()
     make_due(p)
     with caplog.at_level(logging.ERROR):
-        assert execution.pay(p.pk) == "failed"
+        assert engine.pay(p.pk) == "failed"
     p = fresh(p)
     assert p.failure_code == "idempotency_error"
     assert "a bug" in p.failure_message
@@ -413,7 +415,7 @@ def test_an_account_that_is_no_longer_ready_is_held_before_any_key(batch, stripe
     p.consultant.stripe_account.__class__.objects.filter(pk=p.consultant.stripe_account.pk).update(
         payouts_enabled=False
     )
-    assert execution.pay(p.pk) == "held"
+    assert engine.pay(p.pk) == "held"
     p = fresh(p)
     assert (p.status, p.hold_reason) == (PS.HELD, Payment.Hold.ACCOUNT_NOT_READY)
     assert p.hold_detail
@@ -427,12 +429,12 @@ def test_held_pending_and_closed_payments_are_never_sent(payout_world, stripe_sa
     batch = payout_world.approved_batch()
     held, pending = sorted(payments_of(batch), key=lambda p: p.status)
     assert (held.status, pending.status) == (PS.HELD, PS.PENDING)
-    assert execution.pay(held.pk) == "skipped"
-    assert execution.pay(pending.pk) == "skipped"  # approved, not executed
+    assert engine.pay(held.pk) == "skipped"
+    assert engine.pay(pending.pk) == "skipped"  # approved, not executed
     with pytest.raises(StateConflict):
-        services.payment_retry(payment=held, by=finance)
+        payment_retry(payment=held, by=finance)
     with pytest.raises(StateConflict):
-        services.payment_record_transfer(payment=held, transfer_id="tr_x", source="test")
+        payment_record_transfer(payment=held, transfer_id="tr_x", source="test")
     assert stripe_sandbox.requests == []
     assert fresh(held).status == PS.HELD and fresh(held).attempts.count() == 0
 
@@ -444,13 +446,13 @@ def test_retry_is_for_finance_and_never_for_ones_own_payment(payout_world, finan
     payout_world.consultant(["80.00"], user=me)
     batch = payout_world.executed_batch()
     p = payments_of(batch)[0]
-    services.payment_record_failure(payment=p, code="balance_insufficient", message="Too low.")
+    payment_record_failure(payment=p, code="balance_insufficient", message="Too low.")
     with pytest.raises(NotAllowed):
-        services.payment_retry(payment=p, by=me)
+        payment_retry(payment=p, by=me)
     with pytest.raises(NotAllowed):
-        services.payment_retry(payment=p, by=payout_world.coordinator)
+        payment_retry(payment=p, by=payout_world.coordinator)
     assert fresh(p).status == PS.FAILED
-    services.payment_retry(payment=p, by=finance2)
+    payment_retry(payment=p, by=finance2)
     assert fresh(p).status == PS.PROCESSING
 
 
@@ -460,16 +462,16 @@ def test_retry_reopens_a_batch_that_completed_with_failures(
     stripe_sandbox.faults.add("balance_insufficient")
     with django_capture_on_commit_callbacks(execute=True):
         for p in payments_of(batch):
-            execution.pay(p.pk)
+            engine.pay(p.pk)
     b = PayoutBatch.objects.get(pk=batch.pk)
     assert b.status == PayoutBatch.Status.COMPLETED_WITH_FAILURES
     failed = fresh(payments_of(batch)[0])
     assert failed.status == PS.FAILED
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_retry(payment=failed, by=finance)
+        payment_retry(payment=failed, by=finance)
         assert PayoutBatch.objects.get(pk=batch.pk).status == PayoutBatch.Status.PROCESSING
     with django_capture_on_commit_callbacks(execute=True):
-        assert execution.pay(failed.pk) == "paid"
+        assert engine.pay(failed.pk) == "paid"
     assert PayoutBatch.objects.get(pk=batch.pk).status == PayoutBatch.Status.COMPLETED
     statuses = set(fresh(failed).items.values_list("contribution__status", flat=True))
     assert statuses == {Contribution.Status.PAID}
@@ -497,9 +499,9 @@ def test_manual_payments_are_not_retried_or_sent(payout_world, finance):
     batch = payout_world.executed_batch()
     check = Payment.objects.get(batch=batch, consultant=c)
     assert check.status == PS.PROCESSING
-    assert execution.pay(check.pk) == "skipped"
+    assert engine.pay(check.pk) == "skipped"
     with pytest.raises(ValidationFailed):
-        services.payment_retry(payment=check, by=finance)
+        payment_retry(payment=check, by=finance)
 
 
 # --- a worker that dies, a task that is lost ------------------------------------------------
@@ -516,9 +518,9 @@ def test_a_worker_dying_between_the_call_and_the_commit_is_recovered_by_the_swee
     def killed(*args, **kwargs):
         raise SystemExit("the worker was killed after Stripe answered")
 
-    monkeypatch.setattr(execution, "_record_success", killed)
+    monkeypatch.setattr(engine, "_record_success", killed)
     with pytest.raises(SystemExit):
-        execution.pay(first.pk)
+        engine.pay(first.pk)
     monkeypatch.undo()
     assert len(stripe_sandbox.live_transfers(str(first.public_id))) == 1
     attempt = PaymentAttempt.objects.get(payment=first)
@@ -526,29 +528,29 @@ def test_a_worker_dying_between_the_call_and_the_commit_is_recovered_by_the_swee
     assert fresh(first).status == PS.PROCESSING
 
     # While the dead worker's claim lasts nobody calls with its key, and the sweep waits.
-    assert execution.pay(first.pk) == "busy"
-    assert first.pk not in execution.stuck_payments(stale_after=0)
+    assert engine.pay(first.pk) == "busy"
+    assert first.pk not in engine.stuck_payments(stale_after=0)
     PaymentAttempt.objects.filter(pk=attempt.pk).update(
         claimed_until=timezone.now() - timedelta(seconds=1)
     )
-    assert first.pk in execution.stuck_payments(stale_after=0)
+    assert first.pk in engine.stuck_payments(stale_after=0)
 
     settings.TASKS = IMMEDIATE
-    result = execution.sweep(stale_after=0)
+    result = engine.sweep(stale_after=0)
     assert result["enqueued"] == 3  # the dead worker's, and the two never started
     payout_world.assert_paid_exactly_once(payments_of(batch))
     [attempt] = PaymentAttempt.objects.filter(payment=first)
     assert attempt.tries == 2 and attempt.status == AS.SUCCEEDED
-    assert execution.stuck_payments(stale_after=0) == []
+    assert engine.stuck_payments(stale_after=0) == []
 
 
 def test_the_sweep_leaves_fresh_and_scheduled_payments_alone(batch, stripe_sandbox, settings):
     settings.PAYMENTS_RETRY_BASE_SECONDS = 60
     first, second, third = payments_of(batch)
     stripe_sandbox.faults.add("drop_before", method="POST", path="/v1/transfers")
-    assert execution.pay(first.pk) == "retry"  # scheduled a minute from now
-    assert execution.stuck_payments() == []  # nothing is five minutes old
-    assert execution.stuck_payments(stale_after=0) == [second.pk, third.pk]
+    assert engine.pay(first.pk) == "retry"  # scheduled a minute from now
+    assert engine.stuck_payments() == []  # nothing is five minutes old
+    assert engine.stuck_payments(stale_after=0) == [second.pk, third.pk]
 
 
 def test_the_sweep_command_reports_what_it_did(batch, settings):

@@ -15,8 +15,9 @@ import pytest
 from django.db import connection
 
 from core.errors import StateConflict, ValidationFailed
-from payments import execution, services
 from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch
+from payments.services.batches import batch_build, batch_execute
+from payments.stripe import engine
 from tests.conftest import requires_postgres
 
 pytestmark = [
@@ -54,7 +55,7 @@ def test_the_same_task_four_times_at_once_pays_once(payout_world, stripe_sandbox
     payout_world.consultant(["210.00"])
     batch = payout_world.executed_batch()
     [payment] = Payment.objects.filter(batch=batch)
-    outcomes = at_once(*[lambda: execution.pay(payment.pk)] * 4)
+    outcomes = at_once(*[lambda: engine.pay(payment.pk)] * 4)
     assert all(isinstance(o, str) for o in outcomes), outcomes
     assert outcomes.count("paid") >= 1
     assert set(outcomes) <= {"paid", "busy", "skipped"}
@@ -68,8 +69,8 @@ def test_the_same_task_twice_in_a_row_pays_once(payout_world, stripe_sandbox):
     payout_world.consultant(["99.99"])
     batch = payout_world.executed_batch()
     [payment] = Payment.objects.filter(batch=batch)
-    assert execution.pay(payment.pk) == "paid"
-    assert execution.pay(payment.pk) == "skipped"
+    assert engine.pay(payment.pk) == "paid"
+    assert engine.pay(payment.pk) == "skipped"
     payout_world.assert_paid_exactly_once([payment])
 
 
@@ -87,13 +88,13 @@ def test_two_workers_executing_the_same_batch_pay_each_consultant_once(
     def worker(seed):
         order = list(queue)
         random.Random(seed).shuffle(order)
-        return [execution.pay(payment_id) for payment_id in order]
+        return [engine.pay(payment_id) for payment_id in order]
 
     outcomes = at_once(lambda: worker(1), lambda: worker(2))
     assert all(isinstance(o, list) for o in outcomes), outcomes
     # A busy payment is finished by whoever holds it; run the stragglers once more.
     for payment_id in ids:
-        execution.pay(payment_id)
+        engine.pay(payment_id)
     payments = list(Payment.objects.filter(batch=batch))
     payout_world.assert_paid_exactly_once(payments)
     assert PaymentAttempt.objects.count() == len(ids)
@@ -107,8 +108,8 @@ def test_two_people_executing_at_once_start_it_once(payout_world, finance, finan
     payout_world.consultant(["40.00"])
     batch = payout_world.approved_batch()
     outcomes = at_once(
-        lambda: services.batch_execute(batch=batch, by=finance),
-        lambda: services.batch_execute(batch=batch, by=third),
+        lambda: batch_execute(batch=batch, by=finance),
+        lambda: batch_execute(batch=batch, by=third),
     )
     assert all(isinstance(o, PayoutBatch) for o in outcomes), outcomes
     b = PayoutBatch.objects.get(pk=batch.pk)
@@ -124,7 +125,7 @@ def test_a_contribution_is_in_at_most_one_live_payment_when_two_build_at_once(
         payout_world.consultant(["20.00", "30.00"])
 
     def build(user):
-        return services.batch_build(by=user, cutoff_date=date(2026, 3, 31))
+        return batch_build(by=user, cutoff_date=date(2026, 3, 31))
 
     outcomes = at_once(lambda: build(finance), lambda: build(finance2))
     batches = [o for o in outcomes if isinstance(o, PayoutBatch)]
@@ -152,7 +153,7 @@ def test_the_database_refuses_a_second_live_item_for_a_contribution(payout_world
 def test_the_key_is_committed_before_the_call_and_no_transaction_is_open_during_it(
     payout_world, stripe_sandbox, monkeypatch
 ):
-    from payments.providers.stripe import StripeProvider
+    from payments.stripe.provider import StripeProvider
 
     payout_world.consultant(["64.00"])
     batch = payout_world.executed_batch()
@@ -174,7 +175,7 @@ def test_the_key_is_committed_before_the_call_and_no_transaction_is_open_during_
         return real(self, payment, attempt)
 
     monkeypatch.setattr(StripeProvider, "execute", spy)
-    assert execution.pay(payment.pk) == "paid"
+    assert engine.pay(payment.pk) == "paid"
     assert seen["in_transaction"] is False
     [row] = seen["committed"]
     assert row["status"] == PaymentAttempt.Status.STARTED
@@ -195,9 +196,9 @@ def test_the_same_event_delivered_twice_at_once_is_applied_once(payout_world, st
     payout_world.consultant(["64.00"])
     batch = payout_world.executed_batch()
     [payment] = Payment.objects.filter(batch=batch)
-    assert execution.pay(payment.pk) == "paid"
+    assert engine.pay(payment.pk) == "paid"
     payment.refresh_from_db()
-    from payments.stripe_client import stripe_client
+    from payments.stripe.client import stripe_client
 
     stripe_client().v1.transfers.reversals.create(payment.transfer_id)
     [transfer] = stripe_sandbox.transfers()

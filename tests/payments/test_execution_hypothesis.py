@@ -22,8 +22,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from payments import execution, services
 from payments.models import Payment, PaymentAttempt, WebhookEvent
+from payments.services.finance import payment_retry
+from payments.stripe import engine
 from tests.stripe_sandbox.fixtures import WEBHOOK_SECRET
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("paid_hook")]
@@ -98,7 +99,7 @@ def settle(payments, deliveries, sandbox, *, seconds: float = 25.0) -> None:
             return
         for p in open_:
             PaymentAttempt.objects.filter(payment=p).update(next_try_at=timezone.now())
-            execution.pay(p.pk)
+            engine.pay(p.pk)
         deliveries.forward(sandbox)
         time.sleep(0.02)
     raise AssertionError("the batch did not settle")
@@ -150,7 +151,7 @@ def test_any_fault_schedule_pays_each_consultant_exactly_what_was_approved(
 
         settle(ids, deliveries, stripe_sandbox)
         for p in Payment.objects.filter(pk__in=ids, status=PS.FAILED):
-            services.payment_retry(payment=p, by=payout_world.finance)  # finance tries once more
+            payment_retry(payment=p, by=payout_world.finance)  # finance tries once more
         settle(ids, deliveries, stripe_sandbox)
         for rule in stripe_sandbox.faults.rules:
             rule.release()

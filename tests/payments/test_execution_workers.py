@@ -18,8 +18,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from payments import execution
 from payments.models import Payment, PaymentAttempt
+from payments.stripe import engine
 from payments.tasks import pay_payment
 from tests.conftest import requires_postgres
 from tests.stripe_sandbox.fixtures import API_KEY, WEBHOOK_SECRET
@@ -151,7 +151,7 @@ def test_a_worker_killed_between_the_call_and_the_commit_pays_once_after_a_fresh
         assert victim.status == Payment.Status.PROCESSING  # nobody touched it: claimed
         # Time passes: the claim expires and the sweep (cron's job) enqueues it again.
         PaymentAttempt.objects.filter(pk=attempt.pk).update(claimed_until=timezone.now())
-        assert execution.sweep(stale_after=0)["enqueued"] == 1
+        assert engine.sweep(stale_after=0)["enqueued"] == 1
         wait_until(lambda: all_paid(batch), what="the victim to be paid")
     finally:
         stop(fresh)

@@ -20,8 +20,24 @@ from django.utils import timezone
 from consultants.models import CapPeriod, PayoutMethod, TaxForm
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from engagements.models import Contribution, Engagement
-from payments import execution, services
 from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch, WebhookEvent
+from payments.services.batches import batch_build, batch_cancel, batch_execute
+from payments.services.finance import (
+    needs_stripe_check,
+    payment_cancel,
+    payment_check_with_stripe,
+    payment_mark_returned,
+    payment_record_manual,
+    payment_release_hold,
+    payment_retry,
+)
+from payments.services.lifecycle import (
+    payment_flag,
+    payment_record_failure,
+    refresh_batch_when_done,
+)
+from payments.stripe import engine
+from payments.stripe.accounts import stripe_account_refresh
 from stripe_sandbox import sign
 from tests.api.conftest import client_for
 from tests.factories import ContributionFactory
@@ -106,7 +122,7 @@ def processing(payout_world):
 
 @pytest.fixture
 def paid(processing):
-    assert execution.pay(processing.pk) == "paid"
+    assert engine.pay(processing.pk) == "paid"
     return fresh(processing)
 
 
@@ -119,13 +135,13 @@ def unknown_then_refused(payment, sandbox, settings, *, created: bool) -> None:
     """
     kind = "drop_after" if created else "drop_before"
     sandbox.faults.add(kind, method="POST", path="/v1/transfers")
-    assert execution.pay(payment.pk) == "retry"
+    assert engine.pay(payment.pk) == "retry"
     make_due(payment)
     if created:
         settings.STRIPE_SECRET_KEY = "pk_test_not_a_secret_key"
     else:
         sandbox.faults.add("balance_insufficient")
-    assert execution.pay(payment.pk) == "failed"
+    assert engine.pay(payment.pk) == "failed"
     settings.STRIPE_SECRET_KEY = API_KEY
 
 
@@ -146,7 +162,7 @@ def test_a_refusal_after_an_unknown_outcome_leaves_the_attempt_unknown(
     assert attempt.claimed_until is None
     assert attempt.history.filter(history_action="payment_attempt.unknown").count() == 2
     assert not attempt.history.filter(history_action="payment_attempt.failed").exists()
-    assert services.needs_stripe_check(p)
+    assert needs_stripe_check(p)
 
 
 def test_cancelling_a_sent_payment_waits_for_stripe_then_releases_its_work(
@@ -155,14 +171,14 @@ def test_cancelling_a_sent_payment_waits_for_stripe_then_releases_its_work(
     unknown_then_refused(processing, stripe_sandbox, settings, created=False)
     p = fresh(processing)
     with pytest.raises(StateConflict) as caught:
-        services.payment_cancel(payment=p, by=finance, reason="Paid by check instead")
+        payment_cancel(payment=p, by=finance, reason="Paid by check instead")
     assert caught.value.code == "check_with_stripe"
     assert "Check with Stripe" in caught.value.message
     p = fresh(p)
     assert p.status == PS.FAILED and live_items(p) == 2
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_check_with_stripe(payment=p, by=finance)
+        payment_check_with_stripe(payment=p, by=finance)
     assert [p.pk] in enqueued("check_with_stripe")
     assert (
         fresh(p)
@@ -171,14 +187,14 @@ def test_cancelling_a_sent_payment_waits_for_stripe_then_releases_its_work(
     )
 
     before = len(stripe_sandbox.requests)
-    assert execution.check_with_stripe(p.pk) == "nothing at Stripe"
+    assert engine.check_with_stripe(p.pk) == "nothing at Stripe"
     asked = stripe_sandbox.requests[before:]
     assert [(r["method"], r["path"]) for r in asked] == [("GET", "/v1/transfers")]
     p = fresh(p)
     assert p.status == PS.FAILED and p.stripe_checked_at is not None
-    assert not services.needs_stripe_check(p)
+    assert not needs_stripe_check(p)
 
-    services.payment_cancel(payment=p, by=finance, reason="Paid by check instead")
+    payment_cancel(payment=p, by=finance, reason="Paid by check instead")
     p = fresh(p)
     assert (p.status, p.closed_reason) == (PS.CANCELLED, "Paid by check instead")
     assert live_items(p) == 0
@@ -195,11 +211,11 @@ def test_checking_with_stripe_adopts_a_transfer_that_exists(
     [made] = stripe_sandbox.live_transfers(str(p.public_id))  # the lost answer's transfer
     assert p.attempts.get().status == AS.UNKNOWN
     with pytest.raises(StateConflict) as caught:
-        services.payment_cancel(payment=p, by=finance, reason="Give up")
+        payment_cancel(payment=p, by=finance, reason="Give up")
     assert caught.value.code == "check_with_stripe"
 
     posts = len(transfer_posts(stripe_sandbox))
-    assert execution.check_with_stripe(p.pk) == "paid"
+    assert engine.check_with_stripe(p.pk) == "paid"
     p = fresh(p)
     assert (p.status, p.transfer_id) == (PS.PAID, made["id"])
     assert p.failure_code == ""
@@ -209,9 +225,9 @@ def test_checking_with_stripe_adopts_a_transfer_that_exists(
     assert stripe_sandbox.duplicate_live_transfers() == {}
     assert len(stripe_sandbox.live_transfers()) == 1
     # It is paid now: nothing to check, nothing to cancel.
-    assert execution.check_with_stripe(p.pk) == "skipped"
+    assert engine.check_with_stripe(p.pk) == "skipped"
     with pytest.raises(StateConflict):
-        services.payment_cancel(payment=p, by=finance, reason="Give up")
+        payment_cancel(payment=p, by=finance, reason="Give up")
 
 
 def test_a_retry_after_an_unknown_outcome_lists_first_and_adopts(
@@ -219,9 +235,9 @@ def test_a_retry_after_an_unknown_outcome_lists_first_and_adopts(
 ):
     unknown_then_refused(processing, stripe_sandbox, settings, created=True)
     p = fresh(processing)
-    services.payment_retry(payment=p, by=finance)
+    payment_retry(payment=p, by=finance)
     before = len(stripe_sandbox.requests)
-    assert execution.pay(p.pk) == "paid"
+    assert engine.pay(p.pk) == "paid"
     asked = [(r["method"], r["path"]) for r in stripe_sandbox.requests[before:]]
     assert asked == [("GET", "/v1/transfers")]  # listed, found it, sent nothing
     p = fresh(p)
@@ -235,9 +251,9 @@ def test_a_retry_after_an_unknown_outcome_with_nothing_made_pays_once(
 ):
     unknown_then_refused(processing, stripe_sandbox, settings, created=False)
     p = fresh(processing)
-    services.payment_retry(payment=p, by=finance)
+    payment_retry(payment=p, by=finance)
     before = len(stripe_sandbox.requests)
-    assert execution.pay(p.pk) == "paid"
+    assert engine.pay(p.pk) == "paid"
     asked = [(r["method"], r["path"]) for r in stripe_sandbox.requests[before:]]
     assert asked == [("GET", "/v1/transfers"), ("POST", "/v1/transfers")]
     a1, a2 = fresh(p).attempts.order_by("number")
@@ -248,11 +264,11 @@ def test_a_retry_after_an_unknown_outcome_with_nothing_made_pays_once(
 
 
 def test_a_failed_payment_never_sent_is_cancelled_directly(processing, finance, stripe_sandbox):
-    services.payment_record_failure(payment=processing, code="amount", message="Bad amount.")
+    payment_record_failure(payment=processing, code="amount", message="Bad amount.")
     p = fresh(processing)
     assert not p.attempts.exists()
-    assert not services.needs_stripe_check(p)
-    services.payment_cancel(payment=p, by=finance, reason="Wrong amount")
+    assert not needs_stripe_check(p)
+    payment_cancel(payment=p, by=finance, reason="Wrong amount")
     p = fresh(p)
     assert p.status == PS.CANCELLED and live_items(p) == 0
     assert contribution_statuses(p) == {Contribution.Status.APPROVED}
@@ -263,10 +279,10 @@ def test_only_finance_checks_and_only_failed_stripe_payments(
     processing, stripe_sandbox, settings, finance, coordinator
 ):
     with pytest.raises(StateConflict):  # processing: nothing to check yet
-        services.payment_check_with_stripe(payment=processing, by=finance)
+        payment_check_with_stripe(payment=processing, by=finance)
     unknown_then_refused(processing, stripe_sandbox, settings, created=False)
     with pytest.raises(NotAllowed):
-        services.payment_check_with_stripe(payment=processing, by=coordinator)
+        payment_check_with_stripe(payment=processing, by=coordinator)
     assert (
         not fresh(processing)
         .history.filter(history_action="payment.stripe_check_requested")
@@ -296,24 +312,24 @@ def test_a_failed_payout_holds_the_work_until_the_reversal_is_confirmed(
         payout_world.approved_batch()
     assert caught.value.code == "nothing_to_pay"
 
-    assert execution.reverse(p.pk) == "reversed"
+    assert engine.reverse(p.pk) == "reversed"
     p = fresh(p)
     assert p.reversal_status == "done" and p.reversal_id.startswith("trr_")
     assert live_items(p) == 0
     assert contribution_statuses(p) == {Contribution.Status.APPROVED}
     assert stripe_sandbox.live_transfers() == []
-    assert execution.reverse(p.pk) == "nothing to reverse"
+    assert engine.reverse(p.pk) == "nothing to reverse"
 
     again = only_payment(payout_world.executed_batch())
     assert again.amount == Decimal("165.50")
-    assert execution.pay(again.pk) == "paid"
+    assert engine.pay(again.pk) == "paid"
     [live] = stripe_sandbox.live_transfers()
     assert live["transfer_group"] == str(again.public_id)
     assert stripe_sandbox.duplicate_live_transfers() == {}
 
 
 def test_a_transfer_reversed_event_confirms_the_reversal(client, paid, stripe_sandbox):
-    from payments.stripe_client import stripe_client
+    from payments.stripe.client import stripe_client
 
     failed_payout(client, paid, stripe_sandbox)
     assert live_items(paid) == 2
@@ -334,7 +350,7 @@ def test_a_refused_reversal_keeps_the_work_and_is_tried_again_by_the_sweep(
     rule = stripe_sandbox.faults.add(
         "balance_insufficient", method="POST", path="/v1/transfers/*/reversals"
     )
-    assert execution.reverse(paid.pk) == "not reversed: balance_insufficient"
+    assert engine.reverse(paid.pk) == "not reversed: balance_insufficient"
     assert rule.fired == 1
     p = fresh(paid)
     assert (p.reversal_status, p.reversal_refusals) == ("failed", 1)
@@ -342,12 +358,12 @@ def test_a_refused_reversal_keeps_the_work_and_is_tried_again_by_the_sweep(
     assert live_items(p) == 2 and p.status == PS.RETURNED
     assert stripe_sandbox.live_transfers(str(p.public_id))  # the money is still out
 
-    assert execution.stuck_reversals(stale_after=0) == [p.pk]
-    assert execution.sweep(stale_after=0)["reversals"] == 1
+    assert engine.stuck_reversals(stale_after=0) == [p.pk]
+    assert engine.sweep(stale_after=0)["reversals"] == 1
     assert [p.pk] in enqueued("reverse_transfer")
 
     # The next try uses a new key (Stripe stored the refusal under the old one).
-    assert execution.reverse(p.pk) == "reversed"
+    assert engine.reverse(p.pk) == "reversed"
     keys = [
         r["idempotency_key"]
         for r in stripe_sandbox.requests
@@ -358,7 +374,7 @@ def test_a_refused_reversal_keeps_the_work_and_is_tried_again_by_the_sweep(
     assert p.reversal_status == "done" and p.reversal_error == ""
     assert live_items(p) == 0
     assert stripe_sandbox.live_transfers() == []
-    assert execution.stuck_reversals(stale_after=0) == []
+    assert engine.stuck_reversals(stale_after=0) == []
 
 
 # --- 4. pre-flight counts the money on its way ---------------------------------------------
@@ -397,16 +413,16 @@ def test_executing_checks_again_what_was_paid_since_the_batch_was_built(
     # Another batch pays the consultant meanwhile (a W-9 was on file then).
     more_work(payout_world, consultant, "300.00")
     other = only_payment(payout_world.executed_batch())
-    assert execution.pay(other.pk) == "paid"
+    assert engine.pay(other.pk) == "paid"
     # The W-9 turns out to need correction: $300 paid plus $400 now crosses the line.
     TaxForm.objects.filter(consultant=consultant).update(status=TaxForm.Status.INVALID)
 
-    services.batch_execute(batch=earlier, by=finance)
+    batch_execute(batch=earlier, by=finance)
     p = only_payment(earlier)
     assert (p.status, p.hold_reason) == (PS.HELD, Payment.Hold.W9_MISSING)
     assert "$700.00" in p.hold_detail
     assert p.history.filter(history_action="payment.held", history_user=finance).exists()
-    assert execution.pay(p.pk) == "skipped"
+    assert engine.pay(p.pk) == "skipped"
     assert [t["transfer_group"] for t in stripe_sandbox.live_transfers()] == [str(other.public_id)]
 
 
@@ -422,15 +438,15 @@ def test_releasing_a_hold_in_a_completed_batch_reopens_it_and_pays(
     held = Payment.objects.get(batch=batch, consultant=waiting)
     ready = Payment.objects.get(batch=batch, consultant__stripe_account__payouts_enabled=True)
     assert held.status == PS.HELD
-    assert execution.pay(ready.pk) == "paid"
-    services.refresh_batch_when_done(batch.pk)
+    assert engine.pay(ready.pk) == "paid"
+    refresh_batch_when_done(batch.pk)
     assert PayoutBatch.objects.get(pk=batch.pk).status == BS.COMPLETED_WITH_FAILURES
 
     account_id = payout_world.account_id(waiting)
     stripe_sandbox.complete_onboarding(account_id)
-    services.stripe_account_refresh(account_id=account_id)
+    stripe_account_refresh(account_id=account_id)
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_release_hold(payment=held, by=finance)
+        payment_release_hold(payment=held, by=finance)
     b = PayoutBatch.objects.get(pk=batch.pk)
     assert b.status == BS.PROCESSING and b.completed_at is None
     assert b.history.filter(history_action="batch.reopened", history_user=finance).exists()
@@ -438,18 +454,18 @@ def test_releasing_a_hold_in_a_completed_batch_reopens_it_and_pays(
     assert [held.pk] in enqueued("pay_payment")
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert execution.pay(held.pk) == "paid"
+        assert engine.pay(held.pk) == "paid"
     assert PayoutBatch.objects.get(pk=batch.pk).status == BS.COMPLETED
     payout_world.assert_paid_exactly_once([ready, held])
 
 
 def test_nobody_releases_a_payment_to_themselves(payout_world, finance2):
     payout_world.consultant(["70.00"], onboarded=False, user=finance2)
-    batch = services.batch_build(by=payout_world.finance, cutoff_date=date(2026, 3, 31))
+    batch = batch_build(by=payout_world.finance, cutoff_date=date(2026, 3, 31))
     held = only_payment(batch)
     assert held.status == PS.HELD
     with pytest.raises(NotAllowed) as caught:
-        services.payment_release_hold(payment=held, by=finance2)
+        payment_release_hold(payment=held, by=finance2)
     assert caught.value.code == "own_payment"
     assert fresh(held).status == PS.HELD
     assert not fresh(held).history.filter(history_action="payment.hold_released").exists()
@@ -467,7 +483,7 @@ def test_a_batch_with_a_payment_under_way_is_not_cancelled(payout_world, finance
     # may be on its way, so nothing in the batch is cancelled.
     Payment.objects.filter(pk=first.pk).update(status=PS.PROCESSING)
     with pytest.raises(StateConflict) as caught:
-        services.batch_cancel(batch=batch, by=finance2, reason="Duplicate")
+        batch_cancel(batch=batch, by=finance2, reason="Duplicate")
     assert caught.value.code == "payments_under_way"
     assert PayoutBatch.objects.get(pk=batch.pk).status == BS.APPROVED
     assert fresh(second).status == PS.PENDING and live_items(second) == 1
@@ -480,8 +496,8 @@ def test_an_earlier_cancelled_payment_keeps_its_own_reason(payout_world, finance
     batch = payout_world.approved_batch()
     held = Payment.objects.get(batch=batch, consultant=waiting)
     other = Payment.objects.get(batch=batch, status=PS.PENDING)
-    services.payment_cancel(payment=held, by=finance, reason="Paid by check instead")
-    services.batch_cancel(batch=batch, by=finance2, reason="Duplicate batch")
+    payment_cancel(payment=held, by=finance, reason="Paid by check instead")
+    batch_cancel(batch=batch, by=finance2, reason="Duplicate batch")
     assert fresh(held).closed_reason == "Paid by check instead"
     assert fresh(other).closed_reason == "Duplicate batch"
     assert fresh(held).history.filter(history_action="payment.cancelled").count() == 1
@@ -512,7 +528,7 @@ def paid_check(finance, finance2, coordinator):
     consultant.email_receipts = True
     consultant.save(update_fields=["email_receipts"])
     payment = executed_batch(builder=finance, approver=finance2).payments.get()
-    services.payment_record_manual(
+    payment_record_manual(
         payment=payment, by=finance, reference="1001", handed_over_on=date(2026, 4, 1)
     )
     return fresh(payment)
@@ -524,9 +540,7 @@ def test_a_returned_check_releases_its_work_and_tells_the_consultant_neutrally(
     settings.TASKS = IMMEDIATE
     assert contribution_statuses(paid_check) == {Contribution.Status.PAID}
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_mark_returned(
-            payment=paid_check, by=finance, reason="The check came back uncashed"
-        )
+        payment_mark_returned(payment=paid_check, by=finance, reason="The check came back uncashed")
     p = fresh(paid_check)
     assert (p.status, p.closed_reason) == (PS.RETURNED, "The check came back uncashed")
     assert p.reversal_status == ""
@@ -541,7 +555,7 @@ def test_a_returned_check_releases_its_work_and_tells_the_consultant_neutrally(
         assert private.lower() not in message.body.lower()
     # Marking it again changes nothing and sends nothing.
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_mark_returned(payment=p, by=finance, reason="again")
+        payment_mark_returned(payment=p, by=finance, reason="again")
     assert len(mail.outbox) == 1
     assert fresh(p).closed_reason == "The check came back uncashed"
 
@@ -554,14 +568,14 @@ def test_no_email_for_a_consultant_who_did_not_ask(
         email_receipts=False
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_mark_returned(payment=paid_check, by=finance, reason="Returned")
+        payment_mark_returned(payment=paid_check, by=finance, reason="Returned")
     assert fresh(paid_check).status == PS.RETURNED
     assert mail.outbox == []
 
 
 def test_a_stripe_payment_is_not_marked_returned_by_hand(paid, finance):
     with pytest.raises(ValidationFailed) as caught:
-        services.payment_mark_returned(payment=paid, by=finance, reason="It came back")
+        payment_mark_returned(payment=paid, by=finance, reason="It came back")
     assert "through Stripe" in caught.value.message
     p = fresh(paid)
     assert p.status == PS.PAID and live_items(p) == 2
@@ -571,9 +585,9 @@ def test_a_manual_payment_not_paid_yet_is_not_marked_returned(finance, finance2,
     consultant_with_work(approver=coordinator, method=PayoutMethod.CHECK)
     payment = executed_batch(builder=finance, approver=finance2).payments.get()
     with pytest.raises(StateConflict):
-        services.payment_mark_returned(payment=payment, by=finance, reason="Came back")
+        payment_mark_returned(payment=payment, by=finance, reason="Came back")
     with pytest.raises(ValidationFailed):
-        services.payment_mark_returned(payment=payment, by=finance, reason="  ")
+        payment_mark_returned(payment=payment, by=finance, reason="  ")
     assert fresh(payment).status == PS.PROCESSING
 
 
@@ -613,10 +627,10 @@ def test_a_transfer_that_does_not_match_never_pays_the_payment(
     assert live_items(p) == 2
     assert "does not match" in WebhookEvent.objects.get().outcome
     # Left for finance: the engine sends nothing more, and it is not cancelled blindly.
-    assert execution.pay(p.pk) == "skipped"
+    assert engine.pay(p.pk) == "skipped"
     assert stripe_sandbox.requests == []
     with pytest.raises(StateConflict) as caught:
-        services.payment_cancel(payment=p, by=finance, reason="Mismatch")
+        payment_cancel(payment=p, by=finance, reason="Mismatch")
     assert caught.value.code == "check_with_stripe"
 
 
@@ -667,7 +681,7 @@ def test_the_page_offers_check_with_stripe_and_cancel_points_to_it(
         response = client.post(_url(failed_sent, "payments:payment_check_stripe"))
     assert response.status_code == 302
     assert [failed_sent.pk] in enqueued("check_with_stripe")
-    assert execution.check_with_stripe(failed_sent.pk) == "nothing at Stripe"
+    assert engine.check_with_stripe(failed_sent.pk) == "nothing at Stripe"
     page = client.get(_url(failed_sent, "payments:payment")).content.decode()
     assert _url(failed_sent, "payments:payment_check_stripe") not in page
     assert "checked with Stripe: no transfer exists" in page
@@ -706,8 +720,8 @@ def test_the_page_shows_an_alert_and_the_reversal_loudly(client, paid, finance, 
     stripe_sandbox.faults.add(
         "balance_insufficient", method="POST", path="/v1/transfers/*/reversals"
     )
-    execution.reverse(paid.pk)
-    services.payment_flag(payment=paid, message="Check this payout by hand.")
+    engine.reverse(paid.pk)
+    payment_flag(payment=paid, message="Check this payout by hand.")
     client.force_login(finance)
     page = client.get(_url(paid, "payments:payment")).content.decode()
     assert 'role="alert"' in page

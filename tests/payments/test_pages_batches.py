@@ -188,9 +188,9 @@ def test_someone_paid_in_the_batch_cannot_approve_it(client, finance, finance2, 
     me = ConsultantFactory(user=finance2, display_name="Tomás as consultant")
     approved(EngagementFactory(consultant=me), approver=coordinator)
     batch = build(by=finance)
-    from payments import services
+    from payments.services.batches import batch_submit
 
-    services.batch_submit(batch=batch, by=finance)
+    batch_submit(batch=batch, by=finance)
     client.force_login(finance2)
     assert "You are paid in this batch" in _text(client.get(_batch_url(batch)))
     response = client.post(_batch_url(batch, "payments:batch_approve"))
@@ -235,11 +235,12 @@ def test_execute_starts_paying_and_the_page_polls_progress(as_finance, work, fin
 
 
 def test_progress_says_done_once_the_batch_completes(as_finance, work, finance, finance2):
-    from payments import services
+    from payments.services.batches import batch_execute
+    from payments.services.finance import payment_record_manual
 
     batch = approved_batch(builder=finance, approver=finance2)
-    services.batch_execute(batch=batch, by=finance)
-    services.payment_record_manual(
+    batch_execute(batch=batch, by=finance)
+    payment_record_manual(
         payment=batch.payments.get(), by=finance, reference="1001", handed_over_on=CUTOFF
     )
     data = json.loads(as_finance.get(_batch_url(batch, "payments:batch_progress")).content)
@@ -285,11 +286,11 @@ def test_cancel_releases_the_work_and_a_second_cancel_is_a_conflict(as_finance, 
 
 
 def test_a_stale_approve_after_cancel_is_a_conflict_not_an_error(client, work, finance, finance2):
-    from payments import services
+    from payments.services.batches import batch_cancel, batch_submit
 
     batch = build(by=finance)
-    services.batch_submit(batch=batch, by=finance)
-    services.batch_cancel(batch=batch, by=finance, reason="Duplicate")
+    batch_submit(batch=batch, by=finance)
+    batch_cancel(batch=batch, by=finance, reason="Duplicate")
     client.force_login(finance2)
     response = client.post(_batch_url(batch, "payments:batch_approve"))
     assert response.status_code == 409

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from consultants.models import PayoutMethod
-from payments import services
+from payments.services.finance import payment_record_manual
 from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
     _playwright,
     a11y,
@@ -47,9 +47,7 @@ def test_the_batch_page_follows_payments_live(
     assert pill.inner_text() == "Paying"
 
     # Someone records the hand-over elsewhere; this page catches up by itself.
-    services.payment_record_manual(
-        payment=payment, by=finance2, reference="1001", handed_over_on=CUTOFF
-    )
+    payment_record_manual(payment=payment, by=finance2, reference="1001", handed_over_on=CUTOFF)
     page.wait_for_function(
         "id => document.querySelector(`[data-payment-status=\"${id}\"]`).textContent === 'Paid'",
         arg=str(payment.public_id),

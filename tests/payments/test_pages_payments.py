@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from consultants.models import PayoutMethod
 from engagements.models import Contribution
-from payments import services
 from payments.models import Payment, PaymentAttempt, StripeAccount
+from payments.services.batches import batch_approve, batch_execute, batch_submit
+from payments.services.lifecycle import payment_record_failure
 from tests.factories import ConsultantFactory, EngagementFactory
 from tests.payments.payout_support import (
     CUTOFF,
@@ -176,9 +177,9 @@ def test_recording_a_payment_to_yourself_is_refused(client, finance, finance2, c
 
     third = UserFactory(roles=["finance"])
     batch = build(by=finance)
-    services.batch_submit(batch=batch, by=finance)
-    services.batch_approve(batch=batch, by=third)
-    services.batch_execute(batch=batch, by=finance)
+    batch_submit(batch=batch, by=finance)
+    batch_approve(batch=batch, by=third)
+    batch_execute(batch=batch, by=finance)
     payment = batch.payments.get()
 
     client.force_login(finance2)
@@ -275,7 +276,7 @@ def test_a_failed_stripe_payment_can_be_retried(as_finance, finance, finance2, c
         consultant=consultant, account_id="acct_wren", payouts_enabled=True, transfers_active=True
     )
     payment = _executed_payment(finance, finance2)
-    services.payment_record_failure(payment=payment, code="account_closed", message="Closed.")
+    payment_record_failure(payment=payment, code="account_closed", message="Closed.")
     text = _text(as_finance.get(_url(payment)))
     assert "account_closed" in text and _url(payment, "payments:payment_retry") in text
     assert as_finance.post(_url(payment, "payments:payment_retry")).status_code == 302

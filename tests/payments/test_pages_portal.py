@@ -9,8 +9,9 @@ from django.test import Client
 from django.urls import resolve, reverse
 
 from consultants.models import CapPeriod, PayoutMethod
-from payments import services
 from payments.models import StripeAccount
+from payments.services.finance import payment_mark_returned, payment_record_manual
+from payments.stripe import accounts as stripe_accounts
 from portal.views import payments as portal_views
 from tests.payments.payout_support import (
     CUTOFF,
@@ -49,7 +50,7 @@ def test_it_lists_only_my_payments_with_items(
     )
     approved(outsider_engagement, approver=coordinator, quantity="7")
     batch = executed_batch(builder=finance, approver=finance2)
-    services.payment_record_manual(
+    payment_record_manual(
         payment=batch.payments.get(consultant=engagement.consultant),
         by=finance,
         reference="1001",
@@ -97,10 +98,8 @@ def test_a_benefits_cap_hold_says_they_may_have_chosen_to_wait(
 def test_a_returned_payment_will_be_paid_again(mine, engagement, coordinator, finance, finance2):
     approved(engagement, approver=coordinator)
     payment = executed_batch(builder=finance, approver=finance2).payments.get()
-    services.payment_record_manual(
-        payment=payment, by=finance, reference="1001", handed_over_on=CUTOFF
-    )
-    services.payment_mark_returned(payment=payment, by=finance, reason="Check returned by the bank")
+    payment_record_manual(payment=payment, by=finance, reference="1001", handed_over_on=CUTOFF)
+    payment_mark_returned(payment=payment, by=finance, reason="Check returned by the bank")
     text = _text(mine.get(reverse("portal:payments")))
     assert "Returned — this will be paid again in a later payment" in text
     assert "Check returned by the bank" not in text
@@ -156,7 +155,7 @@ def test_the_button_sends_me_to_the_setup_link(mine, consultant, monkeypatch):
         calls.append((consultant, by))
         return SETUP_URL
 
-    monkeypatch.setattr(services, "stripe_onboarding_link", link)
+    monkeypatch.setattr(stripe_accounts, "stripe_onboarding_link", link)
     response = mine.post(reverse("portal:stripe_onboarding"))
     assert response.status_code == 302 and response["Location"] == SETUP_URL
     assert calls == [(consultant, consultant.user)]
@@ -164,7 +163,7 @@ def test_the_button_sends_me_to_the_setup_link(mine, consultant, monkeypatch):
 
 def test_setup_is_post_only_and_csrf_protected(consultant, monkeypatch):
     _choose_stripe(consultant)
-    monkeypatch.setattr(services, "stripe_onboarding_link", lambda **kw: SETUP_URL)
+    monkeypatch.setattr(stripe_accounts, "stripe_onboarding_link", lambda **kw: SETUP_URL)
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(consultant.user)
     assert strict.get(reverse("portal:stripe_onboarding")).status_code == 405
@@ -179,13 +178,13 @@ def test_a_stripe_outage_comes_back_as_a_message(mine, consultant, monkeypatch):
     def down(**kwargs):
         raise StateConflict("Stripe could not start the set-up just now.")
 
-    monkeypatch.setattr(services, "stripe_onboarding_link", down)
+    monkeypatch.setattr(stripe_accounts, "stripe_onboarding_link", down)
     response = mine.post(reverse("portal:stripe_onboarding"), follow=True)
     assert "Stripe could not start the set-up just now." in _text(response)
 
 
 def test_setup_for_another_method_asks_to_choose_direct_deposit(mine, consultant, monkeypatch):
-    monkeypatch.setattr(services, "stripe_onboarding_link", lambda **kw: SETUP_URL)
+    monkeypatch.setattr(stripe_accounts, "stripe_onboarding_link", lambda **kw: SETUP_URL)
     response = mine.post(reverse("portal:stripe_onboarding"))
     assert response.status_code == 302 and response["Location"] == reverse("portal:payments")
 

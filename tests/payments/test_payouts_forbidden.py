@@ -13,8 +13,18 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from core.errors import NotAllowed, StateConflict
-from payments import execution, services
 from payments.models import Payment, PaymentItem, PayoutBatch
+from payments.services.batches import (
+    batch_approve,
+    batch_build,
+    batch_cancel,
+    batch_execute,
+    batch_submit,
+)
+from payments.services.finance import payment_release_hold, payment_retry
+from payments.services.lifecycle import payment_record_transfer
+from payments.stripe import engine
+from payments.stripe.events import payment_apply_transfer_reversed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("paid_hook")]
 
@@ -36,14 +46,14 @@ def snapshot(batch) -> dict:
 @pytest.fixture
 def submitted(payout_world):
     payout_world.consultant(["100.00"])
-    batch = services.batch_build(by=payout_world.finance, cutoff_date=date(2026, 3, 31))
-    return services.batch_submit(batch=batch, by=payout_world.finance)
+    batch = batch_build(by=payout_world.finance, cutoff_date=date(2026, 3, 31))
+    return batch_submit(batch=batch, by=payout_world.finance)
 
 
 def test_nobody_approves_a_batch_they_built(submitted, finance):
     before = snapshot(submitted)
     with pytest.raises(NotAllowed) as caught:
-        services.batch_approve(batch=submitted, by=finance)
+        batch_approve(batch=submitted, by=finance)
     assert caught.value.code == "own_batch"
     assert "another finance person must approve" in caught.value.message
     assert snapshot(submitted) == before
@@ -52,14 +62,14 @@ def test_nobody_approves_a_batch_they_built(submitted, finance):
 def test_only_finance_approves(submitted, coordinator):
     before = snapshot(submitted)
     with pytest.raises(NotAllowed):
-        services.batch_approve(batch=submitted, by=coordinator)
+        batch_approve(batch=submitted, by=coordinator)
     assert snapshot(submitted) == before
 
 
 def test_an_unapproved_batch_is_not_executed(submitted, finance, finance2, stripe_sandbox):
     before = snapshot(submitted)
     with pytest.raises(StateConflict) as caught:
-        services.batch_execute(batch=submitted, by=finance2)
+        batch_execute(batch=submitted, by=finance2)
     assert "waiting for a second approver" in caught.value.message
     assert snapshot(submitted) == before
     assert stripe_sandbox.requests == []
@@ -70,17 +80,17 @@ def test_nobody_approves_or_executes_a_batch_that_pays_them(payout_world, financ
 
     third = UserFactory(roles=["finance"])
     payout_world.consultant(["100.00"], user=finance2)  # finance2 is also a consultant
-    batch = services.batch_build(by=payout_world.finance, cutoff_date=date(2026, 3, 31))
-    services.batch_submit(batch=batch, by=payout_world.finance)
+    batch = batch_build(by=payout_world.finance, cutoff_date=date(2026, 3, 31))
+    batch_submit(batch=batch, by=payout_world.finance)
     before = snapshot(batch)
     with pytest.raises(NotAllowed) as caught:
-        services.batch_approve(batch=batch, by=finance2)
+        batch_approve(batch=batch, by=finance2)
     assert caught.value.code == "own_payment"
     assert snapshot(batch) == before
-    services.batch_approve(batch=batch, by=third)
+    batch_approve(batch=batch, by=third)
     before = snapshot(batch)
     with pytest.raises(NotAllowed) as caught:
-        services.batch_execute(batch=batch, by=finance2)
+        batch_execute(batch=batch, by=finance2)
     assert caught.value.code == "own_payment"
     assert snapshot(batch) == before
 
@@ -91,11 +101,11 @@ def test_a_held_payment_is_not_paid_by_any_route(payout_world, finance, stripe_s
     [held] = Payment.objects.filter(batch=batch)
     assert held.status == PS.HELD and held.hold_reason == Payment.Hold.ACCOUNT_NOT_READY
     before = snapshot(batch)
-    assert execution.pay(held.pk) == "skipped"
+    assert engine.pay(held.pk) == "skipped"
     for attempt in (
-        lambda: services.payment_retry(payment=held, by=finance),
-        lambda: services.payment_record_transfer(payment=held, transfer_id="tr_1", source="x"),
-        lambda: services.payment_release_hold(payment=held, by=finance),  # still not ready
+        lambda: payment_retry(payment=held, by=finance),
+        lambda: payment_record_transfer(payment=held, transfer_id="tr_1", source="x"),
+        lambda: payment_release_hold(payment=held, by=finance),  # still not ready
     ):
         with pytest.raises(StateConflict):
             attempt()
@@ -108,10 +118,10 @@ def test_a_cancelled_batch_cannot_be_executed_and_an_executing_one_not_cancelled
 ):
     payout_world.consultant(["100.00"])
     batch = payout_world.approved_batch()
-    services.batch_execute(batch=batch, by=finance)
+    batch_execute(batch=batch, by=finance)
     before = snapshot(batch)
     with pytest.raises(StateConflict):
-        services.batch_cancel(batch=batch, by=finance2, reason="changed our mind")
+        batch_cancel(batch=batch, by=finance2, reason="changed our mind")
     assert snapshot(batch) == before
 
 
@@ -123,7 +133,7 @@ def paid_payment(payout_world):
     payout_world.consultant(["125.00", "40.50"])
     batch = payout_world.executed_batch()
     [p] = Payment.objects.filter(batch=batch)
-    assert execution.pay(p.pk) == "paid"
+    assert engine.pay(p.pk) == "paid"
     return Payment.objects.get(pk=p.pk)
 
 
@@ -181,7 +191,7 @@ def test_a_paid_payment_never_moves_back_nor_changes_its_amount_or_transfer(paid
 def test_a_released_item_stays_released_and_a_closed_payment_stays_closed(paid_payment):
     # Stripe reports the transfer fully reversed: the payment is returned, its work released.
     cents = int(paid_payment.amount * 100)
-    outcome = services.payment_apply_transfer_reversed(
+    outcome = payment_apply_transfer_reversed(
         transfer={
             "id": paid_payment.transfer_id,
             "amount": cents,
@@ -195,7 +205,7 @@ def test_a_released_item_stays_released_and_a_closed_payment_stays_closed(paid_p
     refused(lambda: PaymentItem.objects.filter(pk=item.pk).update(live=True))
     refused(lambda: Payment.objects.filter(pk=paid_payment.pk).update(status=PS.PAID))
     with pytest.raises(StateConflict):
-        services.payment_record_transfer(
+        payment_record_transfer(
             payment=paid_payment, transfer_id=paid_payment.transfer_id, source="late news"
         )
     assert Payment.objects.get(pk=paid_payment.pk).status == PS.RETURNED

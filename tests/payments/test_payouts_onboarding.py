@@ -6,8 +6,8 @@ import pytest
 
 from consultants.models import PayoutMethod
 from core.errors import NotAllowed, StateConflict, ValidationFailed
-from payments import services
 from payments.models import StripeAccount
+from payments.stripe.accounts import stripe_onboarding_link
 from tests.factories import ConsultantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +21,8 @@ def me(stripe_settings):
 
 def test_the_link_creates_the_account_once_and_returns_a_fresh_link(me, stripe_sandbox, settings):
     settings.SITE_URL = "https://honora.example.org"
-    first = services.stripe_onboarding_link(consultant=me, by=me.user)
-    second = services.stripe_onboarding_link(consultant=me, by=me.user)
+    first = stripe_onboarding_link(consultant=me, by=me.user)
+    second = stripe_onboarding_link(consultant=me, by=me.user)
     assert first != second and first.startswith(stripe_sandbox.url + "/onboarding/")
     [sa] = StripeAccount.objects.filter(consultant=me)
     assert not sa.ready and sa.requirements_due
@@ -40,7 +40,7 @@ def test_the_link_creates_the_account_once_and_returns_a_fresh_link(me, stripe_s
 
 
 def test_the_page_may_name_its_own_return_urls(me, stripe_sandbox):
-    services.stripe_onboarding_link(
+    stripe_onboarding_link(
         consultant=me,
         by=me.user,
         return_url="http://127.0.0.1:8000/me/payout-setup/done",
@@ -49,31 +49,31 @@ def test_the_page_may_name_its_own_return_urls(me, stripe_sandbox):
     [link] = stripe_sandbox.state.links.values()
     assert link["return_url"].endswith("/done") and link["refresh_url"].endswith("/again")
     with pytest.raises(ValidationFailed):
-        services.stripe_onboarding_link(consultant=me, by=me.user, return_url="/relative")
+        stripe_onboarding_link(consultant=me, by=me.user, return_url="/relative")
 
 
 def test_finance_may_start_it_but_another_consultant_may_not(me, finance, outsider_user):
-    assert services.stripe_onboarding_link(consultant=me, by=finance)
+    assert stripe_onboarding_link(consultant=me, by=finance)
     with pytest.raises(NotAllowed):
-        services.stripe_onboarding_link(consultant=me, by=outsider_user)
+        stripe_onboarding_link(consultant=me, by=outsider_user)
 
 
 def test_only_for_direct_deposit(stripe_settings):
     user = UserFactory(roles=["consultant"])
     c = ConsultantFactory(user=user, payout_method=PayoutMethod.CHECK)
     with pytest.raises(ValidationFailed):
-        services.stripe_onboarding_link(consultant=c, by=user)
+        stripe_onboarding_link(consultant=c, by=user)
     assert not StripeAccount.objects.exists()
 
 
 def test_without_stripe_or_when_stripe_fails_it_says_so(me, settings, stripe_sandbox):
     settings.STRIPE_ENABLED = False
     with pytest.raises(StateConflict) as caught:
-        services.stripe_onboarding_link(consultant=me, by=me.user)
+        stripe_onboarding_link(consultant=me, by=me.user)
     assert caught.value.code == "stripe_off"
     settings.STRIPE_ENABLED = True
     stripe_sandbox.faults.add("error", status=503, should_retry=True, path="/v1/accounts")
     with pytest.raises(StateConflict) as caught:
-        services.stripe_onboarding_link(consultant=me, by=me.user)
+        stripe_onboarding_link(consultant=me, by=me.user)
     assert caught.value.code == "stripe_unavailable"
     assert not StripeAccount.objects.exists()

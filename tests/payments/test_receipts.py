@@ -13,15 +13,14 @@ from django.core import mail
 from consultants.models import TaxForm
 from consultants.services import vault_update
 from core.errors import NotAllowed, ValidationFailed
-from payments.documents import Receipt
-from payments.receipts import (
-    TamperedDocument,
+from payments.documents.models import Receipt
+from payments.documents.receipts import (
     receipt_issue,
     receipt_render,
     receipt_replace,
     receipt_verify,
-    stored_pdf,
 )
+from payments.documents.rendering import TamperedDocument, stored_pdf
 from tests.payments.factories_payouts import STANDARD_ENTRIES, approved_work, paid_manual_payment
 
 pytestmark = pytest.mark.django_db
@@ -79,15 +78,16 @@ def test_numbers_have_no_gaps_across_payments(
         e.consultant.payout_method = "cash"
         e.consultant.save()
         approved_work(e, logger=coordinator, approver=coordinator2, entries=STANDARD_ENTRIES[:1])
-    from payments import services as pay
+    from payments.services.batches import batch_approve, batch_build, batch_execute, batch_submit
+    from payments.services.finance import payment_record_manual
 
-    batch = pay.batch_build(by=finance, cutoff_date=date(2026, 11, 26), today=date(2026, 11, 26))
-    pay.batch_submit(batch=batch, by=finance)
-    pay.batch_approve(batch=batch, by=finance2)
-    pay.batch_execute(batch=batch, by=finance2)
+    batch = batch_build(by=finance, cutoff_date=date(2026, 11, 26), today=date(2026, 11, 26))
+    batch_submit(batch=batch, by=finance)
+    batch_approve(batch=batch, by=finance2)
+    batch_execute(batch=batch, by=finance2)
     numbers = []
     for payment in batch.payments.order_by("id"):
-        pay.payment_record_manual(
+        payment_record_manual(
             payment=payment,
             by=finance,
             reference="E-1",
@@ -191,7 +191,7 @@ def test_paying_enqueues_the_receipt_after_commit(
 def test_a_download_of_an_altered_or_lost_file_is_refused_and_logged(paid, caplog):
     import logging
 
-    from payments.receipts import DocumentUnavailable, document_pdf
+    from payments.documents.rendering import DocumentUnavailable, document_pdf
 
     receipt = receipt_issue(payment_id=paid.pk)
     assert document_pdf(receipt) == stored_pdf(receipt)
@@ -211,7 +211,7 @@ def test_a_download_of_an_altered_or_lost_file_is_refused_and_logged(paid, caplo
 
 def test_an_unrendered_receipt_is_not_ready(paid, finance):
     from core.errors import StateConflict
-    from payments.receipts import document_pdf
+    from payments.documents.rendering import document_pdf
 
     original = receipt_issue(payment_id=paid.pk)
     replacement = receipt_replace(receipt=original, by=finance, reason="Typo")
@@ -221,23 +221,23 @@ def test_an_unrendered_receipt_is_not_ready(paid, finance):
 
 
 def test_status_is_valid_replaced_or_void(paid, finance):
-    from payments import services as pay
-    from payments.receipts import receipt_status
+    from payments.documents.receipts import receipt_status
+    from payments.services.finance import payment_void
 
     original = receipt_issue(payment_id=paid.pk)
     assert receipt_status(original) == "valid"
     replacement = receipt_replace(receipt=original, by=finance, reason="Typo")
     assert receipt_status(Receipt.objects.get(pk=original.pk)) == "replaced"
     assert receipt_status(replacement) == "valid"
-    pay.payment_void(payment=paid, by=finance, reason="The check was never cashed")
+    payment_void(payment=paid, by=finance, reason="The check was never cashed")
     assert receipt_status(Receipt.objects.get(pk=replacement.pk)) == "void"
     assert receipt_verify(replacement.verification_code).status == "void"
     assert receipt_verify(original.verification_code).status == "replaced"
 
 
 def test_download_names_are_neutral(paid):
-    from payments.receipts import document_filename
-    from payments.statements import statement_generate
+    from payments.documents.rendering import document_filename
+    from payments.documents.statements import statement_generate
 
     receipt = receipt_issue(payment_id=paid.pk)
     assert document_filename(receipt) == f"{receipt.number}.pdf"

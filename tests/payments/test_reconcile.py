@@ -14,9 +14,12 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from payments import execution, services
 from payments.models import Payment, PaymentAttempt
-from payments.stripe_client import stripe_client
+from payments.services.finance import payment_cancel
+from payments.services.lifecycle import payment_record_failure, payment_record_transfer
+from payments.stripe import engine
+from payments.stripe.client import stripe_client
+from payments.stripe.events import payment_apply_payout
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("paid_hook")]
 
@@ -58,7 +61,7 @@ def world(payout_world, stripe_sandbox):
 def test_agreement_is_reported_and_exits_zero(world):
     _, payments = world
     for p in payments.values():
-        execution.pay(p.pk)
+        engine.pay(p.pk)
     code, out = reconcile()
     assert code == 0, out
     assert "Honora and Stripe agree." in out
@@ -67,7 +70,7 @@ def test_agreement_is_reported_and_exits_zero(world):
 def test_every_kind_of_mismatch_is_reported_and_nothing_changes(world, stripe_sandbox, finance):
     _, p = world
     for name in ("ok", "unpaid_at_stripe", "twice", "returned"):
-        assert execution.pay(p[name].pk) == "paid"
+        assert engine.pay(p[name].pk) == "paid"
     # Paid here, but Stripe reversed it and Honora never heard.
     stripe_client().v1.transfers.reversals.create(
         Payment.objects.get(pk=p["unpaid_at_stripe"].pk).transfer_id
@@ -76,18 +79,16 @@ def test_every_kind_of_mismatch_is_reported_and_nothing_changes(world, stripe_sa
     second = transfer(p["twice"])
     # Paid here by a transfer of another amount / to another account.
     wrong = transfer(p["wrong_amount"], amount=999)
-    services.payment_record_transfer(payment=p["wrong_amount"], transfer_id=wrong.id, source="test")
+    payment_record_transfer(payment=p["wrong_amount"], transfer_id=wrong.id, source="test")
     elsewhere = stripe_sandbox.create_account(onboarded=True)["id"]
     moved = transfer(p["wrong_destination"], destination=elsewhere)
-    services.payment_record_transfer(
-        payment=p["wrong_destination"], transfer_id=moved.id, source="test"
-    )
+    payment_record_transfer(payment=p["wrong_destination"], transfer_id=moved.id, source="test")
     # Stripe made it, Honora has not recorded it (the answer was lost).
     stripe_sandbox.faults.add("drop_after", method="POST", path="/v1/transfers")
-    assert execution.pay(p["lost"].pk) == "retry"
+    assert engine.pay(p["lost"].pk) == "retry"
     # Returned here (its bank payout failed), yet the transfer is still live at Stripe:
     # the reversal has not been made yet.
-    outcome = services.payment_apply_payout(
+    outcome = payment_apply_payout(
         account_id=p["returned"].consultant.stripe_account.account_id,
         payout={
             "id": "po_returned",
@@ -99,8 +100,8 @@ def test_every_kind_of_mismatch_is_reported_and_nothing_changes(world, stripe_sa
     )
     assert outcome == "1 payment(s) returned"
     # Cancelled here, yet a transfer exists for it.
-    services.payment_record_failure(payment=p["cancelled"], code="x", message="Refused.")
-    services.payment_cancel(payment=p["cancelled"], by=finance, reason="Paid another way")
+    payment_record_failure(payment=p["cancelled"], code="x", message="Refused.")
+    payment_cancel(payment=p["cancelled"], by=finance, reason="Paid another way")
     transfer(p["cancelled"])
     # And a transfer that belongs to no payment at all.
     stranger = transfer(p["ok"], group=str(uuid.uuid4()))

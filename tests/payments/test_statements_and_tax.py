@@ -13,8 +13,14 @@ import pytest
 from consultants.models import TaxForm, VaultReveal
 from consultants.services import vault_update
 from core.errors import NotAllowed, ValidationFailed
-from payments.receipts import receipt_issue, stored_pdf
-from payments.statements import statement_data, statement_generate, tax_summary, tax_summary_csv
+from payments.documents.receipts import receipt_issue
+from payments.documents.rendering import stored_pdf
+from payments.documents.statements import (
+    statement_data,
+    statement_generate,
+    tax_summary,
+    tax_summary_csv,
+)
 from tests.payments.factories_payouts import STANDARD_ENTRIES, approved_work, paid_manual_payment
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +121,7 @@ def test_asking_for_a_statement_enqueues_one_task_until_it_is_stored(
 ):
     from django_tasks_db.models import DBTaskResult
 
-    from payments.statements import statement_pending, statement_request
+    from payments.documents.statements import statement_pending, statement_request
 
     consultant, year = paid.consultant, paid.paid_at.year
     with pytest.raises(NotAllowed):
@@ -140,8 +146,8 @@ def test_asking_for_a_statement_enqueues_one_task_until_it_is_stored(
 def test_finance_prepares_everyone_paid_in_the_year_in_workers(
     paid, finance, coordinator, outsider, settings, django_capture_on_commit_callbacks
 ):
-    from payments.documents import AnnualStatement
-    from payments.statements import statement_progress, statements_request_year
+    from payments.documents.models import AnnualStatement
+    from payments.documents.statements import statement_progress, statements_request_year
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     year = paid.paid_at.year

@@ -15,8 +15,9 @@ import pytest
 from django.utils import timezone
 
 from engagements.models import Contribution
-from payments import execution, services
 from payments.models import Payment, PaymentAttempt, PaymentItem, StripeAccount, WebhookEvent
+from payments.stripe import engine
+from payments.stripe.accounts import stripe_account_refresh
 from stripe_sandbox import sign
 from tests.stripe_sandbox.fixtures import WEBHOOK_SECRET
 
@@ -198,7 +199,7 @@ def test_two_updates_in_the_same_second_read_the_account_back(
     assert task.args == [account.account_id]
     # What the task does: Stripe's own current state decides.
     stripe_sandbox.complete_onboarding(account.account_id)
-    assert services.stripe_account_refresh(account_id=account.account_id) == "ready"
+    assert stripe_account_refresh(account_id=account.account_id) == "ready"
     assert StripeAccount.objects.get(pk=account.pk).ready
 
 
@@ -222,7 +223,7 @@ def paid(payout_world):
     payout_world.consultant(["125.00", "40.50"])
     batch = payout_world.executed_batch()
     [payment] = Payment.objects.filter(batch=batch)
-    assert execution.pay(payment.pk) == "paid"
+    assert engine.pay(payment.pk) == "paid"
     return fresh(payment)
 
 
@@ -238,18 +239,18 @@ def test_transfer_created_records_a_transfer_whose_answer_was_lost(
     batch = payout_world.executed_batch()
     [p] = Payment.objects.filter(batch=batch)
     stripe_sandbox.faults.add("drop_after", method="POST", path="/v1/transfers")
-    assert execution.pay(p.pk) == "retry"
+    assert engine.pay(p.pk) == "retry"
     t = transfer_obj(stripe_sandbox, p)
     assert post(client, event("transfer.created", t)).status_code == 200
     p = fresh(p)
     assert (p.status, p.transfer_id) == (PS.PAID, t["id"])
     assert p.attempts.get().status == PaymentAttempt.Status.SUCCEEDED
-    assert execution.pay(p.pk) == "skipped"  # the pending retry finds it done
+    assert engine.pay(p.pk) == "skipped"  # the pending retry finds it done
     assert len(stripe_sandbox.live_transfers()) == 1
 
 
 def test_a_reversal_returns_the_payment_and_releases_its_work(client, paid, stripe_sandbox):
-    from payments.stripe_client import stripe_client
+    from payments.stripe.client import stripe_client
 
     stripe_client().v1.transfers.reversals.create(paid.transfer_id)
     t = transfer_obj(stripe_sandbox, paid)
@@ -272,7 +273,7 @@ def test_a_reversal_returns_the_payment_and_releases_its_work(client, paid, stri
 
 
 def test_a_partial_reversal_is_left_to_finance(client, paid, stripe_sandbox):
-    from payments.stripe_client import stripe_client
+    from payments.stripe.client import stripe_client
 
     stripe_client().v1.transfers.reversals.create(paid.transfer_id, params={"amount": 100})
     t = transfer_obj(stripe_sandbox, paid)
@@ -288,8 +289,8 @@ def test_a_reversal_that_overtakes_the_answer_records_paid_then_returned(
     batch = payout_world.executed_batch()
     [p] = Payment.objects.filter(batch=batch)
     stripe_sandbox.faults.add("drop_after", method="POST", path="/v1/transfers")
-    assert execution.pay(p.pk) == "retry"
-    from payments.stripe_client import stripe_client
+    assert engine.pay(p.pk) == "retry"
+    from payments.stripe.client import stripe_client
 
     t = transfer_obj(stripe_sandbox, p)
     stripe_client().v1.transfers.reversals.create(t["id"])
@@ -303,7 +304,7 @@ def test_a_reversal_that_overtakes_the_answer_records_paid_then_returned(
     assert actions[-2:] == ["payment.paid", "payment.returned"]
     # The retry that was waiting replays the transfer and changes nothing.
     PaymentAttempt.objects.filter(payment=p).update(next_try_at=timezone.now())
-    assert execution.pay(p.pk) == "skipped"
+    assert engine.pay(p.pk) == "skipped"
     assert fresh(p).status == PS.RETURNED
     # A late transfer.created (reordered) does not undo the reversal either.
     assert (
@@ -316,14 +317,14 @@ def test_a_reversal_that_overtakes_the_answer_records_paid_then_returned(
 
 
 def test_released_work_goes_into_a_later_batch(client, paid, payout_world, stripe_sandbox):
-    from payments.stripe_client import stripe_client
+    from payments.stripe.client import stripe_client
 
     stripe_client().v1.transfers.reversals.create(paid.transfer_id)
     post(client, event("transfer.reversed", transfer_obj(stripe_sandbox, paid)))
     again = payout_world.executed_batch()
     [p2] = Payment.objects.filter(batch=again)
     assert p2.amount == Decimal("165.50")
-    assert execution.pay(p2.pk) == "paid"
+    assert engine.pay(p2.pk) == "paid"
     assert len(stripe_sandbox.live_transfers()) == 1
 
 

@@ -11,9 +11,10 @@ import urllib.request
 
 import pytest
 
-from payments import execution, services
 from payments.models import Payment, StripeAccount, WebhookEvent
-from payments.stripe_client import stripe_client
+from payments.stripe import engine
+from payments.stripe.accounts import stripe_onboarding_link
+from payments.stripe.client import stripe_client
 from tests.stripe_sandbox.fixtures import WEBHOOK_SECRET
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("paid_hook")]
@@ -51,7 +52,7 @@ def test_onboarding_through_the_link_enables_payouts_by_webhook(
 
     user = UserFactory(roles=["consultant"])
     consultant = ConsultantFactory(user=user, payout_method=PayoutMethod.STRIPE)
-    url = services.stripe_onboarding_link(consultant=consultant, by=user)
+    url = stripe_onboarding_link(consultant=consultant, by=user)
     assert url.startswith(stripe_sandbox.url + "/onboarding/")
     sa = StripeAccount.objects.get(consultant=consultant)
     assert not sa.ready
@@ -72,7 +73,7 @@ def test_onboarding_through_the_link_enables_payouts_by_webhook(
     assert WebhookEvent.objects.filter(type="account.updated", outcome="ready").count() == 1
 
     # A second link reuses the account; a fresh link each time.
-    again = services.stripe_onboarding_link(consultant=consultant, by=user)
+    again = stripe_onboarding_link(consultant=consultant, by=user)
     assert again != url
     assert StripeAccount.objects.filter(consultant=consultant).count() == 1
     assert len(stripe_sandbox.state.accounts) == 1
@@ -89,7 +90,7 @@ def test_duplicated_and_reordered_events_never_move_a_payment_back(
     stripe_sandbox.webhooks.faults.add("duplicate", event_type="transfer.*", copies=3, times=None)
     payments = list(Payment.objects.filter(batch=batch).order_by("amount"))
     for p in payments:
-        assert execution.pay(p.pk) == "paid"
+        assert engine.pay(p.pk) == "paid"
     reversed_one = Payment.objects.get(pk=payments[0].pk)
     stripe_client().v1.transfers.reversals.create(reversed_one.transfer_id)
     # transfer.reversed first, then the transfer.created events, each three times.
@@ -146,7 +147,7 @@ def test_a_payout_that_showed_paid_then_failed_returns_the_payment(
     [p] = Payment.objects.filter(batch=batch)
     connect()
     stripe_sandbox.webhooks.hold()
-    assert execution.pay(p.pk) == "paid"
+    assert engine.pay(p.pk) == "paid"
     stripe_sandbox.webhooks.release()
     drain(stripe_sandbox)
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -12,7 +12,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from payments.execution import sweep
+from payments.stripe.engine import sweep
 
 
 class Command(BaseCommand):

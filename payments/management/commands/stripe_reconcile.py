@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from payments.models import Payment, Rail, StripeAccount
-from payments.providers.stripe import to_cents
-from payments.stripe_client import StripeNotConfigured, stripe_client
+from payments.stripe.client import StripeNotConfigured, stripe_client
+from payments.stripe.provider import to_cents
 
 PS = Payment.Status
 CHECKED = (PS.PAID, PS.PROCESSING, PS.RETURNED, PS.FAILED)

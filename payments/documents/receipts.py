@@ -8,15 +8,11 @@ and refuses them if they no longer match their hash.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-import qrcode
-import qrcode.image.svg
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -24,11 +20,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consultants.models import ReceiptName
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.money import format_money
+from core.tasks import enqueue_on_commit
 from engagements.models import Contribution
-from payments.documents import Receipt, ReceiptCounter
+from payments.documents.models import Receipt, ReceiptCounter
+from payments.documents.notifications import receipt_ready
+from payments.documents.rendering import payee_name, qr_svg_data_uri, render_pdf, verification_url
 from payments.models import Payment
 
 ZERO = Decimal("0.00")
@@ -37,36 +35,7 @@ DESCRIPTION = "Research consulting"
 log = logging.getLogger("payments.documents")
 
 
-class TamperedDocument(Exception):
-    """A stored document no longer matches the hash recorded when it was issued."""
-
-
-class DocumentUnavailable(StateConflict):
-    """A stored document cannot be served as issued (altered or missing): nothing is sent."""
-
-    code = "document_unavailable"
-
-
-def site_url() -> str:
-    return getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-
-
-def verification_url(code: str) -> str:
-    return f"{site_url()}/verify/{code}/"
-
-
 # --- what a receipt says ------------------------------------------------------------
-
-
-def payee_name(consultant) -> str:
-    """The consultant's name the way they chose to be named on receipts."""
-    if consultant.receipt_name == ReceiptName.LEGAL_NAME:
-        vault = getattr(consultant, "vault", None)
-        if vault is not None and vault.legal_name:
-            return vault.legal_name
-    if consultant.receipt_name == ReceiptName.PSEUDONYM and consultant.pseudonym:
-        return consultant.pseudonym
-    return consultant.display_name
 
 
 def _line(item) -> dict:
@@ -187,24 +156,11 @@ def receipt_replace(*, receipt: Receipt, by, reason: str) -> Receipt:
     if payment.status != Payment.Status.PAID:
         raise StateConflict(_("Only a paid payment's receipt can be replaced."))
     new = _create_receipt(payment, by=by, replaces=old, reason=reason)
-    transaction.on_commit(lambda: _enqueue_render(new.pk))
+    enqueue_on_commit("payments.documents.tasks.render_receipt", new.pk)
     return new
 
 
-def _enqueue_render(receipt_id: int) -> None:
-    from payments.document_tasks import render_receipt
-
-    render_receipt.enqueue(receipt_id)
-
-
 # --- rendering -------------------------------------------------------------------------------
-
-
-def qr_svg_data_uri(text: str) -> str:
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def receipt_html(receipt: Receipt) -> str:
@@ -234,12 +190,6 @@ def receipt_html(receipt: Receipt) -> str:
     )
 
 
-def render_pdf(html: str) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
-
-
 def receipt_render(*, receipt_id: int) -> Receipt:
     """Render and store a receipt's PDF once; a rendered receipt is left as it is."""
     receipt = Receipt.objects.select_related("replaces").get(pk=receipt_id)
@@ -256,54 +206,11 @@ def receipt_render(*, receipt_id: int) -> Receipt:
         locked.rendered_at = timezone.now()
         locked.save(update_fields=["pdf", "sha256", "rendered_at"])
     # Outside the transaction: the e-mail goes only once the PDF is stored.
-    _notify(receipt_id)
+    receipt_ready(receipt_id)
     return locked
 
 
-def stored_pdf(document) -> bytes:
-    """The stored bytes of a receipt or statement, checked against their SHA-256."""
-    if not document.sha256 or not document.pdf:
-        raise StateConflict(
-            _("This document is still being prepared. Try again in a moment."), code="not_ready"
-        )
-    # From the storage itself, not the field's cached file: always what is stored now.
-    with document.pdf.storage.open(document.pdf.name, "rb") as handle:
-        data = handle.read()
-    if hashlib.sha256(data).hexdigest() != document.sha256:
-        raise TamperedDocument(
-            f"{type(document).__name__} {document.pk} does not match its SHA-256"
-        )
-    return data
-
-
-def document_pdf(document) -> bytes:
-    """``stored_pdf`` for a download: an altered or lost file is logged and refused.
-
-    The log names the kind of document and its opaque id only, never who it is about.
-    Raises ``StateConflict`` (code ``not_ready``) while the PDF is being rendered.
-    """
-    kind = type(document).__name__
-    try:
-        return stored_pdf(document)
-    except TamperedDocument:
-        log.error(
-            "%s %s: stored file does not match its SHA-256; not served", kind, document.public_id
-        )
-    except OSError:
-        log.error("%s %s: stored file cannot be read; not served", kind, document.public_id)
-    raise DocumentUnavailable(
-        _(
-            "This document cannot be downloaded right now. The problem has been recorded; "
-            "please contact the finance team."
-        )
-    )
-
-
-def document_filename(document) -> str:
-    """A neutral download name: the receipt number, or the statement's year and version."""
-    if isinstance(document, Receipt):
-        return f"{document.number}.pdf"
-    return f"statement-{document.year}-v{document.version}.pdf"
+# --- the receipt's standing ---------------------------------------------------------------
 
 
 RECEIPT_STATUSES = ("valid", "replaced", "void")
@@ -317,15 +224,6 @@ def receipt_status(receipt: Receipt) -> str:
     if receipt.payment.status in (Payment.Status.VOIDED, Payment.Status.RETURNED):
         return "void"
     return "valid"
-
-
-# --- telling the consultant --------------------------------------------------------------
-
-
-def _notify(receipt_id: int) -> None:
-    from payments.notifications import receipt_ready
-
-    receipt_ready(receipt_id)
 
 
 # --- the public check ---------------------------------------------------------------------------

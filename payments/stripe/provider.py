@@ -1,12 +1,16 @@
 """Stripe Connect: a payment is one Transfer to the consultant's connected account.
 
-Integer cents exist here and nowhere else (invariant 1). Every call runs outside
-any database transaction; the engine (``payments.execution``) decides when to call.
+Integer cents and raw Stripe objects exist here and nowhere else (invariant 1):
+what Stripe sends about transfers and payouts is read here into small typed values
+with decimal amounts (``transfer_news``, ``payout_news``, ``existing``). Every call
+runs outside any database transaction; the engine (``payments.stripe.engine``)
+decides when to call.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import stripe
@@ -14,9 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from payments.models import StripeAccount
-from payments.stripe_client import StripeNotConfigured, stripe_client
-
-from .base import Executed, Existing, PaymentProvider, ProviderError
+from payments.providers.base import Executed, Existing, PaymentProvider, ProviderError
+from payments.stripe.client import StripeNotConfigured, stripe_client
 
 log = logging.getLogger(__name__)
 
@@ -248,21 +251,6 @@ class StripeProvider(PaymentProvider):
         return reversal.id
 
 
-def transfer_problems(
-    payment, *, amount: Decimal, currency: str, destination: str | None, account_id: str | None
-) -> list[str]:
-    """How a transfer Stripe holds (its amount, currency and destination) differs from
-    what ``payment`` should have sent to ``account_id``; empty when it fits."""
-    problems = []
-    if amount != payment.amount:
-        problems.append(f"amount {amount}, expected {payment.amount}")
-    if (currency or "").upper() != payment.currency.upper():
-        problems.append(f"currency {currency or '-'}, expected {payment.currency}")
-    if account_id is None or destination != account_id:
-        problems.append(f"destination {destination or '-'}, expected {account_id or '-'}")
-    return problems
-
-
 def existing(transfer) -> Existing:
     if hasattr(transfer, "to_dict"):
         transfer = transfer.to_dict()
@@ -274,4 +262,58 @@ def existing(transfer) -> Existing:
         destination=transfer["destination"],
         live=not transfer.get("reversed") and amount_reversed < transfer["amount"],
         metadata=dict(transfer.get("metadata") or {}),
+    )
+
+
+@dataclass(frozen=True)
+class TransferNews:
+    """What a Stripe transfer object (from an event) says, amounts in decimals."""
+
+    id: str
+    amount: Decimal
+    amount_reversed: Decimal
+    reversed: bool
+    currency: str
+    destination: str
+    transfer_group: str
+    honora_payment: str  # the payment's public id, from the metadata
+    attempt_number: int | None  # the attempt whose key made it, from the metadata
+
+    @property
+    def fully_reversed(self) -> bool:
+        return self.reversed or self.amount_reversed >= self.amount
+
+
+def transfer_news(transfer: dict) -> TransferNews:
+    metadata = transfer.get("metadata") or {}
+    attempt = metadata.get("honora_attempt")
+    return TransferNews(
+        id=str(transfer.get("id") or ""),
+        amount=from_cents(int(transfer.get("amount") or 0)),
+        amount_reversed=from_cents(int(transfer.get("amount_reversed") or 0)),
+        reversed=bool(transfer.get("reversed")),
+        currency=str(transfer.get("currency") or ""),
+        destination=str(transfer.get("destination") or ""),
+        transfer_group=str(transfer.get("transfer_group") or ""),
+        honora_payment=str(metadata.get("honora_payment") or ""),
+        attempt_number=int(attempt) if str(attempt or "").isdigit() else None,
+    )
+
+
+@dataclass(frozen=True)
+class PayoutNews:
+    """What a Stripe payout object (a connected account's bank payout) says."""
+
+    id: str
+    amount: Decimal
+    created: int  # a Unix timestamp, as Stripe gives it
+    failure_code: str
+
+
+def payout_news(payout: dict) -> PayoutNews:
+    return PayoutNews(
+        id=str(payout.get("id") or ""),
+        amount=from_cents(int(payout.get("amount") or 0)),
+        created=int(payout.get("created") or 0),
+        failure_code=str(payout.get("failure_code") or ""),
     )

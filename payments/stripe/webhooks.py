@@ -31,8 +31,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
-from payments import services
+from core.tasks import enqueue_on_commit
 from payments.models import StripeAccount, WebhookEvent
+from payments.stripe.accounts import stripe_account_apply
+from payments.stripe.events import (
+    payment_apply_payout,
+    payment_apply_transfer_created,
+    payment_apply_transfer_reversed,
+)
 
 log = logging.getLogger("payments.webhooks")
 
@@ -147,12 +153,10 @@ def _account_updated(event: dict, obj: dict) -> str:
         .values_list("last_event_created", flat=True)
         .first()
     )
-    outcome = services.stripe_account_apply(account=obj, created=event["created"])
+    outcome = stripe_account_apply(account=obj, created=event["created"])
     if last is not None and last == event["created"]:
         # Two events in the same second cannot be ordered: read the account back.
-        from payments.tasks import refresh_stripe_account
-
-        transaction.on_commit(lambda: refresh_stripe_account.enqueue(account_id))
+        enqueue_on_commit("payments.tasks.refresh_stripe_account", account_id)
     return outcome
 
 
@@ -161,11 +165,11 @@ def _effect(event: dict) -> str:
     if kind == "account.updated":
         return _account_updated(event, obj)
     if kind == "transfer.created":
-        return services.payment_apply_transfer_created(transfer=obj)
+        return payment_apply_transfer_created(transfer=obj)
     if kind == "transfer.reversed":
-        return services.payment_apply_transfer_reversed(transfer=obj)
+        return payment_apply_transfer_reversed(transfer=obj)
     if kind in ("payout.paid", "payout.failed"):
-        return services.payment_apply_payout(
+        return payment_apply_payout(
             account_id=event.get("account") or "", payout=obj, failed=kind == "payout.failed"
         )
     return "not handled"

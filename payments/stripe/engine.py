@@ -33,6 +33,10 @@ waits for ``check_with_stripe`` (a listing that finds nothing live).
 A worker that dies anywhere is covered by ``sweep()`` (``manage.py payments_sweep``),
 which enqueues the task again once the attempt's claim has expired; it also tries
 again the reversals of returned payments that are not confirmed yet.
+
+Every function here runs outside any transaction (the tasks in ``payments.tasks``
+call them), so the tasks it enqueues again are enqueued at once, named by their
+dotted path (``payments.tasks`` imports this module).
 """
 
 from __future__ import annotations
@@ -50,13 +54,17 @@ from django.utils import timezone
 
 from core.errors import StateConflict
 from core.history import stamp
-from payments import services
+from core.tasks import resolve
 from payments.models import Payment, PaymentAttempt, PayoutBatch, Rail, StripeAccount
-from payments.providers import Executed, Existing, PaymentProvider, ProviderError, provider_for
+from payments.providers.base import Executed, Existing, PaymentProvider, ProviderError
+from payments.providers.manual import ManualProvider
+from payments.services import lifecycle
+from payments.services.locks import lock_payment
+from payments.stripe.provider import StripeProvider
 
 REVERSAL = Payment.Reversal
 
-log = logging.getLogger("payments.execution")
+log = logging.getLogger("payments.execution")  # the logger's name predates the move
 
 PS = Payment.Status
 AS = PaymentAttempt.Status
@@ -132,10 +140,17 @@ def pay(payment_id: int, *, provider: PaymentProvider | None = None) -> str:
     return _record_success(payment_id, attempt.number, executed)
 
 
+def provider_for(payment, *, stripe_client=None) -> PaymentProvider:
+    """The provider that moves this payment's money."""
+    if payment.rail == Rail.STRIPE:
+        return StripeProvider(client=stripe_client)
+    return ManualProvider()
+
+
 def _lock(payment_id: int) -> Payment:
-    # The batch first (shared), then the payment: the order every writer uses. Not the
+    # The payment row only, never its batch row (see ``lock_payments``). Not the
     # consultant: their contact fields are encrypted, and paying needs none of them.
-    return services.lock_payment(payment_id, shared_batch=True)
+    return lock_payment(payment_id, lock_batch=False)
 
 
 def _latest_attempt(payment: Payment) -> PaymentAttempt | None:
@@ -158,7 +173,7 @@ def _claim(payment_id: int, worker: str) -> _Step:
         return _mint(p, number=1, worker=worker, now=now, account=account)
     if attempt.status == AS.SUCCEEDED:
         # Recorded as succeeded but the payment is not paid: finish the record.
-        services.payment_record_transfer(
+        lifecycle.payment_record_transfer(
             payment=p,
             transfer_id=attempt.provider_reference,
             source="attempt already succeeded",
@@ -197,7 +212,7 @@ def _hold(p: Payment, account: StripeAccount | None) -> None:
         if account is not None
         else "The consultant has not started Stripe onboarding."
     )
-    services.payment_hold(payment=p, code=Payment.Hold.ACCOUNT_NOT_READY, detail=str(detail))
+    lifecycle.payment_hold(payment=p, code=Payment.Hold.ACCOUNT_NOT_READY, detail=str(detail))
 
 
 def _mint(p: Payment, *, number: int, worker: str, now, account=None) -> _Step:
@@ -206,7 +221,7 @@ def _mint(p: Payment, *, number: int, worker: str, now, account=None) -> _Step:
     try:
         request = provider.prepare(p, number, account=account)
     except ProviderError as exc:
-        services.payment_record_failure(payment=p, code=exc.code, message=exc.message)
+        lifecycle.payment_record_failure(payment=p, code=exc.code, message=exc.message)
         return _Step(outcome=FAILED)
     attempt = PaymentAttempt(
         payment=p,
@@ -257,7 +272,7 @@ def _after_listing(
         stamp(latest, by=None, action="payment_attempt.ended", reason=latest.error_message)
         latest.save()
         if reason == "stored_error" and latest.number >= settings.PAYMENTS_MAX_AUTOMATIC_ATTEMPTS:
-            services.payment_record_failure(
+            lifecycle.payment_record_failure(
                 payment=p,
                 code="stripe_error",
                 message="Stripe kept failing with an internal error; nothing was transferred. "
@@ -269,7 +284,7 @@ def _after_listing(
 
 def _adopt(p: Payment, attempt: PaymentAttempt, live: list[Existing]) -> _Step:
     """A transfer for this payment exists: record it (if it is the right one)."""
-    if not services.payment_adopt_transfer(payment=p, live=live):
+    if not lifecycle.payment_adopt_transfer(payment=p, live=live):
         return _Step(outcome=FAILED)
     if attempt.status in (AS.STARTED, AS.UNKNOWN):
         attempt.refresh_from_db()
@@ -287,7 +302,7 @@ def _adopt(p: Payment, attempt: PaymentAttempt, live: list[Existing]) -> _Step:
 
 def _record_success(payment_id: int, number: int, executed: Executed) -> str:
     try:
-        services.payment_record_transfer(
+        lifecycle.payment_record_transfer(
             payment=Payment(pk=payment_id),
             transfer_id=executed.reference,
             source="Stripe replayed the transfer" if executed.replayed else "Stripe transfer",
@@ -299,11 +314,11 @@ def _record_success(payment_id: int, number: int, executed: Executed) -> str:
         log.warning("payment %s: transfer not applied: %s", payment_id, exc.code)
         with transaction.atomic():
             p = _lock(payment_id)
-            services._attempt_succeeded(
+            lifecycle.attempt_succeeded(
                 p, number=number, reference=executed.reference, reason=exc.code
             )
             if p.transfer_id != executed.reference:
-                services.payment_flag(
+                lifecycle.payment_flag(
                     payment=p,
                     message=f"Stripe made transfer {executed.reference} for this payment, "
                     f"which is {p.status}: its work may be paid twice. Reverse the transfer "
@@ -355,14 +370,14 @@ def _record_error(
             action = "payment_attempt.unknown" if unsure else "payment_attempt.failed"
             stamp(attempt, by=None, action=action, reason=exc.code)
             attempt.save()
-            services.payment_record_failure(
+            lifecycle.payment_record_failure(
                 payment=p, code=exc.code, message=_finance_message(exc, unsure=unsure)
             )
             return FAILED
     if exc.settled:
         # Calling again with this key only replays the error: ask what exists now.
         return pay(payment_id, provider=provider)
-    _enqueue_later(payment_id, next_try_at)
+    _later("payments.tasks.pay_payment", next_try_at)
     return RETRY
 
 
@@ -371,7 +386,7 @@ def _listing_failed(payment_id: int, attempt: PaymentAttempt, exc: ProviderError
     if exc.kind != ProviderError.UNKNOWN:
         log.error("stripe listing failed: %s (payment id %s)", exc.code, payment_id)
     when = timezone.now() + timedelta(seconds=backoff_seconds(attempt.tries or 1))
-    _enqueue_later(payment_id, when)
+    _later("payments.tasks.pay_payment", when)
     return RETRY
 
 
@@ -398,16 +413,12 @@ def _finance_message(exc: ProviderError, *, unsure: bool = False) -> str:
     return message
 
 
-def _later(task_, when, *args) -> None:
-    """Run ``task_`` again at ``when`` (or leave it to the sweep if the backend cannot wait)."""
-    if getattr(task_.get_backend(), "supports_defer", False):
-        task_.using(run_after=when).enqueue(*args)
-
-
-def _enqueue_later(payment_id: int, when) -> None:
-    from payments.tasks import pay_payment
-
-    _later(pay_payment, when, payment_id)
+def _later(task: str, when, *args) -> None:
+    """Run ``task`` (a dotted path) again at ``when``, or leave it to the sweep if the
+    backend cannot wait. Outside any transaction: enqueued at once."""
+    t = resolve(task)
+    if getattr(t.get_backend(), "supports_defer", False):
+        t.using(run_after=when).enqueue(*args)
 
 
 # --- checking with Stripe before cancelling; taking a transfer back -------------------------
@@ -420,8 +431,7 @@ def check_with_stripe(payment_id: int, *, provider: PaymentProvider | None = Non
     live lets finance cancel the payment. Asked while a call could be in flight, it
     proves nothing and is asked again later.
     """
-    from payments.tasks import check_with_stripe as task
-
+    task = "payments.tasks.check_with_stripe"
     listed_at = timezone.now()
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None or payment.rail != Rail.STRIPE or payment.status != PS.FAILED:
@@ -437,7 +447,7 @@ def check_with_stripe(payment_id: int, *, provider: PaymentProvider | None = Non
         log.warning("stripe listing failed: %s (payment id %s)", exc.code, payment_id)
         _later(task, listed_at + timedelta(seconds=backoff_seconds(1)), payment_id)
         return RETRY
-    outcome = services.payment_record_stripe_check(
+    outcome = lifecycle.payment_record_stripe_check(
         payment=payment, found=found, listed_at=listed_at
     )
     if outcome == BUSY:
@@ -452,8 +462,6 @@ def reverse(payment_id: int, *, provider: PaymentProvider | None = None) -> str:
     is confirmed, so the money that paid it comes back before it is paid again. A
     refusal is shown to finance on the payment and tried again by the sweep.
     """
-    from payments.tasks import reverse_transfer
-
     payment = Payment.objects.filter(pk=payment_id).first()
     if (
         payment is None
@@ -469,15 +477,15 @@ def reverse(payment_id: int, *, provider: PaymentProvider | None = None) -> str:
         refused = exc.kind != ProviderError.UNKNOWN
         if refused:
             log.error("payment %s: reversal refused: %s", payment.public_id, exc.code)
-        services.payment_record_reversal_trouble(
+        lifecycle.payment_record_reversal_trouble(
             payment=payment, code=exc.code, message=exc.message, refused=refused
         )
         if refused:
             return f"not reversed: {exc.code}"
         when = timezone.now() + timedelta(seconds=backoff_seconds(1, exc.retry_after))
-        _later(reverse_transfer, when, payment_id)
+        _later("payments.tasks.reverse_transfer", when, payment_id)
         return f"retry: {exc.code}"
-    services.payment_confirm_reversal(
+    lifecycle.payment_confirm_reversal(
         payment=payment, reversal_id=reference, source="the reversal call succeeded"
     )
     return "reversed"
@@ -551,17 +559,15 @@ def stuck_reversals(*, stale_after: float | None = None) -> list[int]:
 
 def sweep(*, stale_after: float | None = None) -> dict[str, int]:
     """Enqueue the task again for stuck payments and reversals; close batches that are done."""
-    from payments.tasks import pay_payment, reverse_transfer
-
     stuck = stuck_payments(stale_after=stale_after)
     for payment_id in stuck:
-        pay_payment.enqueue(payment_id)
+        resolve("payments.tasks.pay_payment").enqueue(payment_id)
     reversals = stuck_reversals(stale_after=stale_after)
     for payment_id in reversals:
-        reverse_transfer.enqueue(payment_id)
+        resolve("payments.tasks.reverse_transfer").enqueue(payment_id)
     closed = 0
     for batch_id in PayoutBatch.objects.filter(status=PayoutBatch.Status.PROCESSING).values_list(
         "pk", flat=True
     ):
-        closed += services.refresh_batch_when_done(batch_id)
+        closed += lifecycle.refresh_batch_when_done(batch_id)
     return {"enqueued": len(stuck), "reversals": len(reversals), "batches_closed": closed}

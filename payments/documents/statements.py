@@ -16,16 +16,18 @@ from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal
 from core.errors import NotAllowed, ValidationFailed
 from core.money import format_money
+from core.tasks import enqueue_on_commit
 from engagements.models import Contribution
-from payments.documents import AnnualStatement, Receipt
+from payments.documents.models import AnnualStatement, Receipt
+from payments.documents.rendering import payee_name, render_pdf
 from payments.models import Payment, PaymentItem, Rail
-from payments.receipts import render_pdf
-from payments.rules import tax_threshold
+from payments.preflight import tax_threshold
 
 ZERO = Decimal("0.00")
 MONTHS = (
@@ -123,8 +125,6 @@ def statement_data(consultant, year: int) -> StatementData:
 
 
 def statement_html(data: StatementData) -> str:
-    from payments.receipts import payee_name
-
     return render_to_string(
         "pdf/statement.html",
         {
@@ -246,8 +246,6 @@ def statements_waiting(consultant, years) -> set[int]:
 
 def _enqueue(consultants, year: int, by) -> list:
     """Enqueue one generation per consultant not already waiting; returns those enqueued."""
-    from payments.document_tasks import generate_statement
-
     ids = [c.pk for c in consultants]
     waiting = consultants_waiting(ids, year)
     fresh = [c for c in consultants if c.pk not in waiting]
@@ -259,8 +257,8 @@ def _enqueue(consultants, year: int, by) -> list:
     user_id = by.pk if by is not None else None
     for c in fresh:
         # After commit: a worker must never look for rows this request has not committed.
-        transaction.on_commit(
-            lambda pk=c.pk: generate_statement.enqueue(pk, year, user_id), robust=True
+        enqueue_on_commit(
+            "payments.documents.tasks.generate_statement", c.pk, year, user_id, robust=True
         )
     return fresh
 
@@ -314,8 +312,6 @@ class StatementProgress:
 
 
 def statement_progress(year: int) -> StatementProgress:
-    from django.utils.dateparse import parse_datetime
-
     paid = paid_consultants(year)
     statements = AnnualStatement.objects.filter(year=year)
     progress = StatementProgress(

@@ -8,6 +8,9 @@ from django.core.mail import send_mail
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from payments.documents.models import Receipt
+from payments.models import Payment
+
 
 def _sign_in_url() -> str:
     return getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/") + "/accounts/login/"
@@ -27,8 +30,6 @@ def _send(consultant, subject: str, body: str) -> bool:
 
 
 def receipt_ready(receipt_id: int) -> bool:
-    from payments.documents import Receipt
-
     receipt = Receipt.objects.select_related("consultant").get(pk=receipt_id)
     if not receipt.consultant.email_receipts:
         return False
@@ -41,8 +42,6 @@ def receipt_ready(receipt_id: int) -> bool:
 
 def payment_came_back(payment_id: int) -> bool:
     """Tell the consultant, neutrally, that a payment will be made again."""
-    from payments.models import Payment
-
     payment = Payment.objects.select_related("consultant").get(pk=payment_id)
     if not payment.consultant.email_receipts:
         return False

@@ -1,0 +1,2 @@
+"""Finance pages, under /finance/: batches, payments, and documents (receipts,
+statements, the tax summary)."""
