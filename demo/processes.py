@@ -4,8 +4,8 @@ A terminal's Ctrl-C reaches its whole foreground process group; ``kill`` or a pr
 manager's SIGTERM reaches the demo alone. So that both end the same way, the children
 sit in process groups of their own and hear only what the demo sends them: on Ctrl-C,
 SIGTERM or SIGHUP the demo sends each child's group SIGTERM, waits (generously: a worker
-finishes the task in hand), then kills whatever is left. A second Ctrl-C or SIGTERM
-while it waits kills at once.
+finishes the task in hand), then kills whatever is left. Another stop signal while it
+waits kills at once.
 """
 
 from __future__ import annotations
@@ -28,44 +28,59 @@ class Stopped(Exception):
     """A stop signal (Ctrl-C, SIGTERM, SIGHUP) reached the demo."""
 
 
-@contextlib.contextmanager
-def signals_raise(exception: type[BaseException]) -> Iterator[None]:
-    """Within the block, every stop signal raises ``exception`` in the main thread."""
-
-    def handler(signum, frame):
-        raise exception(signal.Signals(signum).name)
-
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-class _Hurry(Exception):
-    """Another stop signal while stopping: kill now."""
-
-
 class Children:
-    """The processes the demo started, by name, each the leader of its own process group."""
+    """The processes the demo started, by name, each the leader of its own process group.
+
+    Within ``catching_signals()`` a stop signal never kills the demo itself: inside
+    ``interruptible()`` the first raises ``Stopped``; anywhere else it is noted (``stop``
+    runs anyway on the way out); once stopping, another one makes ``stop`` kill at once.
+    """
 
     def __init__(self) -> None:
         self.processes: list[tuple[str, subprocess.Popen]] = []
+        self._interruptible = False
+        self._starting = False
+        self._stop_requested = False
+        self._stopping = False
+        self._hurry = False
+
+    @contextlib.contextmanager
+    def catching_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        self._interruptible = True
+        try:
+            yield
+        finally:
+            self._interruptible = False
+
+    def _on_signal(self, signum, frame) -> None:
+        if self._stopping:
+            self._hurry = True
+            return
+        self._stop_requested = True
+        # Not between starting a child and noting it: start() raises once it is noted.
+        if self._interruptible and not self._starting:
+            self._interruptible = False
+            raise Stopped(signal.Signals(signum).name)
 
     def start(self, name: str, argv: list[str]) -> subprocess.Popen:
-        # A stop signal between starting the child and noting it would leave it behind:
-        # hold it until the child is noted. (Not by blocking signals: a child inherits that.)
-        held: list[int] = []
-        previous = {sig: signal.signal(sig, lambda n, f: held.append(n)) for sig in STOP_SIGNALS}
+        self._starting = True
         try:
             process = subprocess.Popen(argv, start_new_session=True)  # noqa: S603 - our commands
             self.processes.append((name, process))
         finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
-        if held:
-            signal.raise_signal(held[0])
+            self._starting = False
+        if self._stop_requested and self._interruptible:
+            self._interruptible = False
+            raise Stopped("a stop signal while starting a child")
         return process
 
     def exited(self) -> list[str]:
@@ -74,27 +89,19 @@ class Children:
 
     def stop(self, timeout: float = 60.0) -> None:
         """SIGTERM to every child's group, wait up to ``timeout`` seconds, then SIGKILL."""
-        try:
-            with signals_raise(_Hurry):
-                for _name, process in self.processes:
-                    if process.poll() is None:
-                        _signal_group(process, signal.SIGTERM)
-                deadline = time.monotonic() + timeout
-                for _name, process in self.processes:
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except _Hurry:
-            pass
-        # Nothing may interrupt the last step, or a child would outlive the demo.
-        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
-        try:
-            for _name, process in self.processes:
-                if process.poll() is None:
-                    _signal_group(process, signal.SIGKILL)
-                process.wait()
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
+        self._stopping = True
+        for _name, process in self.processes:
+            if process.poll() is None:
+                _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for _name, process in self.processes:
+            while process.poll() is None and not self._hurry and time.monotonic() < deadline:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=0.2)
+        for _name, process in self.processes:
+            if process.poll() is None:
+                _signal_group(process, signal.SIGKILL)
+            process.wait()
 
 
 def _signal_group(process: subprocess.Popen, sig: signal.Signals) -> None:

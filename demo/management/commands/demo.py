@@ -23,7 +23,7 @@ from accounts.models import User
 from demo import data
 from demo.accounts import refuse_unless_debug
 from demo.management.commands.seed_demo import print_sign_ins
-from demo.processes import Children, Stopped, port_taken, signals_raise, wait_until_up
+from demo.processes import Children, Stopped, port_taken, wait_until_up
 
 # Generous: on a busy machine starting Django in a fresh process can take a while.
 START_TIMEOUT_SECONDS = 180
@@ -64,14 +64,16 @@ class Command(BaseCommand):
         var.mkdir(parents=True, exist_ok=True)
         children = Children()
         unexpected: list[str] = []
-        try:
-            with signals_raise(Stopped):
-                self._run(children, manage, addr, port, sandbox, sandbox_port, var)
+        with children.catching_signals():
+            try:
+                with children.interruptible():
+                    self._run(children, manage, addr, port, sandbox, sandbox_port, var)
                 unexpected = children.exited()
-        except Stopped:
-            self.stdout.write("Stopping the demo...")
-        finally:
-            children.stop(timeout=STOP_TIMEOUT_SECONDS)
+            except Stopped:
+                self.stdout.write("Stopping the demo...")
+                self.stdout.flush()
+            finally:
+                children.stop(timeout=STOP_TIMEOUT_SECONDS)
         if unexpected:
             self.stderr.write(
                 f"A demo process stopped unexpectedly ({', '.join(unexpected)}); "
