@@ -76,6 +76,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 def sync_roles(using: str = "default") -> None:
     """Create the role groups and give each exactly its permissions."""
+    # Not at the top: accounts.models reads this module while the user model itself
+    # is loading, before django.contrib.auth's models can be imported.
     from django.contrib.auth.models import Group, Permission
 
     wanted: dict[str, set[tuple[str, str]]] = {

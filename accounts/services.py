@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from knox.models import get_digest_token
 from knox.settings import CONSTANTS
 
+from accounts import actions
 from accounts.mfa import needs_mfa_setup
 from accounts.models import ApiToken, User
 from core.errors import NotAllowed, ValidationFailed
@@ -64,7 +65,7 @@ def api_token_create(*, user: User, name: str, days: int = 30) -> tuple[ApiToken
         expiry=timezone.now() + timedelta(days=days),
         name=name,
     )
-    stamp(token, by=user, action="api_token.created")
+    stamp(token, by=user, action=actions.API_TOKEN_CREATED)
     token.save(force_insert=True)
     return token, text
 
@@ -73,5 +74,5 @@ def api_token_create(*, user: User, name: str, days: int = 30) -> tuple[ApiToken
 def api_token_revoke(*, token: ApiToken, by: User) -> None:
     if token.user_id != by.pk:
         raise NotAllowed(_("You can only revoke your own tokens."))
-    stamp(token, by=by, action="api_token.revoked")
+    stamp(token, by=by, action=actions.API_TOKEN_REVOKED)
     token.delete()

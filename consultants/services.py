@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from consultants import actions
 from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal
 from core.errors import NotAllowed, ValidationFailed
 from core.history import stamp
@@ -34,10 +35,10 @@ def consultant_create(
         )
     consultant = Consultant(display_name=display_name, user=user, **fields)
     consultant.full_clean()
-    stamp(consultant, by=by, action="consultant.created")
+    stamp(consultant, by=by, action=actions.CONSULTANT_CREATED)
     consultant.save()
     form = TaxForm(consultant=consultant)
-    stamp(form, by=by, action="taxform.created")
+    stamp(form, by=by, action=actions.TAXFORM_CREATED)
     form.save()
     return consultant
 
@@ -60,7 +61,12 @@ def vault_update(*, consultant: Consultant, by: User, reason: str, **values: Any
     for field, value in values.items():
         setattr(vault, field, value)
     vault.full_clean(exclude=["consultant"])
-    stamp(vault, by=by, action="vault.created" if created else "vault.updated", reason=reason)
+    stamp(
+        vault,
+        by=by,
+        action=actions.VAULT_CREATED if created else actions.VAULT_UPDATED,
+        reason=reason,
+    )
     vault.save()
     tin = values.get("taxpayer_id")
     if tin:
@@ -69,7 +75,7 @@ def vault_update(*, consultant: Consultant, by: User, reason: str, **values: Any
         form, _created = TaxForm.objects.select_for_update().get_or_create(consultant=consultant)
         if len(digits) >= 4 and form.tin_last4 != digits[-4:]:
             form.tin_last4 = digits[-4:]
-            stamp(form, by=by, action="taxform.tin_recorded", reason=reason)
+            stamp(form, by=by, action=actions.TAXFORM_TIN_RECORDED, reason=reason)
             form.save()
     return vault
 
@@ -109,7 +115,7 @@ def taxform_record(
     form, _created = TaxForm.objects.select_for_update().get_or_create(consultant=consultant)
     form.status = status
     form.received_on = received_on
-    stamp(form, by=by, action=f"taxform.{status}", reason=reason)
+    stamp(form, by=by, action=actions.TAXFORM_STATUS[TaxForm.Status(status)], reason=reason)
     form.save()
     return form
 
@@ -174,6 +180,6 @@ def consultant_update_preferences(
     except DjangoValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise ValidationFailed(messages[0], field=None if field == "__all__" else field) from None
-    stamp(c, by=by, action="consultant.preferences_changed", reason=reason)
+    stamp(c, by=by, action=actions.CONSULTANT_PREFERENCES_CHANGED, reason=reason)
     c.save()
     return c

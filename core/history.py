@@ -7,6 +7,7 @@ set both on the instance before saving; a signal copies the action over.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,8 +21,11 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from simple_history.signals import pre_create_historical_record
 
+from core.money import format_money
+
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
+    from django_stubs_ext import StrOrPromise
 
 
 class HistoryActionMixin(models.Model):
@@ -54,27 +58,53 @@ def _copy_action(
             delattr(instance, attr)
 
 
-# --- Reading history back in plain words -------------------------------------
+# --- Named actions ---------------------------------------------------------------
 
-ACTION_PHRASES = {
-    "contribution.logged": _("logged this entry"),
-    "contribution.submitted": _("submitted this entry for approval"),
-    "contribution.edited": _("changed this entry"),
-    "contribution.edited_after_return": _("changed this entry after it was returned"),
-    "contribution.approved": _("approved this entry"),
-    "contribution.rejected": _("returned this entry"),
-    "contribution.adjustment_added": _("added an adjustment"),
-    "contribution.paid": _("marked this entry paid"),
-    "contribution.released": _("released this entry for a later payment"),
-    "contribution.imported": _("imported this entry"),
-    "dispute.opened": _("disputed this entry"),
-    "dispute.resolved": _("resolved the dispute"),
-    "consultant.created": _("added this consultant"),
-    "consultant.updated": _("updated the details"),
-    "consultant.preferences_changed": _("changed preferences"),
-    "engagement.created": _("created this engagement"),
-    "engagement.updated": _("changed this engagement"),
-}
+
+class Action(str):
+    """A thing a person (or Honora) did, as stored in ``history_action``, and its words.
+
+    Each app names its actions in one module, ``<app>/actions.py``; services pass
+    them to ``stamp``. An ``Action`` is the string it stores ("payment.paid"), so
+    rows written before and comparisons with plain strings keep working.
+    ``lists_changes``: history says which fields changed rather than the phrase.
+    """
+
+    phrase: StrOrPromise
+    lists_changes: bool
+
+    def __new__(cls, name: str, phrase: StrOrPromise, *, lists_changes: bool = False) -> Action:
+        action = super().__new__(cls, name)
+        action.phrase = phrase
+        action.lists_changes = lists_changes
+        ACTIONS[name] = action
+        return action
+
+
+# Every action of every app, by name; filled when the apps' ``actions`` modules are
+# imported (``core.apps`` imports them all at start-up).
+ACTIONS: dict[str, Action] = {}
+
+# Changes made in the admin (``core.admin``): "<model>.changed_in_admin".
+ADMIN_SUFFIXES = ("_in_admin",)
+
+
+def lists_changes(action: str) -> bool:
+    """Whether history tells this action by the fields it changed."""
+    known = ACTIONS.get(action)
+    return action == "" or action.endswith(ADMIN_SUFFIXES) or bool(known and known.lists_changes)
+
+
+def phrase_of(action: str, *, created: bool) -> StrOrPromise:
+    known = ACTIONS.get(action)
+    if known is not None:
+        return known.phrase
+    if action.endswith(ADMIN_SUFFIXES):
+        return _("changed this in the admin")
+    return _("created this record") if created else _("changed this record")
+
+
+# --- Reading history back in plain words -------------------------------------
 
 # Bookkeeping columns that say nothing to a reader.
 QUIET_FIELDS = {
@@ -115,18 +145,7 @@ class HistoryEntry:
     def sentence(self) -> str:
         """'Maria (coordinator) changed hours from 2 to 2.5 on 12 March 2026: "prep time"'."""
         when = date_format(localtime(self.when), "j F Y")
-        if self.changes and (
-            self.action
-            in (
-                "",
-                "contribution.edited",
-                "consultant.updated",
-                "consultant.preferences_changed",
-                "engagement.updated",
-                "contribution.edited_after_return",
-            )
-            or self.action.endswith("_in_admin")
-        ):
+        if self.changes and lists_changes(self.action):
             what = "; ".join(
                 _("%(field)s from %(old)s to %(new)s")
                 % {"field": c.label, "old": c.old or "—", "new": c.new or "—"}
@@ -168,8 +187,8 @@ def _display(model: type[models.Model], name: str, value: object) -> str:
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if isinstance(value, Decimal):
-        # Hours read as people write them (2.5); money keeps its cents (150.00).
-        return plain_number(value) if name in PLAIN_NUMBER_FIELDS else f"{value:.2f}"
+        # Hours read as people write them (2.5); money as every page writes it ($150.00).
+        return plain_number(value) if name in PLAIN_NUMBER_FIELDS else format_money(value)
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     return str(value)
@@ -230,9 +249,7 @@ def history_entries(
         else:
             who, role = user.get_short_name(), _role_label(user)
         action = row.history_action or ("" if row.history_type == "~" else "created")
-        phrase = ACTION_PHRASES.get(action) or (
-            _("created this record") if row.history_type == "+" else _("changed this record")
-        )
+        phrase = phrase_of(action, created=row.history_type == "+")
         entries.append(
             HistoryEntry(
                 when=row.history_date,
@@ -260,8 +277,6 @@ def history_entries_many(
     each record's entries are then built by ``history_entries`` itself, from
     its own rows, so both read history in the same words.
     """
-    import copy
-
     instances = list(instances)
     if not instances:
         return {}

@@ -47,3 +47,8 @@ def format_money(value: Decimal | int | float | str | None, currency: str = "") 
     sign = "−" if amount < 0 else ""
     symbol = SYMBOLS.get(currency)
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+
+
+def plain_amount(value: Decimal) -> str:
+    """An amount as data, for CSV files and the API: '1234.50' (no symbol, no grouping)."""
+    return f"{value:.2f}"

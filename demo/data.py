@@ -7,17 +7,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from accounts import actions as accounts_actions
 from accounts.models import User
 from accounts.roles import ADMIN, CONSULTANT, COORDINATOR, FINANCE
+from consultants import actions as consultants_actions
 from consultants import services as consultant_services
 from consultants.models import CapPeriod, Consultant, PayoutMethod, ReceiptName, TaxForm
 from core.history import stamp
 from core.money import round_money
 from demo.accounts import enroll_totp
+from engagements import actions as engagements_actions
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
 from engagements.rates import RATE_KIND_FOR
 from engagements.services.contributions import contribution_create
@@ -78,12 +82,10 @@ def _fake_secret(rng: random.Random) -> str:
 
 
 def _user(email: str, name: str, roles: list[str], password: str) -> User:
-    from django.contrib.auth.models import Group
-
     user = User(email=email, name=name, is_staff=bool(set(roles) & {COORDINATOR, FINANCE, ADMIN}))
     user.set_password(password)
     # Nobody signs in to make the demo people: the history names the action, not a user.
-    stamp(user, by=None, action="user.created", reason="Demo data")
+    stamp(user, by=None, action=accounts_actions.USER_CREATED, reason="Demo data")
     user.save()
     user.groups.set(Group.objects.filter(name__in=roles))
     return user
@@ -128,7 +130,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
         ("Lead consultant", "75.00", "80.00", "200.00"),
     ):
         card = RateCard(study=study, name=name)
-        stamp(card, by=admin, action="ratecard.created")
+        stamp(card, by=admin, action=engagements_actions.RATECARD_CREATED)
         card.save()
         rate_add(
             rate_card=card,
@@ -197,7 +199,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
                 hours_cap=Decimal("120.00"),
                 budget=Decimal("9000.00"),
             )
-            stamp(engagement, by=coordinator, action="engagement.created")
+            stamp(engagement, by=coordinator, action=engagements_actions.ENGAGEMENT_CREATED)
             engagement.save()
             _seed_contributions(rng, engagement, start, today, coordinator, coordinator2)
     return SeedResult(study=study, users=users, totp=totp, created=True)
@@ -298,14 +300,14 @@ def seed_scale(*, consultants: int, seed: int = 7) -> int:
         Consultant,
         batch_size=500,
         default_user=coordinator,
-        custom_historical_attrs={"history_action": "consultant.created"},
+        custom_historical_attrs={"history_action": consultants_actions.CONSULTANT_CREATED},
     )
     bulk_create_with_history(
         [TaxForm(consultant=c) for c in people],
         TaxForm,
         batch_size=500,
         default_user=coordinator,
-        custom_historical_attrs={"history_action": "taxform.created"},
+        custom_historical_attrs={"history_action": consultants_actions.TAXFORM_CREATED},
     )
     engagements = bulk_create_with_history(
         [
@@ -317,7 +319,7 @@ def seed_scale(*, consultants: int, seed: int = 7) -> int:
         Engagement,
         batch_size=500,
         default_user=coordinator,
-        custom_historical_attrs={"history_action": "engagement.created"},
+        custom_historical_attrs={"history_action": engagements_actions.ENGAGEMENT_CREATED},
     )
 
     def rate_on(kind: str, day: date) -> Decimal:
@@ -357,7 +359,7 @@ def seed_scale(*, consultants: int, seed: int = 7) -> int:
         Contribution,
         batch_size=2000,
         default_user=coordinator,
-        custom_historical_attrs={"history_action": "contribution.imported"},
+        custom_historical_attrs={"history_action": engagements_actions.CONTRIBUTION_IMPORTED},
     )
     return len(rows)
 

@@ -263,51 +263,17 @@ def payment_detail_rows(qs: QuerySet[Payment]) -> QuerySet[Payment]:
     )
 
 
-PAYMENT_PHRASES = {
-    "batch.built": gettext_lazy("built this batch"),
-    "batch.submitted": gettext_lazy("sent this batch for approval"),
-    "batch.approved": gettext_lazy("approved this batch"),
-    "batch.executed": gettext_lazy("started paying this batch"),
-    "batch.completed": gettext_lazy("finished paying this batch"),
-    "batch.cancelled": gettext_lazy("cancelled this batch"),
-    "batch.reopened": gettext_lazy("reopened this batch to pay a retried or released payment"),
-    "payment.created": gettext_lazy("added this payment to the batch"),
-    "payment.held": gettext_lazy("put this payment on hold"),
-    "payment.hold_released": gettext_lazy("released the hold"),
-    "payment.processing": gettext_lazy("started this payment"),
-    "payment.paid": gettext_lazy("recorded this payment as paid"),
-    "payment.failed": gettext_lazy("recorded that this payment failed"),
-    "payment.retried": gettext_lazy("tried this payment again"),
-    "payment.cancelled": gettext_lazy("cancelled this payment"),
-    "payment.voided": gettext_lazy("voided this payment"),
-    "payment.returned": gettext_lazy("recorded that the money came back"),
-    "payment.payout_matched": gettext_lazy("matched the bank payout that carried this payment"),
-    "payment.stripe_check_requested": gettext_lazy("asked Stripe what it holds for this payment"),
-    "payment.stripe_checked": gettext_lazy("checked with Stripe: no transfer exists"),
-    "payment.reversal_confirmed": gettext_lazy("confirmed the transfer was taken back"),
-    "payment.reversal_failed": gettext_lazy("recorded that Stripe refused to take it back"),
-    "payment.flagged": gettext_lazy("flagged this payment for finance"),
-}
-
-
 PAYMENT_HIDDEN_IN_HISTORY = ("proof", "transfer_id", "stripe_payout_id", "reversal_id")
 
 
 def payout_history(instance, *, viewer=None):
-    """``history_entries`` with the payout actions in plain words."""
+    """``history_entries`` of a batch or payment (Stripe ids left to the page itself)."""
     # Stripe ids (text fields named ``*_id``) are shown on the page itself, not as
     # changes: ``core.history`` reads a field named ``*_id`` as a foreign key
     # (``transfer_id`` as ``transfer``) and fails on them.
     hidden = PAYMENT_HIDDEN_IN_HISTORY if isinstance(instance, Payment) else ()
-    entries = history_entries(instance, viewer=viewer, hidden_fields=hidden)
-    for entry in entries:
-        phrase = PAYMENT_PHRASES.get(entry.action)
-        if phrase is None and entry.action.startswith(("payment.", "batch.")):
-            words = entry.action.split(".", 1)[1].replace("_", " ")
-            phrase = _("changed this record (%(what)s)") % {"what": words}
-        if phrase is not None:
-            entry.phrase = str(phrase)
-    return entries
+    # The payout actions' words are in payments.actions, like every app's.
+    return history_entries(instance, viewer=viewer, hidden_fields=hidden)
 
 
 # --- the consultant's own ----------------------------------------------------------------

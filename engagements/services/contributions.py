@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import stamp
+from core.money import format_money
+from engagements import actions
 from engagements.models import Contribution, Engagement
 from engagements.services.checks import (
     Kind,
@@ -75,12 +77,12 @@ def contribution_create(
     if attachment is not None:
         contribution.attachment = attachment
     if import_note:
-        stamp(contribution, by=by, action="contribution.imported", reason=import_note)
+        stamp(contribution, by=by, action=actions.CONTRIBUTION_IMPORTED, reason=import_note)
     else:
         stamp(
             contribution,
             by=by,
-            action="contribution.submitted" if submit else "contribution.logged",
+            action=actions.CONTRIBUTION_SUBMITTED if submit else actions.CONTRIBUTION_LOGGED,
         )
     contribution.save()
     return contribution
@@ -129,10 +131,10 @@ def contribution_update(
     # Whoever changes what the entry says does not approve it (separation of duties).
     c.last_edited_by = by
     c.version += 1
-    action = "contribution.edited"
+    action = actions.CONTRIBUTION_EDITED
     if c.status == Status.REJECTED:
         c.status = Status.DRAFT
-        action = "contribution.edited_after_return"
+        action = actions.CONTRIBUTION_EDITED_AFTER_RETURN
     stamp(c, by=by, action=action, reason=reason)
     c.save()
     return c
@@ -153,7 +155,7 @@ def contribution_submit(*, contribution: Contribution, by) -> Contribution:
     c.status = Status.SUBMITTED
     c.submitted_at = timezone.now()
     c.version += 1
-    stamp(c, by=by, action="contribution.submitted")
+    stamp(c, by=by, action=actions.CONTRIBUTION_SUBMITTED)
     c.save()
     return c
 
@@ -208,7 +210,7 @@ def contribution_adjust(
         if current + cleaned["claimed_amount"] < 0:
             raise ValidationFailed(
                 _("That would take the amount below zero (it is %(current)s now).")
-                % {"current": f"{current:.2f}"},
+                % {"current": format_money(current)},
                 field="amount_delta",
             )
     else:
@@ -228,6 +230,6 @@ def contribution_adjust(
         reason=reason,
         **cleaned,
     )
-    stamp(adjustment, by=by, action="contribution.adjustment_added", reason=reason)
+    stamp(adjustment, by=by, action=actions.CONTRIBUTION_ADJUSTMENT_ADDED, reason=reason)
     adjustment.save()
     return adjustment

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import stamp
+from engagements import actions
 from engagements.models import Contribution, Dispute
 from engagements.services.checks import is_own, lock_contribution
 
@@ -24,10 +25,10 @@ def dispute_open(*, contribution: Contribution, by, comment: str) -> Dispute:
     if Dispute.objects.filter(contribution=c, status=Dispute.Status.OPEN).exists():
         raise StateConflict(_("This entry already has an open dispute."), code="already_disputed")
     dispute = Dispute(contribution=c, raised_by=by, comment=comment)
-    stamp(dispute, by=by, action="dispute.opened", reason=comment)
+    stamp(dispute, by=by, action=actions.DISPUTE_OPENED, reason=comment)
     dispute.save()
     # The entry's own history says it was disputed, and why.
-    stamp(c, by=by, action="dispute.opened", reason=comment)
+    stamp(c, by=by, action=actions.DISPUTE_OPENED, reason=comment)
     c.save(update_fields=["updated_at"])
     return dispute
 
@@ -52,9 +53,9 @@ def dispute_resolve(*, dispute: Dispute, by, resolution: str) -> Dispute:
     d.resolution = resolution
     d.resolved_by = by
     d.resolved_at = timezone.now()
-    stamp(d, by=by, action="dispute.resolved", reason=resolution)
+    stamp(d, by=by, action=actions.DISPUTE_RESOLVED, reason=resolution)
     d.save()
     c = d.contribution
-    stamp(c, by=by, action="dispute.resolved", reason=resolution)
+    stamp(c, by=by, action=actions.DISPUTE_RESOLVED, reason=resolution)
     c.save(update_fields=["updated_at"])
     return d

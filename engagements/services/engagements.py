@@ -13,6 +13,7 @@ from consultants.models import Consultant
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import stamp
 from core.money import round_money
+from engagements import actions
 from engagements.models import DEFAULT_PHASES, Activity, Engagement, Phase, Rate, RateCard, Study
 from engagements.rates import QUARTER
 from engagements.services.checks import MAX_AMOUNT, checked_decimal, in_cents
@@ -29,11 +30,11 @@ def study_create(*, name: str, by, hourly_rate_floor=None, budget=None, descript
             settings.HOURLY_RATE_FLOOR if hourly_rate_floor is None else hourly_rate_floor
         ),
     )
-    stamp(study, by=by, action="study.created")
+    stamp(study, by=by, action=actions.STUDY_CREATED)
     study.save()
     for position, name_ in enumerate(DEFAULT_PHASES, start=1):
         phase = Phase(study=study, name=str(name_), position=position)
-        stamp(phase, by=by, action="phase.created")
+        stamp(phase, by=by, action=actions.PHASE_CREATED)
         phase.save()
     return study
 
@@ -81,7 +82,7 @@ def rate_add(
         effective_from=effective_from,
         created_by=by,
     )
-    stamp(rate, by=by, action="rate.added")
+    stamp(rate, by=by, action=actions.RATE_ADDED)
     rate.save()
     return rate
 
@@ -144,6 +145,6 @@ def engagement_create(
         hours_cap=hours_cap,
         budget=budget,
     )
-    stamp(engagement, by=by, action="engagement.created")
+    stamp(engagement, by=by, action=actions.ENGAGEMENT_CREATED)
     engagement.save()
     return engagement

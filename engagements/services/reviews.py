@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import stamp
 from core.money import round_money
+from engagements import actions
 from engagements.models import Contribution, Rate
 from engagements.rates import RATE_KIND_FOR, rate_in_force
 from engagements.services.checks import Kind, Status, check_seen_version, is_own, lock_contribution
@@ -78,7 +79,7 @@ def contribution_approve(*, contribution: Contribution, by, seen_version=None) -
     c.status = Status.APPROVED
     c.approved_by = by
     c.approved_at = timezone.now()
-    stamp(c, by=by, action="contribution.approved")
+    stamp(c, by=by, action=actions.CONTRIBUTION_APPROVED)
     c.save()
     return c
 
@@ -103,7 +104,7 @@ def contribution_reject(
     c.status = Status.REJECTED
     c.rejected_reason = reason
     c.version += 1
-    stamp(c, by=by, action="contribution.rejected", reason=reason)
+    stamp(c, by=by, action=actions.CONTRIBUTION_REJECTED, reason=reason)
     c.save()
     return c
 

@@ -16,6 +16,7 @@ from core.csv import csv_response, dated_filename, wants_csv
 from core.errors import DomainError, ValidationFailed
 from core.forms import show_error
 from core.history import plain_number
+from core.money import format_money
 from engagements import exports, selectors
 from engagements.forms import RejectForm, ReviewDecisionForm, ReviewFilterForm
 from engagements.models import Contribution
@@ -35,7 +36,7 @@ def contribution_approve(request, public_id):
     except DomainError as exc:
         return contribution_page(request, c, error=exc.message, status=exc.status)
     messages.success(
-        request, _("The entry was approved at %(amount)s.") % {"amount": f"{done.amount:.2f}"}
+        request, _("The entry was approved at %(amount)s.") % {"amount": format_money(done.amount)}
     )
     return redirect("engagements:contribution_detail", public_id=c.public_id)
 
@@ -75,7 +76,7 @@ OUTCOME_LABELS = {
 
 def _row_label(c: Contribution) -> str:
     what = (
-        f"{c.claimed_amount:.2f}"
+        format_money(c.claimed_amount)
         if c.kind == Contribution.Kind.REIMBURSEMENT
         else plain_number(c.quantity)
     )

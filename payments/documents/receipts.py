@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import NotAllowed, StateConflict, ValidationFailed
-from core.money import format_money
+from core.money import format_money, plain_amount
 from core.tasks import enqueue_on_commit
 from engagements.models import Contribution
 from payments.documents.models import Receipt, ReceiptCounter
@@ -261,7 +261,7 @@ def receipt_verify(code: str) -> Verification | None:
         number=receipt.number,
         issued_on=timezone.localdate(receipt.issued_at).isoformat(),
         paid_on=receipt.paid_on.isoformat(),
-        total=f"{receipt.total:.2f}",
+        total=plain_amount(receipt.total),
         currency=receipt.currency,
         status=receipt_status(receipt),
         replaced_by=replacement.number if replacement else None,

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal
 from core.errors import NotAllowed, ValidationFailed
-from core.money import format_money
+from core.money import format_money, plain_amount
 from core.tasks import enqueue_on_commit
 from engagements.models import Contribution
 from payments.documents.models import AnnualStatement, Receipt
@@ -487,10 +487,10 @@ def tax_summary_csv(*, year: int, by, reason: str) -> str:
                 _cell(tin),
                 tin_type,
                 *(_cell(part) for part in address),
-                f"{row.manual:.2f}",
+                plain_amount(row.manual),
                 "0.00",
                 str(row.consultant.public_id),
-                f"{row.stripe:.2f}",
+                plain_amount(row.stripe),
                 "yes" if row.w9_status == TaxForm.Status.RECEIVED else "no",
                 "yes" if summary.reached(row) else "no",
             ]

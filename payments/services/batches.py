@@ -21,7 +21,7 @@ from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import stamp
 from core.tasks import enqueue_many_on_commit
 from engagements.models import Contribution
-from payments import preflight
+from payments import actions, preflight
 from payments.models import Payment, PaymentItem, PayoutBatch, Rail
 from payments.services.access import not_a_payee, require_finance
 from payments.services.lifecycle import batch_refresh, close_payment, put_on_hold
@@ -92,7 +92,7 @@ def batch_build(
         created_by=by,
         currency=settings.CURRENCY,
     )
-    stamp(batch, by=by, action="batch.built")
+    stamp(batch, by=by, action=actions.BATCH_BUILT)
     batch.save()
     for items in by_consultant.values():
         consultant = items[0].engagement.consultant
@@ -112,13 +112,13 @@ def _add_payment(*, batch, consultant, contributions, by, today) -> Payment:
         currency=batch.currency,
         gift_card_store=consultant.gift_card_store if method == PayoutMethod.GIFT_CARD else "",
     )
-    stamp(payment, by=by, action="payment.created")
+    stamp(payment, by=by, action=actions.PAYMENT_CREATED)
     payment.save()
     items = [PaymentItem(payment=payment, contribution=c, amount=c.amount) for c in contributions]
     try:
         with transaction.atomic():
             for item in items:
-                stamp(item, by=by, action="payment_item.added")
+                stamp(item, by=by, action=actions.PAYMENT_ITEM_ADDED)
                 item.save()
     except IntegrityError:
         raise StateConflict(
@@ -149,7 +149,7 @@ def batch_submit(*, batch, by) -> PayoutBatch:
         raise conflict(_("batch"), b.get_status_display())
     b.status = BS.PENDING_APPROVAL
     b.submitted_at = timezone.now()
-    stamp(b, by=by, action="batch.submitted")
+    stamp(b, by=by, action=actions.BATCH_SUBMITTED)
     b.save()
     return b
 
@@ -170,7 +170,7 @@ def batch_approve(*, batch, by) -> PayoutBatch:
     b.status = BS.APPROVED
     b.approved_by = by
     b.approved_at = timezone.now()
-    stamp(b, by=by, action="batch.approved")
+    stamp(b, by=by, action=actions.BATCH_APPROVED)
     b.save()
     return b
 
@@ -198,13 +198,13 @@ def batch_cancel(*, batch, by, reason: str) -> PayoutBatch:
     for payment in payments:
         if payment.status in (PS.PENDING, PS.HELD):
             close_payment(
-                payment, status=PS.CANCELLED, by=by, reason=reason, action="payment.cancelled"
+                payment, status=PS.CANCELLED, by=by, reason=reason, action=actions.PAYMENT_CANCELLED
             )
     b.status = BS.CANCELLED
     b.cancelled_by = by
     b.cancelled_at = timezone.now()
     b.cancel_reason = reason
-    stamp(b, by=by, action="batch.cancelled", reason=reason)
+    stamp(b, by=by, action=actions.BATCH_CANCELLED, reason=reason)
     b.save()
     return b
 
@@ -228,7 +228,7 @@ def batch_execute(*, batch, by, today: date | None = None) -> PayoutBatch:
     b.status = BS.PROCESSING
     b.executed_by = by
     b.executed_at = timezone.now()
-    stamp(b, by=by, action="batch.executed")
+    stamp(b, by=by, action=actions.BATCH_EXECUTED)
     b.save()
     pending = list(b.payments.select_for_update().filter(status=PS.PENDING).order_by("pk"))
     holds = preflight.preflight_payments(pending, today=today or timezone.localdate())
@@ -253,7 +253,7 @@ def batch_execute(*, batch, by, today: date | None = None) -> PayoutBatch:
         default_user=by,
         default_change_reason="",
         default_date=now,
-        custom_historical_attrs={"history_action": "payment.processing"},
+        custom_historical_attrs={"history_action": actions.PAYMENT_PROCESSING},
     )
     to_pay = [payment.pk for payment in starting if payment.rail == Rail.STRIPE]
     enqueue_many_on_commit("payments.tasks.pay_payment", [(pk,) for pk in to_pay])

@@ -17,7 +17,7 @@ from consultants.models import Consultant, PayoutMethod
 from core.errors import StateConflict, ValidationFailed
 from core.history import stamp
 from core.tasks import enqueue_on_commit
-from payments import preflight
+from payments import actions, preflight
 from payments.models import Payment, PayoutBatch, Rail, reference_missing
 from payments.services.access import not_own, require_finance
 from payments.services.lifecycle import (
@@ -35,7 +35,7 @@ def _reopen(b: PayoutBatch, *, by, reason: str) -> None:
     """A completed batch pays again (a retried or released payment); ``b`` is locked."""
     b.status = BS.PROCESSING
     b.completed_at = None
-    stamp(b, by=by, action="batch.reopened", reason=reason)
+    stamp(b, by=by, action=actions.BATCH_REOPENED, reason=reason)
     b.save(update_fields=["status", "completed_at"])
 
 
@@ -74,7 +74,7 @@ def payment_release_hold(*, payment, by, today: date | None = None) -> Payment:
     p.status = PS.PROCESSING if processing else PS.PENDING
     p.hold_reason = ""
     p.hold_detail = ""
-    stamp(p, by=by, action="payment.hold_released")
+    stamp(p, by=by, action=actions.PAYMENT_HOLD_RELEASED)
     p.save(update_fields=["status", "hold_reason", "hold_detail", "updated_at"])
     if processing and p.rail == Rail.STRIPE:
         enqueue_on_commit("payments.tasks.pay_payment", p.pk)
@@ -117,7 +117,7 @@ def payment_cancel(*, payment, by, reason: str) -> Payment:
             ),
             code="check_with_stripe",
         )
-    close_payment(p, status=PS.CANCELLED, by=by, reason=reason, action="payment.cancelled")
+    close_payment(p, status=PS.CANCELLED, by=by, reason=reason, action=actions.PAYMENT_CANCELLED)
     batch_refresh(batch=p.batch)
     return p
 
@@ -137,7 +137,7 @@ def payment_check_with_stripe(*, payment, by) -> Payment:
         raise conflict(_("payment"), p.get_status_display())
     if not needs_stripe_check(p):
         return p
-    stamp(p, by=by, action="payment.stripe_check_requested")
+    stamp(p, by=by, action=actions.PAYMENT_STRIPE_CHECK_REQUESTED)
     p.save(update_fields=["updated_at"])
     enqueue_on_commit("payments.tasks.check_with_stripe", p.pk)
     return p
@@ -180,7 +180,7 @@ def payment_record_manual(
     p.recorded_by = by
     p.status = PS.PAID
     p.paid_at = timezone.now()
-    stamp(p, by=by, action="payment.paid")
+    stamp(p, by=by, action=actions.PAYMENT_PAID)
     p.save()
     mark_contributions_paid(p, by=by)
     enqueue_on_commit("payments.documents.tasks.issue_receipt", p.pk)  # its receipt
@@ -200,7 +200,7 @@ def payment_void(*, payment, by, reason: str) -> Payment:
         raise ValidationFailed(_("Only manual payments are voided; Stripe transfers are reversed."))
     if p.status not in (PS.PROCESSING, PS.PAID):
         raise conflict(_("payment"), p.get_status_display())
-    close_payment(p, status=PS.VOIDED, by=by, reason=reason, action="payment.voided")
+    close_payment(p, status=PS.VOIDED, by=by, reason=reason, action=actions.PAYMENT_VOIDED)
     batch_refresh(batch=p.batch)
     return p
 
@@ -227,7 +227,7 @@ def payment_mark_returned(*, payment, by, reason: str) -> Payment:
     if p.status != PS.PAID:
         raise conflict(_("payment"), p.get_status_display())
     not_own(p, by, _("Nobody records their own payment as returned."))
-    close_payment(p, status=PS.RETURNED, by=by, reason=reason, action="payment.returned")
+    close_payment(p, status=PS.RETURNED, by=by, reason=reason, action=actions.PAYMENT_RETURNED)
     enqueue_on_commit("payments.tasks.tell_payment_came_back", p.pk)
     return p
 
@@ -260,7 +260,7 @@ def payment_retry(*, payment, by) -> Payment:
     p.failure_code = ""
     p.failure_message = ""
     p.stripe_checked_at = None
-    stamp(p, by=by, action="payment.retried")
+    stamp(p, by=by, action=actions.PAYMENT_RETRIED)
     p.save(
         update_fields=[
             "status",

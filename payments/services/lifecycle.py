@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 from core.errors import StateConflict, ValidationFailed
 from core.history import stamp
 from core.tasks import enqueue_on_commit
+from engagements import actions as engagements_actions
 from engagements.models import Contribution
-from payments import preflight
+from payments import actions, preflight
 from payments.models import Payment, PaymentAttempt, PayoutBatch, Rail, StripeAccount
 from payments.services.locks import conflict, lock_payment, locked_batch
 
@@ -47,7 +48,7 @@ def mark_contributions_paid(payment, *, by) -> None:
     )
     for c in contributions:
         c.status = Contribution.Status.PAID
-        stamp(c, by=by, action="contribution.paid")
+        stamp(c, by=by, action=engagements_actions.CONTRIBUTION_PAID)
         c.save(update_fields=["status", "updated_at"])
 
 
@@ -59,12 +60,12 @@ def release_items(payment, *, by, reason: str) -> int:
         item.live = False
         item.released_at = now
         item.release_reason = reason
-        stamp(item, by=by, action="payment_item.released", reason=reason)
+        stamp(item, by=by, action=actions.PAYMENT_ITEM_RELEASED, reason=reason)
         item.save(update_fields=["live", "released_at", "release_reason"])
         c = Contribution.objects.select_for_update().get(pk=item.contribution_id)
         if c.status == Contribution.Status.PAID:
             c.status = Contribution.Status.APPROVED
-            stamp(c, by=by, action="contribution.released", reason=reason)
+            stamp(c, by=by, action=engagements_actions.CONTRIBUTION_RELEASED, reason=reason)
             c.save(update_fields=["status", "updated_at"])
         released += 1
     return released
@@ -82,7 +83,7 @@ def put_on_hold(payment, hold: preflight.Hold, *, by) -> None:
     payment.status = PS.HELD
     payment.hold_reason = hold.code
     payment.hold_detail = hold.detail
-    stamp(payment, by=by, action="payment.held", reason=hold.detail)
+    stamp(payment, by=by, action=actions.PAYMENT_HELD, reason=hold.detail)
     payment.save(update_fields=["status", "hold_reason", "hold_detail", "updated_at"])
 
 
@@ -96,7 +97,7 @@ def batch_refresh(*, batch) -> PayoutBatch:
         return b
     b.status = BS.COMPLETED_WITH_FAILURES if statuses & {PS.FAILED, PS.HELD} else BS.COMPLETED
     b.completed_at = timezone.now()
-    stamp(b, by=None, action="batch.completed")
+    stamp(b, by=None, action=actions.BATCH_COMPLETED)
     b.save()
     return b
 
@@ -135,7 +136,7 @@ def _fail(p: Payment, *, code: str, message: str, by=None) -> None:
     p.failure_message = message
     # A new failure: whatever was checked with Stripe before no longer holds.
     p.stripe_checked_at = None
-    stamp(p, by=by, action="payment.failed", reason=message)
+    stamp(p, by=by, action=actions.PAYMENT_FAILED, reason=message)
     p.save(
         update_fields=[
             "status",
@@ -218,7 +219,7 @@ def payment_record_transfer(
     p.paid_at = timezone.now()
     p.failure_code = ""
     p.failure_message = ""
-    stamp(p, by=by, action="payment.paid", reason=source)
+    stamp(p, by=by, action=actions.PAYMENT_PAID, reason=source)
     p.save(
         update_fields=[
             "status",
@@ -265,7 +266,7 @@ def _transfer_mismatch(p: Payment, transfer_id: str, problems, *, attempt_number
             attempt.error_message = detail
             attempt.finished_at = timezone.now()
             attempt.claimed_by, attempt.claimed_until, attempt.next_try_at = "", None, None
-            stamp(attempt, by=None, action="payment_attempt.mismatch", reason=detail)
+            stamp(attempt, by=None, action=actions.ATTEMPT_MISMATCH, reason=detail)
             attempt.save()
     message = _(
         "Stripe holds transfer %(transfer)s for this payment, but it does not match it "
@@ -286,7 +287,7 @@ def attempt_succeeded(p: Payment, *, number: int, reference: str, reason: str) -
     attempt.claimed_by = ""
     attempt.claimed_until = None
     attempt.next_try_at = None
-    stamp(attempt, by=None, action="payment_attempt.succeeded", reason=reason)
+    stamp(attempt, by=None, action=actions.ATTEMPT_SUCCEEDED, reason=reason)
     attempt.save(
         update_fields=[
             "status",
@@ -391,7 +392,7 @@ def payment_flag(*, payment, message: str) -> Payment:
     log.error("payment %s needs finance: %s", p.public_id, message)
     stamped = f"{timezone.now():%Y-%m-%d %H:%M} {message}"
     p.alert = f"{p.alert}\n{stamped}".strip()
-    stamp(p, by=None, action="payment.flagged", reason=message)
+    stamp(p, by=None, action=actions.PAYMENT_FLAGGED, reason=message)
     p.save(update_fields=["alert", "updated_at"])
     return p
 
@@ -414,7 +415,7 @@ def payment_record_stripe_check(*, payment, found, listed_at) -> str:
     if p.attempts.filter(Q(claimed_until__gt=listed_at) | Q(started_at__gt=listed_at)).exists():
         return "busy"
     p.stripe_checked_at = listed_at
-    stamp(p, by=None, action="payment.stripe_checked", reason="no live transfer at Stripe")
+    stamp(p, by=None, action=actions.PAYMENT_STRIPE_CHECKED, reason="no live transfer at Stripe")
     p.save(update_fields=["stripe_checked_at", "updated_at"])
     return "nothing at Stripe"
 
@@ -425,7 +426,7 @@ def return_stripe_payment(p: Payment, *, reason: str, reversed_: bool) -> None:
     p.status = PS.RETURNED
     p.closed_reason = reason
     p.reversal_status = REVERSAL.DONE if reversed_ else REVERSAL.PENDING
-    stamp(p, by=None, action="payment.returned", reason=reason)
+    stamp(p, by=None, action=actions.PAYMENT_RETURNED, reason=reason)
     p.save(update_fields=["status", "closed_reason", "reversal_status", "updated_at"])
     if reversed_:
         release_items(p, by=None, reason=reason)
@@ -438,7 +439,7 @@ def reversal_confirmed(p: Payment, *, reversal_id: str, source: str) -> None:
     p.reversal_status = REVERSAL.DONE
     p.reversal_id = (reversal_id or "")[:64]
     p.reversal_error = ""
-    stamp(p, by=None, action="payment.reversal_confirmed", reason=source)
+    stamp(p, by=None, action=actions.PAYMENT_REVERSAL_CONFIRMED, reason=source)
     p.save(update_fields=["reversal_status", "reversal_id", "reversal_error", "updated_at"])
     release_items(p, by=None, reason=p.closed_reason)
 
@@ -468,6 +469,6 @@ def payment_record_reversal_trouble(*, payment, code: str, message: str, refused
         return p
     p.reversal_status = REVERSAL.FAILED
     p.reversal_refusals += 1
-    stamp(p, by=None, action="payment.reversal_failed", reason=p.reversal_error)
+    stamp(p, by=None, action=actions.PAYMENT_REVERSAL_FAILED, reason=p.reversal_error)
     p.save(update_fields=["reversal_status", "reversal_error", "reversal_refusals", "updated_at"])
     return p

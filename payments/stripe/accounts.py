@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from consultants.models import Consultant, PayoutMethod
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import stamp
+from payments import actions
 from payments.models import StripeAccount
 from payments.stripe.client import StripeNotConfigured, stripe_client
 
@@ -45,7 +46,7 @@ def stripe_account_apply(*, account: dict, created: int) -> str:
     for name, value in _account_fields(account).items():
         setattr(sa, name, value)
     sa.last_event_created = created
-    stamp(sa, by=None, action="stripe_account.updated")
+    stamp(sa, by=None, action=actions.STRIPE_ACCOUNT_UPDATED)
     sa.save()
     return "ready" if sa.ready else "not ready"
 
@@ -132,6 +133,6 @@ def stripe_account_save(*, consultant, account: dict, by) -> StripeAccount:
     if existing is not None:
         return existing
     sa = StripeAccount(consultant=consultant, account_id=account["id"], **_account_fields(account))
-    stamp(sa, by=by, action="stripe_account.created")
+    stamp(sa, by=by, action=actions.STRIPE_ACCOUNT_CREATED)
     sa.save()
     return sa

@@ -55,6 +55,7 @@ from django.utils import timezone
 from core.errors import StateConflict
 from core.history import stamp
 from core.tasks import resolve
+from payments import actions
 from payments.models import Payment, PaymentAttempt, PayoutBatch, Rail, StripeAccount
 from payments.providers.base import Executed, Existing, PaymentProvider, ProviderError
 from payments.providers.manual import ManualProvider
@@ -232,7 +233,7 @@ def _mint(p: Payment, *, number: int, worker: str, now, account=None) -> _Step:
         claimed_until=now + timedelta(seconds=claim_seconds()),
         tries=1,
     )
-    stamp(attempt, by=None, action="payment_attempt.started")
+    stamp(attempt, by=None, action=actions.ATTEMPT_STARTED)
     attempt.save()
     return _Step(attempt=attempt, payment=p)
 
@@ -269,7 +270,7 @@ def _after_listing(
         latest.error_message = messages.get(reason, "No transfer exists.")
         latest.finished_at = now
         latest.claimed_by, latest.claimed_until, latest.next_try_at = "", None, None
-        stamp(latest, by=None, action="payment_attempt.ended", reason=latest.error_message)
+        stamp(latest, by=None, action=actions.ATTEMPT_ENDED, reason=latest.error_message)
         latest.save()
         if reason == "stored_error" and latest.number >= settings.PAYMENTS_MAX_AUTOMATIC_ATTEMPTS:
             lifecycle.payment_record_failure(
@@ -295,7 +296,7 @@ def _adopt(p: Payment, attempt: PaymentAttempt, live: list[Existing]) -> _Step:
         attempt.error_message = "An earlier attempt's transfer was found."
         attempt.finished_at = timezone.now()
         attempt.claimed_by, attempt.claimed_until, attempt.next_try_at = "", None, None
-        stamp(attempt, by=None, action="payment_attempt.ended", reason=attempt.error_message)
+        stamp(attempt, by=None, action=actions.ATTEMPT_ENDED, reason=attempt.error_message)
         attempt.save()
     return _Step(outcome=PAID)
 
@@ -352,7 +353,7 @@ def _record_error(
                 if exc.settled
                 else now + timedelta(seconds=backoff_seconds(attempt.tries, exc.retry_after))
             )
-            stamp(attempt, by=None, action="payment_attempt.unknown", reason=exc.code)
+            stamp(attempt, by=None, action=actions.ATTEMPT_UNKNOWN, reason=exc.code)
             attempt.save()
             next_try_at = attempt.next_try_at
         else:
@@ -367,7 +368,7 @@ def _record_error(
                 attempt.provider_reference = exc.reference[:64]
             attempt.finished_at = now
             attempt.next_try_at = None
-            action = "payment_attempt.unknown" if unsure else "payment_attempt.failed"
+            action = actions.ATTEMPT_UNKNOWN if unsure else actions.ATTEMPT_FAILED
             stamp(attempt, by=None, action=action, reason=exc.code)
             attempt.save()
             lifecycle.payment_record_failure(

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import StateConflict
 from core.history import stamp
+from payments import actions
 from payments.models import Payment, Rail, StripeAccount, WebhookEvent
 from payments.services.lifecycle import (
     payment_flag,
@@ -232,7 +233,7 @@ def payment_apply_payout(*, account_id: str, payout: dict, failed: bool) -> str:
             if p.status != PS.PAID or p.stripe_payout_id:
                 continue
             p.stripe_payout_id = payout_id
-            stamp(p, by=None, action="payment.payout_matched", reason=payout_id)
+            stamp(p, by=None, action=actions.PAYMENT_PAYOUT_MATCHED, reason=payout_id)
             p.save(update_fields=["stripe_payout_id", "updated_at"])
             count += 1
         if not count:
@@ -250,7 +251,7 @@ def payment_apply_payout(*, account_id: str, payout: dict, failed: bool) -> str:
         for p in lock_payments(matched, lock_batch=False):
             if p.status == PS.PAID and not p.stripe_payout_id:
                 p.stripe_payout_id = payout_id
-                stamp(p, by=None, action="payment.payout_matched", reason=payout_id)
+                stamp(p, by=None, action=actions.PAYMENT_PAYOUT_MATCHED, reason=payout_id)
                 p.save(update_fields=["stripe_payout_id", "updated_at"])
                 linked.append(p)
     if not linked:
