@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+from pathlib import Path
+
 import pytest
+import yaml
+from django.conf import settings
 from django.contrib.sessions.models import Session
 
 from api.parsers import MAX_DEPTH, json_depth
@@ -63,3 +69,23 @@ def test_token_calls_leave_no_session_rows_behind(api):
         assert api["consultant"].get("/api/v1/me/").status_code == 200
         assert api["coordinator"].get("/api/v1/contributions/").status_code == 200
     assert Session.objects.count() == before
+
+
+def _post_paths() -> list[str]:
+    """Every POST operation of the committed schema, path parameters filled in."""
+    spec = yaml.safe_load((Path(settings.BASE_DIR) / "api" / "schema.yml").read_text())
+    paths = []
+    for path, operations in spec["paths"].items():
+        if "post" in operations:
+            paths.append(re.sub(r"\{[^}]+\}", str(uuid.UUID(int=7)), path))
+    return paths
+
+
+@pytest.mark.parametrize("role", ["consultant", "coordinator", "finance", "admin"])
+def test_no_post_operation_answers_a_nested_body_with_a_server_error(api, role):
+    body = "[" * 5000 + "]" * 5000
+    paths = _post_paths()
+    assert len(paths) > 10
+    for path in paths:
+        response = api[role].post(path, data=body, content_type="application/json")
+        assert response.status_code < 500, (path, response.status_code)
