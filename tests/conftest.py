@@ -109,3 +109,25 @@ requires_postgres = pytest.mark.skipif(
     "postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
     reason="needs PostgreSQL row locks (run with DATABASE_URL=postgres://...)",
 )
+
+
+@pytest.fixture
+def totp_clock(monkeypatch):
+    """allauth's TOTP clock, stopped in the middle of a 30-second window.
+
+    A code computed from the wall clock can fall on a window boundary on a busy
+    machine (the code is made, the window turns, the code is checked): the test
+    then fails for a reason that has nothing to do with Honora.
+    """
+    import time
+    import types
+
+    from allauth.mfa.totp.internal import auth as totp_auth
+
+    from demo import accounts as demo_accounts
+
+    now = (int(time.time()) // 30) * 30 + 15
+    stopped = types.SimpleNamespace(time=lambda: now)
+    monkeypatch.setattr(totp_auth, "time", stopped)
+    monkeypatch.setattr(demo_accounts, "time", stopped)  # the demo's code, same clock
+    return now

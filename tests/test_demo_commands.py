@@ -122,7 +122,7 @@ def test_seed_demo_builds_the_demo_study(debug):
     assert counts() == before
 
 
-def test_demo_totp_prints_a_code_that_allauth_accepts(debug):
+def test_demo_totp_prints_a_code_that_allauth_accepts(debug, totp_clock):
     run("seed_demo")
     code = run("demo_totp", "Finance@Example.org").strip()
     assert re.fullmatch(r"\d{6}", code)

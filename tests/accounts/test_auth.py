@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -174,7 +173,7 @@ def test_passwords_are_hashed_with_argon2_in_production():
 
 
 @pytest.mark.parametrize("role", ["finance", "admin"])
-def test_finance_and_admin_without_totp_are_sent_to_set_it_up(role):
+def test_finance_and_admin_without_totp_are_sent_to_set_it_up(role, totp_clock):
     user = UserFactory(roles=[role])
     client = Client()
     sign_in(client, user.email)
@@ -191,7 +190,7 @@ def test_finance_and_admin_without_totp_are_sent_to_set_it_up(role):
     response = client.get(reverse("mfa_activate_totp"))
     assert response.status_code == 200
     secret = response.context["form"].secret
-    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    code = format_hotp_value(hotp_value(secret, totp_clock // 30))
     response = client.post(reverse("mfa_activate_totp"), {"code": code})
     assert response.status_code == 302
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
@@ -219,7 +218,7 @@ def test_coordinators_need_no_totp_for_the_admin(coordinator):
     assert client.get("/admin/").status_code == 200
 
 
-def test_finance_signs_in_with_password_then_a_totp_code(finance):
+def test_finance_signs_in_with_password_then_a_totp_code(finance, totp_clock):
     client = Client()
     response = sign_in(client, finance.email)
     assert response.status_code == 302
