@@ -14,13 +14,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .errors import ApiError
 from .faults import FaultRule
-
-if TYPE_CHECKING:
-    from .server import SandboxServer
 
 try:  # objects and events carry the API version the installed SDK speaks
     from stripe._api_version import _ApiVersion
@@ -64,12 +61,20 @@ class Drop(Exception):
     """Close the connection without answering."""
 
 
+class RequestSink(Protocol):
+    """What the HTTP server hands every request to: the ``SandboxServer``."""
+
+    verbose: bool
+
+    def _handle(self, handler: Handler, method: str) -> None: ...
+
+
 class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, handler, sandbox: SandboxServer):
+    def __init__(self, address, handler, sandbox: RequestSink):
         self.sandbox = sandbox
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
