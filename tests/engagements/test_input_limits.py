@@ -153,7 +153,7 @@ def test_the_adjust_form_shows_the_refusal_on_its_field(
         {"adjust-amount_delta": "-5000", "adjust-reason": "Typo"},
     )
     assert response.status_code == 400
-    assert "below zero (it is 36.31 now)" in text(response)
+    assert "below zero (it is $36.31 now)" in text(response)
 
 
 # --- weeks -----------------------------------------------------------------------------------
