@@ -296,7 +296,7 @@ def transfer_news(transfer: dict) -> TransferNews:
         destination=str(transfer.get("destination") or ""),
         transfer_group=str(transfer.get("transfer_group") or ""),
         honora_payment=str(metadata.get("honora_payment") or ""),
-        attempt_number=int(attempt) if str(attempt or "").isdigit() else None,
+        attempt_number=int(str(attempt)) if str(attempt or "").isdigit() else None,
     )
 
 
