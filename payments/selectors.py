@@ -7,8 +7,11 @@ Consultants appear by display name only; nothing here reads the identity vault.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol, cast
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
@@ -16,10 +19,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consultants.models import Consultant, PayoutMethod
-from core.history import history_entries
+from core.history import HistoryEntry, history_entries
 from engagements.models import Contribution
 from payments.documents.models import AnnualStatement, Receipt
 from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch, StripeAccount
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django_stubs_ext import StrOrPromise
+
+    from accounts.models import User
 
 ZERO = Decimal("0.00")
 PS = Payment.Status
@@ -28,7 +37,7 @@ BS = PayoutBatch.Status
 FINANCE_PERMISSION = "payments.access_finance"
 
 
-def is_finance(user) -> bool:
+def is_finance(user: User | AnonymousUser | None) -> bool:
     return bool(user and user.is_authenticated and user.has_perm(FINANCE_PERMISSION))
 
 
@@ -57,7 +66,7 @@ def payment_rows(qs: QuerySet[Payment]) -> QuerySet[Payment]:
     )
 
 
-def payments_visible_to(user) -> QuerySet[Payment]:
+def payments_visible_to(user: User | AnonymousUser | None) -> QuerySet[Payment]:
     """Finance sees every payment; a consultant only their own; anyone else none."""
     if not (user and user.is_authenticated):
         return Payment.objects.none()
@@ -69,7 +78,7 @@ def payments_visible_to(user) -> QuerySet[Payment]:
     return Payment.objects.filter(consultant=consultant)
 
 
-def batches_visible_to(user) -> QuerySet[PayoutBatch]:
+def batches_visible_to(user: User | AnonymousUser | None) -> QuerySet[PayoutBatch]:
     if not is_finance(user):
         return PayoutBatch.objects.none()
     return PayoutBatch.objects.all()
@@ -124,21 +133,21 @@ def _by_status(counts: dict[str, int]) -> list[StatusCount]:
     return [StatusCount(s, str(labels[s]), counts[s]) for s in PS.values if counts.get(s)]
 
 
-def batch_summaries(batches) -> dict[int, BatchSummary]:
+def batch_summaries(batches: Iterable[PayoutBatch]) -> dict[int, BatchSummary]:
     """Totals by method and by status, every pre-flight flag and who is paid, for each
     batch given (three queries, however many batches and payments)."""
-    batches = {b.pk: b for b in batches}
-    if not batches:
+    by_pk: dict[int, PayoutBatch] = {b.pk: b for b in batches}
+    if not by_pk:
         return {}
-    payments = Payment.objects.filter(batch_id__in=batches)
+    payments = Payment.objects.filter(batch_id__in=by_pk)
     rows = (
         payments.order_by()
         .values("batch_id", "method", "status")
         .annotate(n=Count("id"), amount=Sum("amount"))
     )
     labels = dict(PayoutMethod.choices)
-    methods: dict[int, dict[str, MethodTotal]] = {pk: {} for pk in batches}
-    statuses: dict[int, dict[str, int]] = {pk: {} for pk in batches}
+    methods: dict[int, dict[str, MethodTotal]] = {pk: {} for pk in by_pk}
+    statuses: dict[int, dict[str, int]] = {pk: {} for pk in by_pk}
     for row in rows:
         method = row["method"]
         m = methods[row["batch_id"]].setdefault(
@@ -152,7 +161,7 @@ def batch_summaries(batches) -> dict[int, BatchSummary]:
             m.held_amount += amount
         counts = statuses[row["batch_id"]]
         counts[row["status"]] = counts.get(row["status"], 0) + row["n"]
-    flags: dict[int, list[Payment]] = {pk: [] for pk in batches}
+    flags: dict[int, list[Payment]] = {pk: [] for pk in by_pk}
     for p in (
         payments.filter(status=PS.HELD)
         .select_related("consultant")
@@ -160,9 +169,9 @@ def batch_summaries(batches) -> dict[int, BatchSummary]:
         .order_by("consultant__display_name", "id")
     ):
         flags[p.batch_id].append(p)
-    payees = batch_payee_user_ids(batches)
+    payees = batch_payee_user_ids(by_pk)
     summaries = {}
-    for pk, batch in batches.items():
+    for pk, batch in by_pk.items():
         by_method = [methods[pk][m] for m in PayoutMethod.values if m in methods[pk]]
         summaries[pk] = BatchSummary(
             batch=batch,
@@ -176,7 +185,7 @@ def batch_summaries(batches) -> dict[int, BatchSummary]:
     return summaries
 
 
-def batch_payee_user_ids(batch_ids) -> dict[int, set[int]]:
+def batch_payee_user_ids(batch_ids: Iterable[int]) -> dict[int, set[int]]:
     """The users paid in each batch (separation of duties: they do not approve or
     execute it), in one query."""
     payees: dict[int, set[int]] = {pk: set() for pk in batch_ids}
@@ -239,16 +248,27 @@ def batch_progress(batch: PayoutBatch) -> Progress:
 # --- one payment -----------------------------------------------------------------------
 
 
+class SplitPayment(Protocol):
+    """What ``split_items`` sets on a payment (its pages read them off the payment)."""
+
+    work_items: list[PaymentItem]
+    reimbursements: list[PaymentItem]
+    work_total: Decimal
+    reimbursement_total: Decimal
+
+
 def split_items(payment: Payment) -> Payment:
     """Set ``work_items`` and ``reimbursements`` (and their totals) on a prefetched payment."""
-    work, paid_back = [], []
+    work: list[PaymentItem] = []
+    paid_back: list[PaymentItem] = []
     for item in payment.items.all():
         is_reimbursement = item.contribution.kind == Contribution.Kind.REIMBURSEMENT
         (paid_back if is_reimbursement else work).append(item)
-    payment.work_items = work
-    payment.reimbursements = paid_back
-    payment.work_total = sum((i.amount for i in work), ZERO)
-    payment.reimbursement_total = sum((i.amount for i in paid_back), ZERO)
+    row = cast(SplitPayment, payment)
+    row.work_items = work
+    row.reimbursements = paid_back
+    row.work_total = sum((i.amount for i in work), ZERO)
+    row.reimbursement_total = sum((i.amount for i in paid_back), ZERO)
     return payment
 
 
@@ -266,7 +286,9 @@ def payment_detail_rows(qs: QuerySet[Payment]) -> QuerySet[Payment]:
 PAYMENT_HIDDEN_IN_HISTORY = ("proof", "transfer_id", "stripe_payout_id", "reversal_id")
 
 
-def payout_history(instance, *, viewer=None):
+def payout_history(
+    instance: Payment | PayoutBatch, *, viewer: User | None = None
+) -> list[HistoryEntry]:
     """``history_entries`` of a batch or payment (Stripe ids left to the page itself)."""
     # Stripe ids (text fields named ``*_id``) are shown on the page itself, not as
     # changes: ``core.history`` reads a field named ``*_id`` as a foreign key
@@ -279,7 +301,7 @@ def payout_history(instance, *, viewer=None):
 # --- the consultant's own ----------------------------------------------------------------
 
 
-def payments_of(consultant) -> QuerySet[Payment]:
+def payments_of(consultant: Consultant) -> QuerySet[Payment]:
     """One consultant's payments, newest first, with items (three queries)."""
     return payment_rows(Payment.objects.filter(consultant=consultant)).order_by(
         "-created_at", "-id"
@@ -326,13 +348,13 @@ def stripe_onboarding_rows() -> QuerySet[Consultant]:
     )
 
 
-def stripe_account_of(consultant) -> StripeAccount | None:
+def stripe_account_of(consultant: Consultant) -> StripeAccount | None:
     return StripeAccount.objects.filter(consultant=consultant).first()
 
 
 # --- what a consultant reads about their own payment ---------------------------------
 
-HOLD_WORDS = {
+HOLD_WORDS: dict[str, StrOrPromise] = {
     Payment.Hold.W9_MISSING: gettext_lazy(
         "we need a tax form (W-9) from you before this can be sent. "
         "The finance team will help you with it."
@@ -375,7 +397,7 @@ def consultant_status(payment: Payment) -> ConsultantStatus:
     return ConsultantStatus("not_sent", _("Not sent — this work will be paid in a later payment"))
 
 
-def payment_date(payment: Payment):
+def payment_date(payment: Payment) -> date:
     """The day a consultant reads beside a payment: when it was paid, else when it started."""
     if payment.handed_over_on:
         return payment.handed_over_on
@@ -387,7 +409,7 @@ def payment_date(payment: Payment):
 # --- receipts and annual statements ------------------------------------------------
 
 
-def receipts_visible_to(user) -> QuerySet:
+def receipts_visible_to(user: User | AnonymousUser | None) -> QuerySet[Receipt]:
     """Finance sees every receipt; a consultant only their own; anyone else none."""
     if is_finance(user):
         return Receipt.objects.all()
@@ -397,7 +419,7 @@ def receipts_visible_to(user) -> QuerySet:
     return Receipt.objects.filter(consultant=consultant)
 
 
-def statements_visible_to(user) -> QuerySet:
+def statements_visible_to(user: User | AnonymousUser | None) -> QuerySet[AnnualStatement]:
     """Finance sees every statement; a consultant only their own; anyone else none."""
     if is_finance(user):
         return AnnualStatement.objects.all()

@@ -18,6 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ProviderError(Exception):
@@ -81,7 +85,7 @@ class PaymentProvider:
     """Base class. Subclasses set ``identifier`` and ``verbose_name``."""
 
     identifier: str = ""
-    verbose_name: str = ""
+    verbose_name: StrOrPromise = ""  # a lazy translation in subclasses
 
     def prepare(self, payment, attempt_number: int, *, account=None) -> dict:
         """The exact request one attempt sends; stored on the attempt before any call.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,6 +28,11 @@ from payments.services.access import not_a_payee, require_finance
 from payments.services.lifecycle import batch_refresh, close_payment, put_on_hold
 from payments.services.locks import conflict, locked_batch
 
+if TYPE_CHECKING:
+    from accounts.models import User
+    from consultants.models import Consultant
+    from engagements.models import Phase, Study
+
 PS = Payment.Status
 BS = PayoutBatch.Status
 
@@ -34,10 +40,10 @@ BS = PayoutBatch.Status
 @transaction.atomic
 def batch_build(
     *,
-    by,
+    by: User,
     cutoff_date: date,
-    study=None,
-    phase=None,
+    study: Study | None = None,
+    phase: Phase | None = None,
     method: str = "",
     note: str = "",
     today: date | None = None,
@@ -100,9 +106,23 @@ def batch_build(
     return batch
 
 
-def _add_payment(*, batch, consultant, contributions, by, today) -> Payment:
+def _approved_amount(c: Contribution) -> Decimal:
+    """An approved contribution's amount: never None (its check constraint
+    ``contribution_approved_is_frozen`` says so)."""
+    assert c.amount is not None
+    return c.amount
+
+
+def _add_payment(
+    *,
+    batch: PayoutBatch,
+    consultant: Consultant,
+    contributions: list[Contribution],
+    by: User,
+    today: date,
+) -> Payment:
     method = consultant.payout_method
-    amount = sum((c.amount for c in contributions), Decimal("0.00"))
+    amount = sum((_approved_amount(c) for c in contributions), Decimal("0.00"))
     payment = Payment(
         batch=batch,
         consultant=consultant,
@@ -114,7 +134,10 @@ def _add_payment(*, batch, consultant, contributions, by, today) -> Payment:
     )
     stamp(payment, by=by, action=actions.PAYMENT_CREATED)
     payment.save()
-    items = [PaymentItem(payment=payment, contribution=c, amount=c.amount) for c in contributions]
+    items = [
+        PaymentItem(payment=payment, contribution=c, amount=_approved_amount(c))
+        for c in contributions
+    ]
     try:
         with transaction.atomic():
             for item in items:
@@ -139,7 +162,7 @@ def _add_payment(*, batch, consultant, contributions, by, today) -> Payment:
 
 
 @transaction.atomic
-def batch_submit(*, batch, by) -> PayoutBatch:
+def batch_submit(*, batch: PayoutBatch, by: User) -> PayoutBatch:
     """Ask a second finance person to approve."""
     require_finance(by)
     b = locked_batch(batch)
@@ -155,7 +178,7 @@ def batch_submit(*, batch, by) -> PayoutBatch:
 
 
 @transaction.atomic
-def batch_approve(*, batch, by) -> PayoutBatch:
+def batch_approve(*, batch: PayoutBatch, by: User) -> PayoutBatch:
     require_finance(by)
     b = locked_batch(batch)
     if b.status == BS.APPROVED and b.approved_by_id == by.pk:
@@ -176,7 +199,7 @@ def batch_approve(*, batch, by) -> PayoutBatch:
 
 
 @transaction.atomic
-def batch_cancel(*, batch, by, reason: str) -> PayoutBatch:
+def batch_cancel(*, batch: PayoutBatch, by: User, reason: str) -> PayoutBatch:
     """Cancel before execution: every payment still waiting is cancelled, its work released.
 
     Payments cancelled one by one before keep their own reason.
@@ -210,7 +233,7 @@ def batch_cancel(*, batch, by, reason: str) -> PayoutBatch:
 
 
 @transaction.atomic
-def batch_execute(*, batch, by, today: date | None = None) -> PayoutBatch:
+def batch_execute(*, batch: PayoutBatch, by: User, today: date | None = None) -> PayoutBatch:
     """Start paying an approved batch: one background task per Stripe payment.
 
     Every pending payment is checked again first (other payments may have been paid

@@ -8,6 +8,7 @@ state, changes it and stamps the history with the actor and reason.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,11 +28,16 @@ from payments.services.lifecycle import (
 )
 from payments.services.locks import conflict, lock_payment
 
+if TYPE_CHECKING:
+    from django.core.files import File
+
+    from accounts.models import User
+
 PS = Payment.Status
 BS = PayoutBatch.Status
 
 
-def _reopen(b: PayoutBatch, *, by, reason: str) -> None:
+def _reopen(b: PayoutBatch, *, by: User, reason: str) -> None:
     """A completed batch pays again (a retried or released payment); ``b`` is locked."""
     b.status = BS.PROCESSING
     b.completed_at = None
@@ -40,7 +46,7 @@ def _reopen(b: PayoutBatch, *, by, reason: str) -> None:
 
 
 @transaction.atomic
-def payment_release_hold(*, payment, by, today: date | None = None) -> Payment:
+def payment_release_hold(*, payment: Payment, by: User, today: date | None = None) -> Payment:
     """Check a held payment again; it goes ahead only if its reason is resolved.
 
     In a batch that is being paid it starts at once; in one that already completed,
@@ -81,7 +87,7 @@ def payment_release_hold(*, payment, by, today: date | None = None) -> Payment:
     return p
 
 
-def needs_stripe_check(payment) -> bool:
+def needs_stripe_check(payment: Payment) -> bool:
     """A failed Stripe payment that was ever sent, with no check since it failed.
 
     Stripe may hold a transfer for it (an answer lost, a refusal after a call whose
@@ -99,7 +105,7 @@ def needs_stripe_check(payment) -> bool:
 
 
 @transaction.atomic
-def payment_cancel(*, payment, by, reason: str) -> Payment:
+def payment_cancel(*, payment: Payment, by: User, reason: str) -> Payment:
     """Give up on a payment that has not been paid; its work goes back to the pool."""
     require_finance(by)
     reason = (reason or "").strip()
@@ -123,7 +129,7 @@ def payment_cancel(*, payment, by, reason: str) -> Payment:
 
 
 @transaction.atomic
-def payment_check_with_stripe(*, payment, by) -> Payment:
+def payment_check_with_stripe(*, payment: Payment, by: User) -> Payment:
     """Ask a worker to list what Stripe holds for a failed payment.
 
     If a transfer exists, the payment is recorded paid (or, if the transfer does not
@@ -145,7 +151,13 @@ def payment_check_with_stripe(*, payment, by) -> Payment:
 
 @transaction.atomic
 def payment_record_manual(
-    *, payment, by, reference: str, handed_over_on: date, proof=None, today: date | None = None
+    *,
+    payment: Payment,
+    by: User,
+    reference: str,
+    handed_over_on: date,
+    proof: File | None = None,
+    today: date | None = None,
 ) -> Payment:
     """Finance records that a check, card or cash was handed over."""
     require_finance(by)
@@ -189,7 +201,7 @@ def payment_record_manual(
 
 
 @transaction.atomic
-def payment_void(*, payment, by, reason: str) -> Payment:
+def payment_void(*, payment: Payment, by: User, reason: str) -> Payment:
     """A manual payment that did not happen (a lost check, say): its work is freed."""
     require_finance(by)
     reason = (reason or "").strip()
@@ -206,7 +218,7 @@ def payment_void(*, payment, by, reason: str) -> Payment:
 
 
 @transaction.atomic
-def payment_mark_returned(*, payment, by, reason: str) -> Payment:
+def payment_mark_returned(*, payment: Payment, by: User, reason: str) -> Payment:
     """A paid check, card or cash came back (a returned check, say).
 
     The payment is returned and its work released for a later batch; the consultant
@@ -233,7 +245,7 @@ def payment_mark_returned(*, payment, by, reason: str) -> Payment:
 
 
 @transaction.atomic
-def payment_retry(*, payment, by) -> Payment:
+def payment_retry(*, payment: Payment, by: User) -> Payment:
     """Try a failed Stripe payment again.
 
     The payment goes back to processing and a task pays it: it first asks Stripe

@@ -12,7 +12,9 @@ once none of its payments is still on its way.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Q
@@ -28,6 +30,10 @@ from payments import actions, preflight
 from payments.models import Payment, PaymentAttempt, PayoutBatch, Rail, StripeAccount
 from payments.services.locks import conflict, lock_payment, locked_batch
 
+if TYPE_CHECKING:
+    from accounts.models import User
+    from payments.providers.base import Existing
+
 PS = Payment.Status
 BS = PayoutBatch.Status
 REVERSAL = Payment.Reversal
@@ -38,7 +44,7 @@ log = logging.getLogger("payments")
 # --- contributions follow their payment ---------------------------------------------
 
 
-def mark_contributions_paid(payment, *, by) -> None:
+def mark_contributions_paid(payment: Payment, *, by: User | None) -> None:
     # One locking read for all of the payment's live contributions.
     contributions = (
         Contribution.objects.select_for_update(of=("self",))
@@ -52,7 +58,7 @@ def mark_contributions_paid(payment, *, by) -> None:
         c.save(update_fields=["status", "updated_at"])
 
 
-def release_items(payment, *, by, reason: str) -> int:
+def release_items(payment: Payment, *, by: User | None, reason: str) -> int:
     """Free a payment's contributions for a later batch; returns how many."""
     now = timezone.now()
     released = 0
@@ -71,7 +77,9 @@ def release_items(payment, *, by, reason: str) -> int:
     return released
 
 
-def close_payment(payment, *, status, by, reason, action) -> None:
+def close_payment(
+    payment: Payment, *, status: str, by: User | None, reason: str, action: str
+) -> None:
     payment.status = status
     payment.closed_reason = reason
     stamp(payment, by=by, action=action, reason=reason)
@@ -79,7 +87,7 @@ def close_payment(payment, *, status, by, reason, action) -> None:
     release_items(payment, by=by, reason=reason)
 
 
-def put_on_hold(payment, hold: preflight.Hold, *, by) -> None:
+def put_on_hold(payment: Payment, hold: preflight.Hold, *, by: User | None) -> None:
     payment.status = PS.HELD
     payment.hold_reason = hold.code
     payment.hold_detail = hold.detail
@@ -87,7 +95,7 @@ def put_on_hold(payment, hold: preflight.Hold, *, by) -> None:
     payment.save(update_fields=["status", "hold_reason", "hold_detail", "updated_at"])
 
 
-def batch_refresh(*, batch) -> PayoutBatch:
+def batch_refresh(*, batch: PayoutBatch) -> PayoutBatch:
     """Close a processing batch once no payment in it is still on its way."""
     b = locked_batch(batch)
     if b.status != BS.PROCESSING:
@@ -121,7 +129,7 @@ def refresh_batch_when_done(batch_id: int) -> bool:
     return before == BS.PROCESSING and after != BS.PROCESSING
 
 
-def _account_id(payment) -> str | None:
+def _account_id(payment: Payment) -> str | None:
     return (
         StripeAccount.objects.filter(consultant_id=payment.consultant_id)
         .values_list("account_id", flat=True)
@@ -129,7 +137,7 @@ def _account_id(payment) -> str | None:
     )
 
 
-def _fail(p: Payment, *, code: str, message: str, by=None) -> None:
+def _fail(p: Payment, *, code: str, message: str, by: User | None = None) -> None:
     """``p`` (locked, processing or failed) fails with this reason, for finance."""
     p.status = PS.FAILED
     p.failure_code = code[:64]
@@ -153,14 +161,14 @@ def _fail(p: Payment, *, code: str, message: str, by=None) -> None:
 @transaction.atomic
 def payment_record_transfer(
     *,
-    payment,
+    payment: Payment | int,
     transfer_id: str,
     source: str,
     attempt_number: int | None = None,
     amount: Decimal | None = None,
     currency: str | None = None,
     destination: str | None = None,
-    by=None,
+    by: User | None = None,
 ) -> Payment:
     """Stripe holds transfer ``transfer_id`` for this payment: the payment is paid.
 
@@ -238,11 +246,16 @@ def payment_record_transfer(
 
 
 def transfer_problems(
-    payment, *, amount: Decimal, currency: str, destination: str | None, account_id: str | None
+    payment: Payment,
+    *,
+    amount: Decimal,
+    currency: str,
+    destination: str | None,
+    account_id: str | None,
 ) -> list[str]:
     """How a transfer Stripe holds (its amount, currency and destination) differs from
     what ``payment`` should have sent to ``account_id``; empty when it fits."""
-    problems = []
+    problems: list[str] = []
     if amount != payment.amount:
         problems.append(f"amount {amount}, expected {payment.amount}")
     if (currency or "").upper() != payment.currency.upper():
@@ -252,7 +265,9 @@ def transfer_problems(
     return problems
 
 
-def _transfer_mismatch(p: Payment, transfer_id: str, problems, *, attempt_number=None) -> None:
+def _transfer_mismatch(
+    p: Payment, transfer_id: str, problems: list[str], *, attempt_number: int | None = None
+) -> None:
     """A transfer exists for ``p`` (locked) that is not what it should be: never paid."""
     detail = "; ".join(problems)
     log.error("payment %s: transfer %s does not match it: %s", p.public_id, transfer_id, detail)
@@ -300,7 +315,9 @@ def attempt_succeeded(p: Payment, *, number: int, reference: str, reason: str) -
     )
 
 
-def payment_adopt_transfer(*, payment, live, source="found by listing the transfer group") -> bool:
+def payment_adopt_transfer(
+    *, payment: Payment, live: list[Existing], source: str = "found by listing the transfer group"
+) -> bool:
     """Live transfers exist for ``payment`` (locked): record the one that fits it.
 
     True when the payment is paid by one; False when none fits (it is left failed
@@ -341,13 +358,15 @@ def payment_adopt_transfer(*, payment, live, source="found by listing the transf
         payment=p,
         transfer_id=chosen.reference,
         source=source,
-        attempt_number=int(number) if str(number or "").isdigit() else None,
+        attempt_number=int(str(number)) if str(number or "").isdigit() else None,
     )
     return True
 
 
 @transaction.atomic
-def payment_record_failure(*, payment, code: str, message: str, by=None) -> Payment:
+def payment_record_failure(
+    *, payment: Payment | int, code: str, message: str, by: User | None = None
+) -> Payment:
     """The provider refused: the payment waits for finance.
 
     Finance sees ``code`` and ``message``; ``payment_retry`` tries again (with a new
@@ -367,7 +386,9 @@ def payment_record_failure(*, payment, code: str, message: str, by=None) -> Paym
 
 
 @transaction.atomic
-def payment_hold(*, payment, code: str, detail: str, by=None) -> Payment:
+def payment_hold(
+    *, payment: Payment | int, code: str, detail: str, by: User | None = None
+) -> Payment:
     """Hold a payment that has not been sent, with the reason shown (pre-flight again)."""
     if code not in Payment.Hold.values:
         raise ValidationFailed(_("Unknown hold reason."), field="code")
@@ -384,7 +405,7 @@ def payment_hold(*, payment, code: str, detail: str, by=None) -> Payment:
 
 
 @transaction.atomic
-def payment_flag(*, payment, message: str) -> Payment:
+def payment_flag(*, payment: Payment | int, message: str) -> Payment:
     """Put something in front of finance that no status says; logged as an error too."""
     p = lock_payment(payment, lock_batch=False)
     if message in p.alert:
@@ -398,7 +419,9 @@ def payment_flag(*, payment, message: str) -> Payment:
 
 
 @transaction.atomic
-def payment_record_stripe_check(*, payment, found, listed_at) -> str:
+def payment_record_stripe_check(
+    *, payment: Payment | int, found: list[Existing], listed_at: datetime
+) -> str:
     """What a listing of the transfer group made at ``listed_at`` showed (``found``).
 
     A live transfer is adopted (paid if it matches, else left failed with
@@ -445,7 +468,7 @@ def reversal_confirmed(p: Payment, *, reversal_id: str, source: str) -> None:
 
 
 @transaction.atomic
-def payment_confirm_reversal(*, payment, reversal_id: str, source: str) -> Payment:
+def payment_confirm_reversal(*, payment: Payment | int, reversal_id: str, source: str) -> Payment:
     """The transfer of a returned payment is reversed: its work is released now."""
     p = lock_payment(payment, lock_batch=False)
     if p.status == PS.RETURNED and p.reversal_status in (REVERSAL.PENDING, REVERSAL.FAILED):
@@ -454,7 +477,9 @@ def payment_confirm_reversal(*, payment, reversal_id: str, source: str) -> Payme
 
 
 @transaction.atomic
-def payment_record_reversal_trouble(*, payment, code: str, message: str, refused: bool) -> Payment:
+def payment_record_reversal_trouble(
+    *, payment: Payment | int, code: str, message: str, refused: bool
+) -> Payment:
     """A reversal did not happen (``refused``) or its outcome is unknown: finance sees
     it on the payment, and the sweep tries again. The work stays held meanwhile."""
     p = lock_payment(payment, lock_batch=False)

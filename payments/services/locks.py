@@ -10,18 +10,20 @@ taking the batch row as well let two workers deadlock (commit 04e0a66).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.utils.translation import gettext as _
 
 from core.errors import StateConflict
 from payments.models import Payment, PayoutBatch
 
 
-def locked_batch(batch) -> PayoutBatch:
+def locked_batch(batch: PayoutBatch) -> PayoutBatch:
     """The batch's row, locked FOR UPDATE (read again: its state is current)."""
     return PayoutBatch.objects.select_for_update().get(pk=batch.pk)
 
 
-def _lock_batch_rows(batch_ids) -> None:
+def _lock_batch_rows(batch_ids: Iterable[int]) -> None:
     """Lock these batch rows FOR UPDATE, in id order."""
     list(
         PayoutBatch.objects.select_for_update()
@@ -31,7 +33,7 @@ def _lock_batch_rows(batch_ids) -> None:
     )
 
 
-def lock_payments(payments, *, lock_batch: bool = True) -> list[Payment]:
+def lock_payments(payments: Iterable[Payment | int], *, lock_batch: bool = True) -> list[Payment]:
     """Lock payments FOR UPDATE, in id order; with ``lock_batch``, their batch rows first.
 
     Batch-wide actions (execute, cancel, refresh) lock a batch and then its
@@ -57,7 +59,7 @@ def lock_payments(payments, *, lock_batch: bool = True) -> list[Payment]:
     )
 
 
-def lock_payment(payment, *, lock_batch: bool = True) -> Payment:
+def lock_payment(payment: Payment | int, *, lock_batch: bool = True) -> Payment:
     """``lock_payments`` for one payment (an id or an instance)."""
     found = lock_payments([payment], lock_batch=lock_batch)
     if not found:

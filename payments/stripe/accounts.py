@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import stripe
 from django.conf import settings
@@ -16,6 +17,11 @@ from core.history import stamp
 from payments import actions
 from payments.models import StripeAccount
 from payments.stripe.client import StripeNotConfigured, stripe_client
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 log = logging.getLogger("payments")
 
@@ -58,7 +64,11 @@ def stripe_account_refresh(*, account_id: str) -> str:
 
 
 def stripe_onboarding_link(
-    *, consultant, by, return_url: str | None = None, refresh_url: str | None = None
+    *,
+    consultant: Consultant,
+    by: User | AnonymousUser | None,
+    return_url: str | None = None,
+    refresh_url: str | None = None,
 ) -> str:
     """The URL of a fresh Stripe onboarding link for ``consultant`` (Express, recipient).
 
@@ -121,7 +131,7 @@ def stripe_onboarding_link(
 
 
 @transaction.atomic
-def stripe_account_save(*, consultant, account: dict, by) -> StripeAccount:
+def stripe_account_save(*, consultant: Consultant, account: dict, by: User | None) -> StripeAccount:
     """Keep ``account`` (a Stripe account object just created) as the consultant's.
 
     The consultant's first account wins: if they have one already, it is returned

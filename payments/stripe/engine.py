@@ -45,7 +45,8 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -62,6 +63,9 @@ from payments.providers.manual import ManualProvider
 from payments.services import lifecycle
 from payments.services.locks import lock_payment
 from payments.stripe.provider import StripeProvider
+
+if TYPE_CHECKING:
+    import stripe
 
 REVERSAL = Payment.Reversal
 
@@ -109,7 +113,7 @@ def backoff_seconds(tries: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def _key_too_old(attempt: PaymentAttempt, now) -> bool:
+def _key_too_old(attempt: PaymentAttempt, now: datetime) -> bool:
     return attempt.started_at < now - timedelta(hours=settings.STRIPE_KEY_MAX_AGE_HOURS)
 
 
@@ -122,6 +126,8 @@ def pay(payment_id: int, *, provider: PaymentProvider | None = None) -> str:
     step = _claim(payment_id, worker)
     if step.outcome:
         return step.outcome
+    # A step without an outcome carries the payment and the attempt to call with.
+    assert step.payment is not None and step.attempt is not None
     payment = step.payment
     provider = provider or provider_for(payment)
     if step.list_first:
@@ -132,8 +138,8 @@ def pay(payment_id: int, *, provider: PaymentProvider | None = None) -> str:
         step = _after_listing(payment_id, step.attempt, found, worker, step.reason)
         if step.outcome:
             return step.outcome
-        payment = step.payment
-    attempt = step.attempt
+    assert step.payment is not None and step.attempt is not None  # as above
+    payment, attempt = step.payment, step.attempt
     try:
         executed = provider.execute(payment, attempt)
     except ProviderError as exc:
@@ -141,7 +147,9 @@ def pay(payment_id: int, *, provider: PaymentProvider | None = None) -> str:
     return _record_success(payment_id, attempt.number, executed)
 
 
-def provider_for(payment, *, stripe_client=None) -> PaymentProvider:
+def provider_for(
+    payment: Payment, *, stripe_client: stripe.StripeClient | None = None
+) -> PaymentProvider:
     """The provider that moves this payment's money."""
     if payment.rail == Rail.STRIPE:
         return StripeProvider(client=stripe_client)
@@ -196,7 +204,7 @@ def _claim(payment_id: int, worker: str) -> _Step:
     return _Step(attempt=attempt, payment=p)
 
 
-def _take(attempt: PaymentAttempt, worker: str, now) -> None:
+def _take(attempt: PaymentAttempt, worker: str, now: datetime) -> None:
     """Claim the attempt for this worker's call (bookkeeping: no history row)."""
     attempt.claimed_by = worker
     attempt.claimed_until = now + timedelta(seconds=claim_seconds())
@@ -216,7 +224,14 @@ def _hold(p: Payment, account: StripeAccount | None) -> None:
     lifecycle.payment_hold(payment=p, code=Payment.Hold.ACCOUNT_NOT_READY, detail=str(detail))
 
 
-def _mint(p: Payment, *, number: int, worker: str, now, account=None) -> _Step:
+def _mint(
+    p: Payment,
+    *,
+    number: int,
+    worker: str,
+    now: datetime,
+    account: StripeAccount | None = None,
+) -> _Step:
     """A new attempt: its key and exact request are stored (and committed) before any call."""
     provider = provider_for(p)
     try:
@@ -330,7 +345,7 @@ def _record_success(payment_id: int, number: int, executed: Executed) -> str:
 
 
 def _record_error(
-    payment_id: int, attempt_id: int, worker: str, exc: ProviderError, provider
+    payment_id: int, attempt_id: int, worker: str, exc: ProviderError, provider: PaymentProvider
 ) -> str:
     if exc.kind == ProviderError.CONFIGURATION:
         log.error("stripe configuration: %s (payment id %s)", exc.code, payment_id)
@@ -414,7 +429,7 @@ def _finance_message(exc: ProviderError, *, unsure: bool = False) -> str:
     return message
 
 
-def _later(task: str, when, *args) -> None:
+def _later(task: str, when: datetime | None, *args: object) -> None:
     """Run ``task`` (a dotted path) again at ``when``, or leave it to the sweep if the
     backend cannot wait. Outside any transaction: enqueued at once."""
     t = resolve(task)

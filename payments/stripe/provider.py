@@ -12,14 +12,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, cast
 
 import stripe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from payments.models import StripeAccount
+from payments.models import Payment, PaymentAttempt, StripeAccount
 from payments.providers.base import Executed, Existing, PaymentProvider, ProviderError
 from payments.stripe.client import StripeNotConfigured, stripe_client
+
+if TYPE_CHECKING:
+    from stripe.params import TransferCreateParams
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +91,7 @@ def from_cents(cents: int) -> Decimal:
     return (Decimal(int(cents)) / 100).quantize(Decimal("0.01"))
 
 
-def canonical(params: dict) -> dict:
+def canonical(params: dict[str, Any]) -> dict[str, Any]:
     """The same parameters in the same order on every call under one key.
 
     A JSON column may hand keys back in another order; Stripe (and the sandbox)
@@ -164,7 +168,9 @@ class StripeProvider(PaymentProvider):
                 code="stripe_not_configured",
             ) from exc
 
-    def prepare(self, payment, attempt_number: int, *, account=None) -> dict:
+    def prepare(
+        self, payment: Payment, attempt_number: int, *, account: StripeAccount | None = None
+    ) -> dict[str, Any]:
         if account is None:
             account = StripeAccount.objects.filter(consultant_id=payment.consultant_id).first()
         if account is None:
@@ -185,11 +191,13 @@ class StripeProvider(PaymentProvider):
             }
         )
 
-    def execute(self, payment, attempt) -> Executed:
+    def execute(self, payment: Payment, attempt: PaymentAttempt) -> Executed:
         request = canonical(attempt.request)
         try:
             transfer = self.client.v1.transfers.create(
-                params=request, options={"idempotency_key": attempt.idempotency_key}
+                # The stored request is the one ``prepare`` built: a transfer's parameters.
+                params=cast("TransferCreateParams", request),
+                options={"idempotency_key": attempt.idempotency_key},
             )
         except stripe.StripeError as exc:
             raise translate(exc) from exc
@@ -210,7 +218,7 @@ class StripeProvider(PaymentProvider):
         replayed = str(headers.get("Idempotent-Replayed", "")).lower() == "true"
         return Executed(reference=transfer.id, replayed=replayed)
 
-    def find_existing(self, payment) -> list[Existing]:
+    def find_existing(self, payment: Payment) -> list[Existing]:
         try:
             page = self.client.v1.transfers.list(
                 params={"transfer_group": str(payment.public_id), "limit": 100}
@@ -220,7 +228,7 @@ class StripeProvider(PaymentProvider):
             raise translate(exc) from exc
         return [existing(t) for t in transfers]
 
-    def reverse(self, payment) -> str:
+    def reverse(self, payment: Payment) -> str:
         """Reverse the whole transfer, unless Stripe shows it is reversed already.
 
         The key is the payment's own, so a call whose answer was lost is replayed, not
@@ -251,7 +259,7 @@ class StripeProvider(PaymentProvider):
         return reversal.id
 
 
-def existing(transfer) -> Existing:
+def existing(transfer: stripe.Transfer | dict[str, Any]) -> Existing:
     if hasattr(transfer, "to_dict"):
         transfer = transfer.to_dict()
     amount_reversed = transfer.get("amount_reversed") or 0
@@ -284,7 +292,7 @@ class TransferNews:
         return self.reversed or self.amount_reversed >= self.amount
 
 
-def transfer_news(transfer: dict) -> TransferNews:
+def transfer_news(transfer: dict[str, Any]) -> TransferNews:
     metadata = transfer.get("metadata") or {}
     attempt = metadata.get("honora_attempt")
     return TransferNews(
@@ -296,7 +304,7 @@ def transfer_news(transfer: dict) -> TransferNews:
         destination=str(transfer.get("destination") or ""),
         transfer_group=str(transfer.get("transfer_group") or ""),
         honora_payment=str(metadata.get("honora_payment") or ""),
-        attempt_number=int(attempt) if str(attempt or "").isdigit() else None,
+        attempt_number=int(str(attempt)) if str(attempt or "").isdigit() else None,
     )
 
 
@@ -310,7 +318,7 @@ class PayoutNews:
     failure_code: str
 
 
-def payout_news(payout: dict) -> PayoutNews:
+def payout_news(payout: dict[str, Any]) -> PayoutNews:
     return PayoutNews(
         id=str(payout.get("id") or ""),
         amount=from_cents(int(payout.get("amount") or 0)),

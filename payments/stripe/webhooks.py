@@ -26,7 +26,7 @@ import time
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -206,7 +206,7 @@ def handle(event: dict) -> str:
 
 @csrf_exempt
 @require_POST
-def stripe_webhook(request) -> HttpResponse:
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
     try:
         event = verify(request.body, request.headers.get("Stripe-Signature"))
     except BadEvent as exc:
