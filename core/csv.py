@@ -9,15 +9,15 @@ formula gets a leading quote. Core knows no app; callers pass the columns in.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_safe(value) -> object:
+def csv_safe(value: object) -> object:
     """A text cell that a spreadsheet would read as a formula gets a leading quote.
 
     Numbers, dates and decimals are written as they are: "-1.50" from a
@@ -31,7 +31,7 @@ def csv_safe(value) -> object:
 
 
 class _Echo:
-    def write(self, value):
+    def write(self, value: str) -> str:
         return value
 
 
@@ -41,7 +41,7 @@ def csv_response(
     """Stream a CSV download; ``filename`` must say nothing about a person."""
     writer = csv.writer(_Echo())
 
-    def stream():
+    def stream() -> Iterator[str]:
         # A byte-order mark so spreadsheet programs read the file as UTF-8.
         yield "\ufeff" + writer.writerow(header)
         for row in rows:
@@ -59,6 +59,6 @@ def dated_filename(stem: str) -> str:
     return f"{stem}-{timezone.localdate().isoformat()}.csv"
 
 
-def wants_csv(request) -> bool:
+def wants_csv(request: HttpRequest) -> bool:
     """Whether a list page was asked for its CSV download (``?format=csv``)."""
     return request.GET.get("format") == "csv"
