@@ -11,7 +11,8 @@ from engagements.models import Contribution, Rate, RateCard
 QUARTER = Decimal("0.25")  # hours are logged in quarter hours
 
 
-RATE_KIND_FOR = {
+# Keyed by str: a contribution's ``kind`` attribute is typed str, and a Kind equals its value.
+RATE_KIND_FOR: dict[str, Rate.Kind] = {
     Contribution.Kind.HOURS: Rate.Kind.HOURLY,
     Contribution.Kind.HONORARIUM: Rate.Kind.FLAT,
 }

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.conf import settings
 from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from consultants.models import Consultant
@@ -19,8 +21,13 @@ from core.money import round_money
 from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, Study
 from engagements.rates import RATE_KIND_FOR, pick_rate
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def engagements_visible_to(user) -> QuerySet[Engagement]:
+    from accounts.models import User
+
+
+def engagements_visible_to(user: User | AnonymousUser) -> QuerySet[Engagement]:
     if not user.is_authenticated:
         return Engagement.objects.none()
     qs = Engagement.objects.select_related("consultant", "phase", "phase__study", "rate_card")
@@ -29,7 +36,7 @@ def engagements_visible_to(user) -> QuerySet[Engagement]:
     return qs.filter(consultant__user=user)
 
 
-def contributions_visible_to(user) -> QuerySet[Contribution]:
+def contributions_visible_to(user: User | AnonymousUser) -> QuerySet[Contribution]:
     if not user.is_authenticated:
         return Contribution.objects.none()
     qs = Contribution.objects.select_related(
@@ -76,7 +83,7 @@ class ConsultantSummary:
     by_month: list[tuple[date, Totals]]  # the last twelve months, oldest first
 
 
-def estimated_rate(c: Contribution, rates: dict) -> Rate | None:
+def estimated_rate(c: Contribution, rates: dict[int, list[Rate]]) -> Rate | None:
     """The rate approval would freeze for ``c`` today, from ``rates`` (card id -> rates)."""
     return pick_rate(
         rates.get(c.engagement.rate_card_id, ()),
@@ -86,17 +93,18 @@ def estimated_rate(c: Contribution, rates: dict) -> Rate | None:
     )
 
 
-def _estimate(c: Contribution, rates: dict) -> Decimal:
+def _estimate(c: Contribution, rates: dict[int, list[Rate]]) -> Decimal:
     """What a submitted entry will be worth if approved as it stands."""
     if c.kind == Contribution.Kind.REIMBURSEMENT:
         return c.claimed_amount or ZERO
     if c.adjusts_id:
+        assert c.adjusts is not None  # adjusts_id is set, so the entry it adjusts exists
         return round_money(c.quantity * (c.adjusts.rate or ZERO))
     rate = estimated_rate(c, rates)
     return round_money(c.quantity * rate.amount) if rate else ZERO
 
 
-def consultant_summary(consultant, *, today: date | None = None) -> ConsultantSummary:
+def consultant_summary(consultant: Consultant, *, today: date | None = None) -> ConsultantSummary:
     """Earned, pending, paid and owed for this month, this year, all time, by phase and month.
 
     Runs three queries whatever the number of contributions.
@@ -206,14 +214,27 @@ def with_burn(qs: QuerySet[Engagement]) -> QuerySet[Engagement]:
     )
 
 
+class _Burn(Protocol):
+    """An engagement from ``with_burn`` (annotated) once ``decorate_burn`` has set its marks."""
+
+    hours_cap: Decimal | None
+    budget: Decimal | None
+    hours_used: Decimal | None
+    amount_approved: Decimal | None
+    hours_pct: int | None
+    budget_pct: int | None
+    over: bool
+
+
 def decorate_burn(engagements: Iterable[Engagement]) -> list[Engagement]:
     """Add ``hours_pct``, ``budget_pct`` and ``over`` to engagements from ``with_burn``."""
     rows = []
-    for e in engagements:
+    for engagement in engagements:
+        e = cast(_Burn, engagement)
         e.hours_pct = _percent(e.hours_used, e.hours_cap)
         e.budget_pct = _percent(e.amount_approved, e.budget)
         e.over = (e.hours_pct or 0) > 100 or (e.budget_pct or 0) > 100
-        rows.append(e)
+        rows.append(engagement)
     return rows
 
 
@@ -236,10 +257,10 @@ def contribution_rows(qs: QuerySet[Contribution]) -> QuerySet[Contribution]:
 def contributions_filtered(
     qs: QuerySet[Contribution],
     *,
-    study=None,
-    phase=None,
-    consultant=None,
-    engagement=None,
+    study: Study | None = None,
+    phase: Phase | None = None,
+    consultant: Consultant | None = None,
+    engagement: Engagement | None = None,
     status: str = "",
     kind: str = "",
     date_from: date | None = None,
@@ -264,10 +285,24 @@ def contributions_filtered(
     return qs
 
 
-def review_queue(user, **filters) -> QuerySet[Contribution]:
+def review_queue(user: User | AnonymousUser, **filters: Any) -> QuerySet[Contribution]:
     """Entries waiting for approval, oldest first."""
     qs = contributions_visible_to(user).filter(status=Contribution.Status.SUBMITTED)
     return contribution_rows(contributions_filtered(qs, **filters)).order_by("submitted_at", "id")
+
+
+class _Shown(Protocol):
+    """An entry once ``with_estimates`` has set what to show."""
+
+    amount_is_estimate: bool
+    shown_amount: Decimal
+
+
+class _Waiting(Protocol):
+    """A dashboard entry once ``study_dashboard`` has set how long it waited."""
+
+    waited_days: int | None
+    overdue: bool
 
 
 def with_estimates(contributions: Iterable[Contribution]) -> list[Contribution]:
@@ -282,8 +317,9 @@ def with_estimates(contributions: Iterable[Contribution]) -> list[Contribution]:
         for rate in Rate.objects.filter(rate_card_id__in=card_ids):
             rates.setdefault(rate.rate_card_id, []).append(rate)
     for c in rows:
-        c.amount_is_estimate = c.amount is None
-        c.shown_amount = c.amount if c.amount is not None else _estimate(c, rates)
+        shown = cast(_Shown, c)
+        shown.amount_is_estimate = c.amount is None
+        shown.shown_amount = c.amount if c.amount is not None else _estimate(c, rates)
     return rows
 
 
@@ -312,7 +348,7 @@ class PhaseRow:
 @dataclass
 class StudyDashboard:
     study: Study
-    statuses: list[tuple[str, str]]
+    statuses: list[tuple[str, str | Promise]]
     phases: list[PhaseRow]
     totals: PhaseRow
     budget_used: Decimal
@@ -329,7 +365,9 @@ class StudyDashboard:
     dispute_count: int
 
 
-def study_dashboard(study: Study, *, now=None, limit: int = 20) -> StudyDashboard:
+def study_dashboard(
+    study: Study, *, now: datetime | None = None, limit: int = 20
+) -> StudyDashboard:
     """Everything the study dashboard shows, in eleven queries whatever the data."""
     now = now or timezone.now()
     target_days = settings.TIME_TO_PAY_TARGET_DAYS
@@ -344,11 +382,13 @@ def study_dashboard(study: Study, *, now=None, limit: int = 20) -> StudyDashboar
     totals = PhaseRow(name=str(_("All phases")), cells=[Cell() for _status in STATUS_ORDER])
     grouped = in_study.values("engagement__phase_id", "status").annotate(
         n=Count("id"),
-        hours=Coalesce(Sum("quantity", filter=Q(kind=Contribution.Kind.HOURS)), _zero()),
+        # The stubs refuse an annotation named like Contribution's ``hours`` property.
+        hours=Coalesce(Sum("quantity", filter=Q(kind=Contribution.Kind.HOURS)), _zero()),  # type: ignore[no-redef]
         amount=Coalesce(Sum("amount"), _zero()),
         claimed=Coalesce(Sum("claimed_amount"), _zero()),
     )
-    for row in grouped.order_by():
+    # Read as plain dicts: the stubs' row type leaves out the ``hours`` annotation.
+    for row in cast("Iterable[dict[str, Any]]", grouped.order_by()):
         phase_row = by_phase.get(row["engagement__phase_id"])
         for target in (phase_row, totals):
             if target is None:
@@ -373,7 +413,7 @@ def study_dashboard(study: Study, *, now=None, limit: int = 20) -> StudyDashboar
     )
     waiting = list(waiting_qs[:limit])
     for c in waiting:
-        c.waited_days = (now - c.submitted_at).days if c.submitted_at else None
+        cast(_Waiting, c).waited_days = (now - c.submitted_at).days if c.submitted_at else None
 
     unpaid_qs = in_study.filter(status=S.APPROVED)
     overdue_before = now - timedelta(days=target_days)
@@ -384,8 +424,10 @@ def study_dashboard(study: Study, *, now=None, limit: int = 20) -> StudyDashboar
     )
     unpaid = list(contribution_rows(unpaid_qs).order_by("approved_at", "id")[:limit])
     for c in unpaid:
-        c.waited_days = (now - c.approved_at).days
-        c.overdue = c.approved_at < overdue_before
+        u = cast(_Waiting, c)
+        assert c.approved_at is not None  # an approved entry always has its approval time
+        u.waited_days = (now - c.approved_at).days
+        u.overdue = c.approved_at < overdue_before
 
     open_disputes = Dispute.objects.filter(
         status=Dispute.Status.OPEN, contribution__engagement__phase__study=study
@@ -426,7 +468,7 @@ def studies_with_counts() -> QuerySet[Study]:
     ).order_by("name")
 
 
-def consultants_for_staff(user, *, status: str = "") -> QuerySet[Consultant]:
+def consultants_for_staff(user: User | AnonymousUser, *, status: str = "") -> QuerySet[Consultant]:
     """The staff list of consultants: display name, status, payout preference, W-9 status.
 
     Never the vault, never contact details: only the columns below are read.
@@ -454,7 +496,7 @@ def consultants_for_staff(user, *, status: str = "") -> QuerySet[Consultant]:
     return qs
 
 
-def consultant_engagements(user, consultant) -> list[Engagement]:
+def consultant_engagements(user: User | AnonymousUser, consultant: Consultant) -> list[Engagement]:
     """A consultant's engagements with their burn and their rate cards' rates."""
     return decorate_burn(
         with_burn(engagements_visible_to(user).filter(consultant=consultant))
@@ -463,7 +505,7 @@ def consultant_engagements(user, consultant) -> list[Engagement]:
     )
 
 
-def open_disputes(user) -> QuerySet[Dispute]:
+def open_disputes(user: User | AnonymousUser) -> QuerySet[Dispute]:
     return (
         Dispute.objects.filter(
             status=Dispute.Status.OPEN,
@@ -478,7 +520,7 @@ def open_disputes(user) -> QuerySet[Dispute]:
     )
 
 
-def disputes_visible_to(user) -> QuerySet[Dispute]:
+def disputes_visible_to(user: User | AnonymousUser) -> QuerySet[Dispute]:
     return Dispute.objects.filter(
         contribution__in=contributions_visible_to(user).values("pk")
     ).select_related(
@@ -489,7 +531,9 @@ def disputes_visible_to(user) -> QuerySet[Dispute]:
     )
 
 
-def week_logged_hours(engagements: Iterable[Engagement], monday: date) -> dict:
+def week_logged_hours(
+    engagements: Iterable[Engagement], monday: date
+) -> dict[tuple[int, date], Decimal]:
     """Hours already logged per (engagement id, day) in the week starting ``monday``."""
     rows = (
         Contribution.objects.filter(
@@ -499,7 +543,11 @@ def week_logged_hours(engagements: Iterable[Engagement], monday: date) -> dict:
         )
         .exclude(status=Contribution.Status.REJECTED)
         .values("engagement_id", "date")
-        .annotate(hours=Sum("quantity"))
+        # The stubs refuse an annotation named like Contribution's ``hours`` property.
+        .annotate(hours=Sum("quantity"))  # type: ignore[no-redef]
         .order_by()
     )
-    return {(r["engagement_id"], r["date"]): r["hours"] for r in rows}
+    # Read as plain dicts: the stubs' row type leaves out the ``hours`` annotation.
+    return {
+        (r["engagement_id"], r["date"]): r["hours"] for r in cast("Iterable[dict[str, Any]]", rows)
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, QuerySet
 
@@ -17,8 +18,13 @@ from engagements.models import Contribution, Dispute, Engagement, Phase, Rate
 from engagements.rates import RATE_KIND_FOR
 from engagements.selectors import ConsultantSummary, estimated_rate
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
-def contributions_of(consultant) -> QuerySet[Contribution]:
+    from consultants.models import Consultant
+
+
+def contributions_of(consultant: Consultant) -> QuerySet[Contribution]:
     """Every entry on ``consultant``'s own engagements, adjustments included, newest first.
 
     Each row knows whether it has an open dispute (``has_open_dispute``).
@@ -32,7 +38,7 @@ def contributions_of(consultant) -> QuerySet[Contribution]:
     )
 
 
-def active_engagements_of(consultant) -> QuerySet[Engagement]:
+def active_engagements_of(consultant: Consultant) -> QuerySet[Engagement]:
     """The engagements ``consultant`` may log their own hours on."""
     return (
         Engagement.objects.filter(consultant=consultant, status=Engagement.Status.ACTIVE)
@@ -41,7 +47,7 @@ def active_engagements_of(consultant) -> QuerySet[Engagement]:
     )
 
 
-def phases_of(consultant):
+def phases_of(consultant: Consultant) -> QuerySet[Phase]:
     """The phases ``consultant`` has an engagement in, in study order."""
     return (
         Phase.objects.filter(engagements__consultant=consultant)
@@ -61,7 +67,7 @@ class EntryValue:
     estimated: bool
 
 
-def entry_values(contributions) -> dict[int, EntryValue]:
+def entry_values(contributions: Iterable[Contribution]) -> dict[int, EntryValue]:
     """Rate and amount for each entry, by primary key, in at most one query.
 
     Approved and paid entries show their frozen rate and amount. Drafts and
@@ -86,15 +92,16 @@ def entry_values(contributions) -> dict[int, EntryValue]:
         elif c.kind == K.REIMBURSEMENT:
             values[c.pk] = EntryValue(None, "", c.claimed_amount, estimated=True)
         elif c.adjusts_id:
-            rate = c.adjusts.rate
-            amount = round_money(c.quantity * rate) if rate is not None else None
-            values[c.pk] = EntryValue(rate, rate_kind, amount, estimated=True)
+            assert c.adjusts is not None  # adjusts_id is set, so the entry it adjusts exists
+            frozen = c.adjusts.rate
+            amount = round_money(c.quantity * frozen) if frozen is not None else None
+            values[c.pk] = EntryValue(frozen, rate_kind, amount, estimated=True)
         else:
-            rate = estimated_rate(c, rates)
+            estimate = estimated_rate(c, rates)
             values[c.pk] = EntryValue(
-                rate.amount if rate else None,
+                estimate.amount if estimate else None,
                 rate_kind,
-                round_money(c.quantity * rate.amount) if rate else None,
+                round_money(c.quantity * estimate.amount) if estimate else None,
                 estimated=True,
             )
     return values
@@ -121,7 +128,7 @@ class CapStatus:
         return -self.remaining
 
 
-def benefits_cap_status(consultant, summary: ConsultantSummary) -> CapStatus | None:
+def benefits_cap_status(consultant: Consultant, summary: ConsultantSummary) -> CapStatus | None:
     """The consultant's self-declared limit against this month's or this year's totals."""
     if consultant.benefits_cap_amount is None or not consultant.benefits_cap_period:
         return None
@@ -139,7 +146,7 @@ def benefits_cap_status(consultant, summary: ConsultantSummary) -> CapStatus | N
     )
 
 
-def disputes_on(contribution):
+def disputes_on(contribution: Contribution) -> QuerySet[Dispute]:
     """Every dispute about one entry, oldest first, with who raised and resolved it."""
     return Dispute.objects.filter(contribution=contribution).select_related(
         "raised_by", "resolved_by"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Sum
 from django.utils import timezone
@@ -16,6 +17,11 @@ from django.utils.translation import gettext as _
 from core.errors import StateConflict, ValidationFailed
 from engagements.models import Activity, Contribution, Engagement
 from engagements.rates import QUARTER
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 Status = Contribution.Status
 Kind = Contribution.Kind
@@ -26,16 +32,16 @@ MAX_AMOUNT = Decimal("10000000000")  # a MONEY column holds less than this
 MAX_QUANTITY = Decimal("10000")  # a QUANTITY column holds less than this
 
 
-def is_own(user, engagement: Engagement) -> bool:
+def is_own(user: User | AnonymousUser, engagement: Engagement) -> bool:
     consultant = getattr(user, "consultant", None) if user.is_authenticated else None
     return consultant is not None and consultant.pk == engagement.consultant_id
 
 
-def may_log(user, engagement: Engagement) -> bool:
+def may_log(user: User | AnonymousUser, engagement: Engagement) -> bool:
     return user.has_perm("engagements.add_contribution") or is_own(user, engagement)
 
 
-def may_edit(user, contribution: Contribution) -> bool:
+def may_edit(user: User | AnonymousUser, contribution: Contribution) -> bool:
     if user.has_perm("engagements.change_contribution"):
         return True
     # A consultant edits only what they logged themselves, on their own engagement.
@@ -43,7 +49,7 @@ def may_edit(user, contribution: Contribution) -> bool:
 
 
 def checked_decimal(
-    value, field: str, *, limit: Decimal = TOO_LARGE, too_large: str = ""
+    value: object, field: str, *, limit: Decimal = TOO_LARGE, too_large: str = ""
 ) -> Decimal:
     """A finite Decimal of a sane size, or ValidationFailed on ``field``.
 
@@ -68,7 +74,7 @@ def in_cents(value: Decimal) -> bool:
     return value == value.quantize(Decimal("0.01"))
 
 
-def clean_fields(*, values: dict, adjustment: bool = False) -> dict:
+def clean_fields(*, values: dict[str, Any], adjustment: bool = False) -> dict[str, Any]:
     kind = values.get("kind")
     if kind not in Kind.values:
         raise ValidationFailed(_("Choose hours, honorarium or reimbursement."), field="kind")
@@ -117,12 +123,17 @@ def clean_fields(*, values: dict, adjustment: bool = False) -> dict:
     return cleaned
 
 
-def check_hours_cap(*, engagement: Engagement, extra_hours: Decimal, excluding: int | None = None):
+def check_hours_cap(
+    *, engagement: Engagement, extra_hours: Decimal, excluding: int | None = None
+) -> None:
     if engagement.hours_cap is None or extra_hours <= 0:
         return
-    logged = Contribution.objects.filter(engagement=engagement, kind=Kind.HOURS).exclude(
+    rows = Contribution.objects.filter(engagement=engagement, kind=Kind.HOURS).exclude(
         status=Status.REJECTED
-    ).exclude(pk=excluding).aggregate(total=Sum("quantity"))["total"] or Decimal("0")
+    )
+    # pk=None excludes nothing (no row has a null pk); the stubs do not allow None here.
+    rows = rows.exclude(pk=excluding)  # type: ignore[misc]
+    logged = rows.aggregate(total=Sum("quantity"))["total"] or Decimal("0")
     if logged + extra_hours > engagement.hours_cap:
         raise ValidationFailed(
             _(
@@ -143,7 +154,7 @@ def lock_contribution(contribution: Contribution) -> Contribution:
     )
 
 
-def check_seen_version(c: Contribution, seen_version) -> None:
+def check_seen_version(c: Contribution, seen_version: int | str | None) -> None:
     """Refuse a decision taken on an older version of the entry than the current one.
 
     ``seen_version`` is the ``version`` the reviewer's page showed (an int, or

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +26,9 @@ from engagements.services.checks import (
     may_log,
 )
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 EDITABLE_FIELDS = ("kind", "activity", "date", "quantity", "claimed_amount", "description")
 
 
@@ -31,14 +36,14 @@ EDITABLE_FIELDS = ("kind", "activity", "date", "quantity", "claimed_amount", "de
 def contribution_create(
     *,
     engagement: Engagement,
-    by,
+    by: User,
     kind: str,
     activity: str,
     date: date,
-    quantity=None,
-    claimed_amount=None,
+    quantity: object = None,
+    claimed_amount: object = None,
     description: str = "",
-    attachment=None,
+    attachment: File | None = None,
     submit: bool = False,
     import_note: str = "",
 ) -> Contribution:
@@ -90,7 +95,7 @@ def contribution_create(
 
 @transaction.atomic
 def contribution_update(
-    *, contribution: Contribution, by, reason: str = "", **changes
+    *, contribution: Contribution, by: User, reason: str = "", **changes: Any
 ) -> Contribution:
     """Edit a contribution that is not approved yet.
 
@@ -141,7 +146,7 @@ def contribution_update(
 
 
 @transaction.atomic
-def contribution_submit(*, contribution: Contribution, by) -> Contribution:
+def contribution_submit(*, contribution: Contribution, by: User) -> Contribution:
     c = lock_contribution(contribution)
     if not may_edit(by, c):
         raise NotAllowed(_("You cannot submit this entry."))
@@ -162,7 +167,12 @@ def contribution_submit(*, contribution: Contribution, by) -> Contribution:
 
 @transaction.atomic
 def contribution_adjust(
-    *, contribution: Contribution, by, reason: str, quantity_delta=None, amount_delta=None
+    *,
+    contribution: Contribution,
+    by: User,
+    reason: str,
+    quantity_delta: object = None,
+    amount_delta: object = None,
 ) -> Contribution:
     """Correct an approved or paid entry with a new row that refers to it.
 
@@ -206,7 +216,11 @@ def contribution_adjust(
         check_hours_cap(engagement=original.engagement, extra_hours=cleaned["quantity"])
     live = list(original.adjustments.exclude(status=Status.REJECTED))
     if original.kind == Kind.REIMBURSEMENT:
-        current = original.claimed_amount + sum((a.claimed_amount for a in live), Decimal("0"))
+        # A reimbursement and its adjustments always have a claimed amount (a database
+        # constraint).
+        current = cast(Decimal, original.claimed_amount) + sum(
+            (cast(Decimal, a.claimed_amount) for a in live), Decimal("0")
+        )
         if current + cleaned["claimed_amount"] < 0:
             raise ValidationFailed(
                 _("That would take the amount below zero (it is %(current)s now).")

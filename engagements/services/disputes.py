@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,9 +14,12 @@ from engagements import actions
 from engagements.models import Contribution, Dispute
 from engagements.services.checks import is_own, lock_contribution
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 @transaction.atomic
-def dispute_open(*, contribution: Contribution, by, comment: str) -> Dispute:
+def dispute_open(*, contribution: Contribution, by: User, comment: str) -> Dispute:
     """A consultant flags one of their entries as wrong, with a comment."""
     comment = (comment or "").strip()
     if not comment:
@@ -34,7 +39,7 @@ def dispute_open(*, contribution: Contribution, by, comment: str) -> Dispute:
 
 
 @transaction.atomic
-def dispute_resolve(*, dispute: Dispute, by, resolution: str) -> Dispute:
+def dispute_resolve(*, dispute: Dispute, by: User, resolution: str) -> Dispute:
     resolution = (resolution or "").strip()
     if not resolution:
         raise ValidationFailed(_("Say how the dispute was resolved."), field="resolution")

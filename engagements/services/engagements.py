@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -18,9 +19,19 @@ from engagements.models import DEFAULT_PHASES, Activity, Engagement, Phase, Rate
 from engagements.rates import QUARTER
 from engagements.services.checks import MAX_AMOUNT, checked_decimal, in_cents
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 @transaction.atomic
-def study_create(*, name: str, by, hourly_rate_floor=None, budget=None, description="") -> Study:
+def study_create(
+    *,
+    name: str,
+    by: User,
+    hourly_rate_floor: Decimal | None = None,
+    budget: Decimal | None = None,
+    description: str = "",
+) -> Study:
     study = Study(
         name=name.strip(),
         description=description,
@@ -41,7 +52,13 @@ def study_create(*, name: str, by, hourly_rate_floor=None, budget=None, descript
 
 @transaction.atomic
 def rate_add(
-    *, rate_card: RateCard, by, kind: str, amount, effective_from: date, activity: str = ""
+    *,
+    rate_card: RateCard,
+    by: User,
+    kind: str,
+    amount: object,
+    effective_from: date,
+    activity: str = "",
 ) -> Rate:
     """Add a rate to a card, taking effect on ``effective_from``.
 
@@ -87,7 +104,7 @@ def rate_add(
     return rate
 
 
-def _optional_positive(value, field: str, *, limit: Decimal) -> Decimal | None:
+def _optional_positive(value: object, field: str, *, limit: Decimal) -> Decimal | None:
     if value in (None, ""):
         return None
     value = checked_decimal(value, field, limit=limit)
@@ -101,13 +118,13 @@ def _optional_positive(value, field: str, *, limit: Decimal) -> Decimal | None:
 @transaction.atomic
 def engagement_create(
     *,
-    by,
-    consultant,
+    by: User,
+    consultant: Consultant,
     phase: Phase,
     role: str,
     rate_card: RateCard,
-    hours_cap=None,
-    budget=None,
+    hours_cap: object = None,
+    budget: object = None,
 ) -> Engagement:
     """Engage a consultant in one phase of a study, in a role, on one of its rate cards."""
     if not by.has_perm("engagements.add_engagement"):

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -13,6 +14,9 @@ from django.utils.translation import gettext as _
 from core.errors import DomainError, NotAllowed, ValidationFailed
 from engagements.models import Contribution, Engagement
 from engagements.services.contributions import contribution_create
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class ImportRefused(ValidationFailed):
 
 
 @transaction.atomic
-def contributions_import(*, by, rows: Iterable[ImportRow]) -> list[Contribution]:
+def contributions_import(*, by: User, rows: Iterable[ImportRow]) -> list[Contribution]:
     """Import spreadsheet rows all or nothing, each through ``contribution_create``.
 
     Imported entries always arrive waiting for approval: the importer is their

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,12 +19,19 @@ from engagements.models import Contribution, Rate
 from engagements.rates import RATE_KIND_FOR, rate_in_force
 from engagements.services.checks import Kind, Status, check_seen_version, is_own, lock_contribution
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 def _frozen_rate_and_amount(c: Contribution) -> tuple[Decimal | None, Decimal]:
     if c.kind == Kind.REIMBURSEMENT:
-        return None, c.claimed_amount
+        # A reimbursement always has a claimed amount (a database constraint).
+        return None, cast(Decimal, c.claimed_amount)
     if c.is_adjustment:
         original = c.adjusts
+        # An adjustment refers to an approved or paid entry of its own kind, not a
+        # reimbursement here, so that entry exists and has its frozen rate.
+        assert original is not None and original.rate is not None
         return original.rate, round_money(c.quantity * original.rate)
     rate = rate_in_force(
         rate_card=c.engagement.rate_card,
@@ -48,7 +56,9 @@ def _frozen_rate_and_amount(c: Contribution) -> tuple[Decimal | None, Decimal]:
 
 
 @transaction.atomic
-def contribution_approve(*, contribution: Contribution, by, seen_version=None) -> Contribution:
+def contribution_approve(
+    *, contribution: Contribution, by: User, seen_version: int | str | None = None
+) -> Contribution:
     """Approve a submitted entry, freezing its rate and amount.
 
     ``seen_version`` ties the approval to the version the approver looked at:
@@ -86,7 +96,11 @@ def contribution_approve(*, contribution: Contribution, by, seen_version=None) -
 
 @transaction.atomic
 def contribution_reject(
-    *, contribution: Contribution, by, reason: str, seen_version=None
+    *,
+    contribution: Contribution,
+    by: User,
+    reason: str,
+    seen_version: int | str | None = None,
 ) -> Contribution:
     """Return a submitted entry with a reason; ``seen_version`` as for approval."""
     reason = (reason or "").strip()
@@ -120,11 +134,11 @@ class Decision:
 
 def contributions_decide(
     *,
-    by,
+    by: User,
     contributions: Iterable[Contribution],
     approve: bool,
     reason: str = "",
-    seen_versions: dict | None = None,
+    seen_versions: dict[Any, int | str | None] | None = None,
 ) -> list[Decision]:
     """Approve or return many entries, each through its own service call.
 
