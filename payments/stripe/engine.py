@@ -393,7 +393,7 @@ def _record_error(
     if exc.settled:
         # Calling again with this key only replays the error: ask what exists now.
         return pay(payment_id, provider=provider)
-    _later("payments.tasks.pay_payment", next_try_at)
+    _later("payments.tasks.pay_payment", next_try_at, payment_id)
     return RETRY
 
 
@@ -402,7 +402,7 @@ def _listing_failed(payment_id: int, attempt: PaymentAttempt, exc: ProviderError
     if exc.kind != ProviderError.UNKNOWN:
         log.error("stripe listing failed: %s (payment id %s)", exc.code, payment_id)
     when = timezone.now() + timedelta(seconds=backoff_seconds(attempt.tries or 1))
-    _later("payments.tasks.pay_payment", when)
+    _later("payments.tasks.pay_payment", when, payment_id)
     return RETRY
 
 

@@ -165,6 +165,38 @@ def test_lost_response_is_recorded_by_the_retry_with_the_same_key(
     assert PaymentAttempt.objects.get(payment=first).tries == 2
 
 
+def test_a_retry_is_enqueued_for_its_time_with_the_payment(batch, stripe_sandbox, settings):
+    """Where the task backend can wait, the engine enqueues the payment's own retry.
+
+    (The dummy backend of these tests can defer, as the database backend in production
+    can. A retry enqueued without the payment's id would fail in the worker.)
+    """
+    from django_tasks import default_task_backend
+
+    def retries():
+        return [
+            (r.args, r.task.run_after)
+            for r in default_task_backend.results
+            if r.task.name == "pay_payment"
+        ]
+
+    settings.PAYMENTS_RETRY_BASE_SECONDS = 60
+    p = payments_of(batch)[0]
+    default_task_backend.clear()
+    # The transfer call gets no answer: its retry is scheduled.
+    stripe_sandbox.faults.add("drop_before", method="POST", path="/v1/transfers")
+    assert engine.pay(p.pk) == "retry"
+    [(args, when)] = retries()
+    assert args == [p.pk] and when > timezone.now()
+    # Before a new key, Stripe is asked what exists; when it cannot be asked: again later.
+    default_task_backend.clear()
+    attempt = PaymentAttempt.objects.get(payment=p)
+    trouble = ProviderError("Stripe is down", kind=ProviderError.UNKNOWN, code="api_error")
+    assert engine._listing_failed(p.pk, attempt, trouble) == "retry"
+    [(args, when)] = retries()
+    assert args == [p.pk] and when > timezone.now()
+
+
 def test_a_retry_scheduled_for_later_waits_for_its_time(batch, stripe_sandbox, settings):
     settings.PAYMENTS_RETRY_BASE_SECONDS = 60
     p = payments_of(batch)[0]
