@@ -26,7 +26,7 @@ def approve_at_once(contribution, approvers) -> list:
 
     def approve(index, user):
         try:
-            barrier.wait(timeout=10)
+            barrier.wait(timeout=120)
             outcomes[index] = contribution_approve(contribution=contribution, by=user)
         except Exception as exc:
             outcomes[index] = exc

@@ -93,7 +93,7 @@ def test_two_requests_at_once_import_the_file_once(client, coordinator, engageme
         other = Client()
         other.cookies["sessionid"] = cookie  # the same person, the same session
         try:
-            barrier.wait(timeout=10)
+            barrier.wait(timeout=120)
             statuses[index] = other.post(IMPORT, {"token": token}).status_code
         except Exception as exc:
             statuses[index] = exc

@@ -77,7 +77,7 @@ class Deliveries:
         self.done = 0
 
     def forward(self, sandbox) -> None:
-        sandbox.webhooks.drain(timeout=10)
+        sandbox.webhooks.drain(timeout=60)
         received = self.receiver.received
         for delivery in received[self.done :]:
             response = self.client.post(

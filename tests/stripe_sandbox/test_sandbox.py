@@ -34,7 +34,7 @@ _browser = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedir
 
 def browse(url: str, data: bytes | None = None) -> tuple[int, dict, str]:
     try:
-        with _browser.open(url, data=data, timeout=5) as response:
+        with _browser.open(url, data=data, timeout=60) as response:
             return response.status, dict(response.headers), response.read().decode()
     except urllib.error.HTTPError as response:  # 3xx land here when not followed
         with response:
@@ -108,7 +108,7 @@ def test_onboarding_link_enables_payouts_and_sends_signed_account_updated(
     assert fresh.capabilities.transfers == "active"
     assert fresh.requirements.currently_due == []
 
-    assert stripe_sandbox.webhooks.drain(timeout=5)
+    assert stripe_sandbox.webhooks.drain(timeout=60)
     [delivery] = webhook_receiver.accepted("account.updated")
     event = stripe.Webhook.construct_event(delivery["raw"], delivery["signature"], WEBHOOK_SECRET)
     assert event.type == "account.updated"
@@ -332,14 +332,14 @@ def test_same_key_while_the_first_is_running_is_409(stripe_sandbox, make_stripe_
     thread = threading.Thread(target=first_call)
     thread.start()
     try:
-        assert rule.wait_triggered(timeout=5)  # the first request holds the key
+        assert rule.wait_triggered(timeout=60)  # the first request holds the key
         with pytest.raises(stripe.APIError) as err:
             make_stripe_client().v1.transfers.create(
                 params=transfer_params(account["id"]), options=options
             )
     finally:
         rule.release()
-        thread.join(timeout=5)
+        thread.join(timeout=60)
     assert err.value.http_status == 409
     assert err.value.error.code == "idempotency_key_in_use"
     assert outcome["first"].id == stripe_sandbox.transfers()[0]["id"]
@@ -525,7 +525,7 @@ def test_reversal_marks_the_transfer_and_emits_transfer_reversed(
     assert stripe_sandbox.live_transfers("payment-1") == []
     assert stripe_sandbox.balance() == balance
 
-    assert stripe_sandbox.webhooks.drain(timeout=5)
+    assert stripe_sandbox.webhooks.drain(timeout=60)
     [delivery] = webhook_receiver.accepted("transfer.reversed")
     event = stripe.Webhook.construct_event(delivery["raw"], delivery["signature"], WEBHOOK_SECRET)
     assert event.data.object.id == made.id
@@ -564,7 +564,7 @@ def test_payout_paid_then_failed_emits_both_events(
     assert fetched.failure_code == "no_account"
     assert stripe_client.v1.balance.retrieve(options=on_account).available[0].amount == 20_000
 
-    assert stripe_sandbox.webhooks.drain(timeout=5)
+    assert stripe_sandbox.webhooks.drain(timeout=60)
     payout_events = [
         r["event"] for r in webhook_receiver.accepted() if r["event"]["type"].startswith("payout.")
     ]
@@ -621,7 +621,7 @@ def test_wrong_secret_and_stale_timestamp_fail_verification_then_a_retry_passes(
     stripe_sandbox.webhooks.faults.add("stale_timestamp", event_type="payout.created")
     acct = stripe_sandbox.create_account(onboarded=True)  # account.updated
     stripe_sandbox.create_payout(acct["id"], 100)  # payout.created
-    assert stripe_sandbox.webhooks.drain(timeout=5)
+    assert stripe_sandbox.webhooks.drain(timeout=60)
 
     for event_type, fault, message in [
         ("account.updated", "wrong_secret", "No signatures found matching"),
@@ -643,7 +643,7 @@ def test_wrong_secret_and_stale_timestamp_fail_verification_then_a_retry_passes(
 def test_failed_delivery_is_retried_until_accepted(stripe_sandbox, webhook_receiver):
     webhook_receiver.statuses.extend([500, 503])
     stripe_sandbox.create_account(onboarded=True)
-    assert stripe_sandbox.webhooks.drain(timeout=5)
+    assert stripe_sandbox.webhooks.drain(timeout=60)
     assert [r["status"] for r in webhook_receiver.received] == [500, 503, 200]
     assert len({r["event"]["id"] for r in webhook_receiver.received}) == 1
 
@@ -654,10 +654,10 @@ def test_duplicate_and_reordered_deliveries(stripe_sandbox, webhook_receiver):
     po = stripe_sandbox.create_payout(acct["id"], 100)
     stripe_sandbox.webhooks.hold()
     stripe_sandbox.payout_paid(po["id"])
-    assert stripe_sandbox.webhooks.drain(timeout=5)
+    assert stripe_sandbox.webhooks.drain(timeout=60)
     assert stripe_sandbox.webhooks.held == 2
     assert stripe_sandbox.webhooks.release(order="reverse") == 2
-    assert stripe_sandbox.webhooks.drain(timeout=5)
+    assert stripe_sandbox.webhooks.drain(timeout=60)
     paid = webhook_receiver.accepted("payout.paid")
     assert len(paid) == 2
     assert paid[0]["event"]["id"] == paid[1]["event"]["id"]
@@ -667,7 +667,7 @@ def test_duplicate_and_reordered_deliveries(stripe_sandbox, webhook_receiver):
     stripe_sandbox.payout_paid(second["id"])
     stripe_sandbox.payout_failed(second["id"], "invalid_account_number")
     stripe_sandbox.webhooks.release(order="reverse")
-    assert stripe_sandbox.webhooks.drain(timeout=5)
+    assert stripe_sandbox.webhooks.drain(timeout=60)
     tail = [r["event"]["type"] for r in webhook_receiver.accepted()][-2:]
     assert tail == ["payout.failed", "payout.paid"]  # the application must not regress
 
@@ -684,7 +684,7 @@ def test_rotated_secrets_both_verify_and_connect_only_endpoints(stripe_sandbox, 
         acct = stripe_sandbox.create_account(onboarded=True)
         stripe_sandbox.set_balance(10_000)
         stripe_client.v1.transfers.create(params=transfer_params(acct["id"], amount=100))
-        assert stripe_sandbox.webhooks.drain(timeout=5)
+        assert stripe_sandbox.webhooks.drain(timeout=60)
 
         [transfer_created] = platform.accepted()
         assert transfer_created["event"]["type"] == "transfer.created"
@@ -703,7 +703,7 @@ def test_delayed_delivery_arrives_after_later_events(stripe_sandbox, webhook_rec
     stripe_sandbox.webhooks.faults.add("delay", delay_ms=300, event_type="account.updated")
     acct = stripe_sandbox.create_account(onboarded=True)
     stripe_sandbox.create_payout(acct["id"], 100)
-    assert stripe_sandbox.webhooks.drain(timeout=5)
+    assert stripe_sandbox.webhooks.drain(timeout=60)
     assert [r["event"]["type"] for r in webhook_receiver.accepted()] == [
         "payout.created",
         "account.updated",
@@ -715,7 +715,7 @@ def test_delayed_delivery_arrives_after_later_events(stripe_sandbox, webhook_rec
 
 def test_401_without_an_api_key(stripe_sandbox, make_stripe_client):
     with _no_proxy_session() as session:
-        response = session.get(f"{stripe_sandbox.url}/v1/balance", timeout=5)
+        response = session.get(f"{stripe_sandbox.url}/v1/balance", timeout=60)
     assert response.status_code == 401
     assert response.headers["Request-Id"].startswith("req_")
     assert response.json()["error"]["type"] == "invalid_request_error"
@@ -764,7 +764,7 @@ def test_state_file_keeps_objects_and_keys_across_restarts(tmp_path):
         return stripe.StripeClient(
             "sk_test_honora",
             base_addresses={"api": server.url},
-            http_client=stripe.RequestsClient(timeout=5, session=_no_proxy_session()),
+            http_client=stripe.RequestsClient(timeout=60, session=_no_proxy_session()),
         )
 
     with SandboxServer(state_file=state_file) as first:
@@ -800,11 +800,11 @@ def test_manage_py_stripe_sandbox_runs_until_interrupted():
         assert "Stripe sandbox listening on http://127.0.0.1:" in line
         url = line.split(" on ")[1].split()[0]
         with _no_proxy_session() as session:
-            health = json.loads(session.get(f"{url}/_sandbox/health", timeout=5).text)
+            health = json.loads(session.get(f"{url}/_sandbox/health", timeout=60).text)
         assert health["ok"] is True
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=10)
+        process.communicate(timeout=120)
     assert process.returncode == 0
 
 
