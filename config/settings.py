@@ -373,6 +373,16 @@ TAX_FORM_ORG_THRESHOLD = (
 HOURLY_RATE_FLOOR = env_decimal("HOURLY_RATE_FLOOR", "57.00", minimum=Decimal("0"))
 TIME_TO_PAY_TARGET_DAYS = env_int("TIME_TO_PAY_TARGET_DAYS", 14, minimum=1)
 
+# Bounds on every number people type (read through core.limits): far above what a
+# real study records, low enough that no sum of accepted values overflows a column.
+LIMIT_HOURS_PER_ENTRY = env_decimal("LIMIT_HOURS_PER_ENTRY", "24", minimum=Decimal("0.25"))
+LIMIT_HOURS_PER_DAY = env_decimal("LIMIT_HOURS_PER_DAY", "24", minimum=Decimal("0.25"))
+LIMIT_HONORARIA_PER_ENTRY = env_int("LIMIT_HONORARIA_PER_ENTRY", 100, minimum=1)
+LIMIT_AMOUNT_PER_ENTRY = env_decimal("LIMIT_AMOUNT_PER_ENTRY", "10000", minimum=Decimal("1"))
+LIMIT_AMOUNT_PER_PAYMENT = env_decimal("LIMIT_AMOUNT_PER_PAYMENT", "50000", minimum=Decimal("1"))
+LIMIT_AMOUNT_PER_BATCH = env_decimal("LIMIT_AMOUNT_PER_BATCH", "5000000", minimum=Decimal("1"))
+LIMIT_EARLIEST_WORK_DATE = env_str("LIMIT_EARLIEST_WORK_DATE", "2000-01-01")
+
 # Where people reach Honora: links in e-mails, receipt QR codes and Stripe's
 # onboarding return point here. In production it defaults to the first allowed host.
 _default_site = (

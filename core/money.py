@@ -7,7 +7,8 @@ Integer cents exist only at the Stripe boundary (``payments.stripe.provider``).
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import TypedDict
 
 from django.conf import settings
@@ -24,8 +25,25 @@ class MoneyFieldOptions(TypedDict):
 
 
 MONEY_FIELD: MoneyFieldOptions = {"max_digits": 12, "decimal_places": 2}
+# The smallest amount a money column cannot hold. With the bounds in core.limits
+# (an entry 10,000, a payment 50,000, a batch 5,000,000) no accepted sum comes near.
+COLUMN_LIMIT = Decimal(10) ** (MONEY_FIELD["max_digits"] - MONEY_FIELD["decimal_places"])
 
 SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "EUR": "€", "GBP": "£"}
+
+
+# Wide enough that adding up any number of column values is exact, with every
+# signal off: summing never raises (Overflow, InvalidOperation) whatever it is given.
+WIDE = Context(prec=200, Emax=10**6, Emin=-(10**6), traps=[])
+
+
+def sum_money(values: Iterable[Decimal | None]) -> Decimal:
+    """The exact sum of ``values`` (None counts as nothing), computed so it never raises."""
+    total = ZERO
+    for value in values:
+        if value is not None:
+            total = WIDE.add(total, Decimal(value))
+    return total
 
 
 def round_money(value: Decimal) -> Decimal:

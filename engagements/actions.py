@@ -20,6 +20,10 @@ CONTRIBUTION_EDITED_AFTER_RETURN = Action(
     lists_changes=True,
 )
 CONTRIBUTION_APPROVED = Action("contribution.approved", _("approved this entry"))
+CONTRIBUTION_APPROVED_OVER_LIMIT = Action(
+    "contribution.approved_over_limit",
+    _("approved this entry over the engagement's budget or hours cap"),
+)
 CONTRIBUTION_REJECTED = Action("contribution.rejected", _("returned this entry"))
 CONTRIBUTION_ADJUSTMENT_ADDED = Action("contribution.adjustment_added", _("added an adjustment"))
 CONTRIBUTION_PAID = Action("contribution.paid", _("marked this entry paid"))

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from consultants.models import Consultant
 from core.files import PrivateUploadField
 from core.forms import PhaseChoiceField
+from core.numbers import AsciiDecimalField
 from engagements.models import Activity, Contribution, Engagement, Phase, RateCard, Study
 
 # --- receipts ---------------------------------------------------------------------
@@ -47,7 +48,7 @@ class ContributionFieldsMixin(forms.Form):
         label=gettext_lazy("Date of the work"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    quantity = forms.DecimalField(
+    quantity = AsciiDecimalField(
         label=gettext_lazy("Hours, or number of honoraria"),
         help_text=gettext_lazy("Hours in quarter hours (1.25 is an hour and a quarter)."),
         required=False,
@@ -55,7 +56,7 @@ class ContributionFieldsMixin(forms.Form):
         decimal_places=2,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
-    claimed_amount = forms.DecimalField(
+    claimed_amount = AsciiDecimalField(
         label=gettext_lazy("Amount spent (reimbursements)"),
         help_text=gettext_lazy("In dollars and cents, for example 23.40."),
         required=False,
@@ -150,7 +151,7 @@ class RejectForm(forms.Form):
 
 
 class AdjustmentForm(forms.Form):
-    quantity_delta = forms.DecimalField(
+    quantity_delta = AsciiDecimalField(
         label=gettext_lazy("Change in hours or count"),
         help_text=gettext_lazy("For example 0.5 to add half an hour, -1 to take one away."),
         required=False,
@@ -158,7 +159,7 @@ class AdjustmentForm(forms.Form):
         decimal_places=2,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
-    amount_delta = forms.DecimalField(
+    amount_delta = AsciiDecimalField(
         label=gettext_lazy("Change in the amount"),
         help_text=gettext_lazy("For example 5.00 to add five dollars, -2.50 to take some away."),
         required=False,
@@ -227,14 +228,14 @@ class EngagementForm(forms.Form):
         to_field_name="public_id",
         empty_label=gettext_lazy("Choose a rate card"),
     )
-    hours_cap = forms.DecimalField(
+    hours_cap = AsciiDecimalField(
         label=gettext_lazy("Hours cap (optional)"),
         required=False,
         max_digits=7,
         decimal_places=2,
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
-    budget = forms.DecimalField(
+    budget = AsciiDecimalField(
         label=gettext_lazy("Budget (optional)"),
         required=False,
         max_digits=12,

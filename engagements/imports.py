@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from consultants.models import Consultant
 from core.errors import DomainError
 from core.money import round_money
+from core.numbers import has_other_digits, size_at_least
 from engagements.models import Activity, Contribution, Engagement
 from engagements.rates import RATE_KIND_FOR, rate_in_force
 from engagements.services.checks import MAX_AMOUNT, MAX_QUANTITY
@@ -92,6 +93,8 @@ def _parse_date(text: str) -> date | None:
 
 def _parse_decimal(text: str) -> Decimal | None:
     text = text.strip().replace("$", "").replace(",", "")
+    if has_other_digits(text):
+        return None
     try:
         value = Decimal(text)
     except (InvalidOperation, ValueError):
@@ -106,10 +109,13 @@ def _parse_number(
 
     The size is checked before any arithmetic: rounding 1e30 to cents raises.
     """
+    if has_other_digits(raw):
+        errors.append(not_a_number % raw + " " + _("Use the digits 0-9."))
+        return None
     value = _parse_decimal(raw)
     if value is None:
         errors.append(not_a_number % raw)
-    elif abs(value) >= limit:
+    elif size_at_least(value, limit):  # not abs(): it raises Overflow for 1e999999999
         errors.append(too_large % raw)
         value = None
     return value
@@ -174,12 +180,14 @@ def _read_table(content: bytes, report: ImportReport) -> tuple[list[str], list[l
     if not text.strip():
         report.header_errors.append(_("The file is empty."))
         return [], []
+    # The sniffer only picks the delimiter; the rest is the standard dialect
+    # (RFC 4180: quotes doubled inside quoted cells), whatever it guessed.
     try:
-        dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
     try:
-        table = list(csv.reader(io.StringIO(text), dialect))
+        table = list(csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter))
     except csv.Error as exc:
         report.header_errors.append(_("The file could not be read as CSV: %s") % exc)
         return [], []

@@ -15,7 +15,9 @@ from decimal import Decimal
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core import limits
 from core.money import CENT
+from core.numbers import has_other_digits
 from engagements.models import Activity, Engagement
 from engagements.rates import QUARTER
 
@@ -149,6 +151,8 @@ class WeekGrid:
     @staticmethod
     def _parse(cell: GridCell) -> tuple[Decimal | None, str]:
         text = cell.raw.replace(",", ".")
+        if has_other_digits(text):
+            return None, _("Use the digits 0-9.")
         if ":" in text:  # 1:30 means an hour and a half
             hours, _sep, minutes = text.partition(":")
             try:
@@ -164,8 +168,10 @@ class WeekGrid:
             return None, _("Enter hours as a number, like 1.5 or 1:30.")
         if value <= 0:
             return None, _("Enter more than zero hours, or leave the cell empty.")
-        if value > 24:
-            return None, _("A day has at most 24 hours.")
+        if value > limits.hours_per_entry():
+            return None, _("A day has at most %(limit)s hours.") % {
+                "limit": f"{limits.hours_per_entry().normalize():f}"
+            }
         # The second test stops a value so small (1e-999999999) that it reads as zero.
         if value % QUARTER != 0 or value != value.quantize(CENT):
             return None, _("Use quarter hours: 0.25, 0.5, 0.75.")

@@ -19,6 +19,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from consultants.models import CapPeriod, Consultant, PayoutMethod, TaxForm
+from core import limits
 from core.money import format_money
 from engagements.models import Contribution
 from payments.models import Payment, PaymentItem, StripeAccount
@@ -107,6 +108,16 @@ def _decide(
         return Hold(
             Payment.Hold.NOT_POSITIVE,
             _("The items add up to %(amount)s.") % {"amount": format_money(amount)},
+        )
+    most = limits.amount_per_payment()
+    if amount > most:
+        return Hold(
+            Payment.Hold.OVER_LIMIT,
+            _(
+                "The items add up to %(amount)s; one payment is at most %(limit)s. "
+                "Check the work, then pay it in parts."
+            )
+            % {"amount": format_money(amount), "limit": format_money(most)},
         )
     if method == PayoutMethod.STRIPE:
         if account is None:

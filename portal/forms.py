@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consultants.models import CapPeriod, Consultant, PayoutMethod
+from core.numbers import AsciiDecimalField
 from engagements.models import Activity, Contribution
 
 # ---------------------------------------------------------------- my work filter
@@ -73,7 +74,7 @@ class LogHoursForm(forms.Form):
             "invalid_choice": _("Choose what kind of work it was."),
         },
     )
-    quantity = forms.DecimalField(
+    quantity = AsciiDecimalField(
         label=_("Hours"),
         help_text=_("In quarter hours: 1, 1.25, 1.5 or 1.75, for example."),
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
@@ -207,7 +208,7 @@ class PreferencesForm(forms.Form):
         widget=forms.RadioSelect,
         initial=NO_LIMIT,
     )
-    benefits_cap_amount = forms.DecimalField(
+    benefits_cap_amount = AsciiDecimalField(
         label=_("Your limit, in dollars"),
         required=False,
         max_digits=10,

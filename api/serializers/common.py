@@ -3,10 +3,12 @@ from __future__ import annotations
 from django.db import models
 from rest_framework import serializers
 
+from core.numbers import AsciiDecimalSerializerField
+
 MONEY = {"max_digits": 12, "decimal_places": 2, "coerce_to_string": True}
 
 
-class Money(serializers.DecimalField):
+class Money(AsciiDecimalSerializerField):
     def __init__(self, **kwargs):
         for key, value in MONEY.items():
             kwargs.setdefault(key, value)

@@ -8,6 +8,7 @@ from api.serializers.common import Money, StrictCharField, StrictModelSerializer
 from consultants.models import Consultant, VaultReveal
 from consultants.selectors import STAFF_HIDDEN_FIELDS
 from consultants.services import PREFERENCE_FIELDS
+from core.numbers import AsciiDecimalSerializerField
 
 
 class TotalsSerializer(serializers.Serializer):
@@ -15,7 +16,7 @@ class TotalsSerializer(serializers.Serializer):
     pending = Money(help_text="Waiting for approval, estimated at the rates in force.")
     paid = Money()
     owed = Money(help_text="Approved, not paid yet.")
-    hours = serializers.DecimalField(max_digits=9, decimal_places=2, coerce_to_string=True)
+    hours = AsciiDecimalSerializerField(max_digits=9, decimal_places=2, coerce_to_string=True)
 
 
 class PhaseTotalsSerializer(TotalsSerializer):
@@ -32,7 +33,7 @@ class SummarySerializer(serializers.Serializer):
 class PreferencesSerializer(StrictModelSerializer):
     """What a consultant controls about themselves."""
 
-    benefits_cap_amount = serializers.DecimalField(
+    benefits_cap_amount = AsciiDecimalSerializerField(
         max_digits=10, decimal_places=2, min_value=Decimal("0.01"), allow_null=True, required=False
     )
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from api.serializers.common import Money, StrictBooleanField, StrictCharField
+from core.numbers import AsciiDecimalSerializerField
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
 
 
@@ -53,7 +54,7 @@ class EngagementSerializer(serializers.ModelSerializer):
     phase = serializers.IntegerField(source="phase.id", read_only=True)
     phase_name = serializers.CharField(source="phase.name", read_only=True)
     rate_card = serializers.UUIDField(source="rate_card.public_id", read_only=True)
-    hours_cap = serializers.DecimalField(
+    hours_cap = AsciiDecimalSerializerField(
         max_digits=7, decimal_places=2, allow_null=True, read_only=True
     )
     budget = Money(allow_null=True, read_only=True)
@@ -83,7 +84,7 @@ class ContributionSerializer(serializers.ModelSerializer):
         source="engagement.consultant.display_name", read_only=True
     )
     phase_name = serializers.CharField(source="engagement.phase.name", read_only=True)
-    quantity = serializers.DecimalField(max_digits=7, decimal_places=2)
+    quantity = AsciiDecimalSerializerField(max_digits=7, decimal_places=2)
     claimed_amount = Money(allow_null=True)
     rate = Money(allow_null=True, read_only=True)
     amount = Money(allow_null=True, read_only=True)
@@ -135,10 +136,10 @@ class ContributionCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Contribution.Kind.choices)
     activity = serializers.ChoiceField(choices=Activity.choices)
     date = serializers.DateField()
-    quantity = serializers.DecimalField(
+    quantity = AsciiDecimalSerializerField(
         max_digits=7, decimal_places=2, required=False, allow_null=True
     )
-    claimed_amount = serializers.DecimalField(
+    claimed_amount = AsciiDecimalSerializerField(
         max_digits=12, decimal_places=2, required=False, allow_null=True
     )
     description = StrictCharField(max_length=4000, required=False, allow_blank=True, default="")
@@ -149,8 +150,8 @@ class ContributionUpdateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Contribution.Kind.choices, required=False)
     activity = serializers.ChoiceField(choices=Activity.choices, required=False)
     date = serializers.DateField(required=False)
-    quantity = serializers.DecimalField(max_digits=7, decimal_places=2, required=False)
-    claimed_amount = serializers.DecimalField(
+    quantity = AsciiDecimalSerializerField(max_digits=7, decimal_places=2, required=False)
+    claimed_amount = AsciiDecimalSerializerField(
         max_digits=12, decimal_places=2, required=False, allow_null=True
     )
     description = StrictCharField(max_length=4000, required=False, allow_blank=True)
@@ -159,6 +160,19 @@ class ContributionUpdateSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         help_text="Required when the entry was already submitted.",
+    )
+
+
+class ApproveSerializer(serializers.Serializer):
+    override_reason = StrictCharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "Only to approve work that takes the engagement past its budget or hours cap; "
+            "kept in the history."
+        ),
     )
 
 
@@ -172,14 +186,14 @@ class DisputeSerializer(serializers.Serializer):
 
 class AdjustSerializer(serializers.Serializer):
     reason = StrictCharField(max_length=2000)
-    quantity_delta = serializers.DecimalField(
+    quantity_delta = AsciiDecimalSerializerField(
         max_digits=7,
         decimal_places=2,
         required=False,
         allow_null=True,
         help_text="For hours and honoraria: the change, e.g. 0.5 or -1.",
     )
-    amount_delta = serializers.DecimalField(
+    amount_delta = AsciiDecimalSerializerField(
         max_digits=12,
         decimal_places=2,
         required=False,

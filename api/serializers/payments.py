@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from api.serializers.common import Money, StrictCharField
 from consultants.models import PayoutMethod
+from core.numbers import AsciiDecimalSerializerField
 from payments import selectors
 from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch
 
@@ -24,7 +25,7 @@ class PaymentItemSerializer(serializers.ModelSerializer):
     activity = serializers.CharField(source="contribution.activity", read_only=True)
     date = serializers.DateField(source="contribution.date", read_only=True)
     phase_name = serializers.CharField(source="contribution.engagement.phase.name", read_only=True)
-    quantity = serializers.DecimalField(
+    quantity = AsciiDecimalSerializerField(
         source="contribution.quantity", max_digits=7, decimal_places=2, read_only=True
     )
     rate = Money(source="contribution.rate", allow_null=True, read_only=True)

@@ -12,6 +12,7 @@ from api.filters import ContributionFilter, EngagementFilter, PhaseFilter, RateC
 from api.serializers.common import HistoryEntrySerializer
 from api.serializers.engagements import (
     AdjustSerializer,
+    ApproveSerializer,
     ContributionCreateSerializer,
     ContributionSerializer,
     ContributionUpdateSerializer,
@@ -153,11 +154,22 @@ class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Hono
         contribution = contribution_submit(contribution=self.get_object(), by=request.user)
         return self._answer(contribution)
 
-    @extend_schema(request=None, responses=ContributionSerializer)
+    @extend_schema(request=ApproveSerializer, responses=ContributionSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, public_id=None):
-        """Freeze the amount at the rate in force on the day. Never by whoever logged it."""
-        contribution = contribution_approve(contribution=self.get_object(), by=request.user)
+        """Freeze the amount at the rate in force on the day. Never by whoever logged it.
+
+        Work that takes the engagement past its budget or hours cap needs an
+        ``override_reason``; without one the answer is 400 naming that field.
+        """
+        contribution = self.get_object()
+        serializer = ApproveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contribution = contribution_approve(
+            contribution=contribution,
+            by=request.user,
+            override_reason=serializer.validated_data["override_reason"],
+        )
         return self._answer(contribution)
 
     @extend_schema(request=RejectSerializer, responses=ContributionSerializer)

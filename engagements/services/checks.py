@@ -6,6 +6,7 @@ call these; pages and the API call the actions in those modules.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,11 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consultants.models import Consultant
+from core import limits
 from core.errors import StateConflict, ValidationFailed
+from core.money import format_money
+from core.numbers import has_other_digits, size_at_least
 from engagements.models import Activity, Contribution, Engagement
 from engagements.rates import QUARTER
 
@@ -58,13 +63,16 @@ def checked_decimal(
     """
     if isinstance(value, float):
         raise ValidationFailed(_("Amounts are never floats."), field=field)
+    if has_other_digits(value):
+        raise ValidationFailed(_("Use the digits 0-9."), field=field, code="digits")
     try:
         result = Decimal(str(value))
     except (InvalidOperation, TypeError, ValueError):
         raise ValidationFailed(_("Enter a number."), field=field) from None
     if not result.is_finite():
         raise ValidationFailed(_("Enter a number."), field=field)
-    if abs(result) >= limit:
+    # Not abs(): it rounds to the context, and 1e999999999 then raises Overflow.
+    if size_at_least(result, limit):
         raise ValidationFailed(too_large or _("That number is too large."), field=field)
     return result
 
@@ -85,6 +93,12 @@ def clean_fields(*, values: dict[str, Any], adjustment: bool = False) -> dict[st
         raise ValidationFailed(_("Enter the date of the work."), field="date")
     if work_date > timezone.localdate():
         raise ValidationFailed(_("The date of the work cannot be in the future."), field="date")
+    earliest = limits.earliest_work_date()
+    if work_date < earliest:
+        raise ValidationFailed(
+            _("The date of the work cannot be before %(date)s.") % {"date": earliest.isoformat()},
+            field="date",
+        )
 
     cleaned = dict(values)
     if kind == Kind.REIMBURSEMENT:
@@ -103,6 +117,13 @@ def clean_fields(*, values: dict[str, Any], adjustment: bool = False) -> dict[st
             raise ValidationFailed(
                 _("The amount spent must be more than zero."), field="claimed_amount"
             )
+        if claimed.copy_abs() > limits.amount_per_entry():
+            raise ValidationFailed(
+                _("One reimbursement can be at most %(limit)s; split larger costs.")
+                % {"limit": format_money(limits.amount_per_entry())},
+                field="claimed_amount",
+                code="over_limit",
+            )
         cleaned["claimed_amount"] = claimed
     else:
         cleaned["claimed_amount"] = None
@@ -118,6 +139,16 @@ def clean_fields(*, values: dict[str, Any], adjustment: bool = False) -> dict[st
             )
         if kind == Kind.HONORARIUM and (quantity % 1 != 0 or not in_cents(quantity)):
             raise ValidationFailed(_("Honoraria are counted in whole numbers."), field="quantity")
+        most = limits.hours_per_entry() if kind == Kind.HOURS else limits.honoraria_per_entry()
+        if quantity.copy_abs() > most:
+            message = (
+                _("One entry can hold at most %(limit)s hours.")
+                if kind == Kind.HOURS
+                else _("One entry can count at most %(limit)s honoraria.")
+            )
+            raise ValidationFailed(
+                message % {"limit": f"{most.normalize():f}"}, field="quantity", code="over_limit"
+            )
         cleaned["quantity"] = quantity
     cleaned["description"] = (values.get("description") or "").strip()
     return cleaned
@@ -143,6 +174,50 @@ def check_hours_cap(
             % {"total": logged + extra_hours, "cap": engagement.hours_cap},
             field="quantity",
             code="hours_cap",
+        )
+
+
+def check_hours_per_day(
+    *,
+    consultant_id: int,
+    work_date: date,
+    extra_hours: Decimal,
+    excluding: int | None = None,
+    statuses: Iterable[str] | None = None,
+) -> None:
+    """Refuse hours that would take one consultant's day past the daily limit.
+
+    Counted across all their engagements: every entry but a returned one (or
+    only ``statuses``, at approval). The consultant's row is locked so two
+    entries posted at once on different engagements cannot both pass.
+    """
+    if extra_hours <= 0:
+        return
+    Consultant.objects.select_for_update().filter(pk=consultant_id).first()
+    rows = Contribution.objects.filter(
+        engagement__consultant_id=consultant_id, kind=Kind.HOURS, date=work_date
+    )
+    if excluding is not None:
+        rows = rows.exclude(pk=excluding)
+    if statuses is not None:
+        rows = rows.filter(status__in=statuses)
+    else:
+        rows = rows.exclude(status=Status.REJECTED)
+    logged = rows.aggregate(total=Sum("quantity"))["total"] or Decimal("0")
+    limit = limits.hours_per_day()
+    if logged + extra_hours > limit:
+        raise ValidationFailed(
+            _(
+                "This would bring the hours for %(date)s to %(total)s, across all engagements; "
+                "a day holds at most %(limit)s hours."
+            )
+            % {
+                "date": work_date.isoformat(),
+                "total": f"{(logged + extra_hours).normalize():f}",
+                "limit": f"{limit.normalize():f}",
+            },
+            field="quantity",
+            code="hours_per_day",
         )
 
 

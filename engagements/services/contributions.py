@@ -20,6 +20,7 @@ from engagements.services.checks import (
     Kind,
     Status,
     check_hours_cap,
+    check_hours_per_day,
     clean_fields,
     lock_contribution,
     may_edit,
@@ -69,6 +70,11 @@ def contribution_create(
     )
     if cleaned["kind"] == Kind.HOURS:
         check_hours_cap(engagement=engagement, extra_hours=cleaned["quantity"])
+        check_hours_per_day(
+            consultant_id=engagement.consultant_id,
+            work_date=cleaned["date"],
+            extra_hours=cleaned["quantity"],
+        )
     by_consultant = not by.has_perm("engagements.add_contribution")
     submit = submit or by_consultant
     now = timezone.now()
@@ -125,6 +131,12 @@ def contribution_update(
     cleaned = clean_fields(values=values)
     if cleaned["kind"] == Kind.HOURS:
         check_hours_cap(engagement=c.engagement, extra_hours=cleaned["quantity"], excluding=c.pk)
+        check_hours_per_day(
+            consultant_id=c.engagement.consultant_id,
+            work_date=cleaned["date"],
+            extra_hours=cleaned["quantity"],
+            excluding=c.pk,
+        )
     changed = [f for f in EDITABLE_FIELDS if getattr(c, f) != cleaned[f]]
     if "attachment" in changes:
         c.attachment = changes["attachment"]
@@ -214,6 +226,11 @@ def contribution_adjust(
         raise ValidationFailed(exc.message, field=field) from None
     if original.kind == Kind.HOURS:
         check_hours_cap(engagement=original.engagement, extra_hours=cleaned["quantity"])
+        check_hours_per_day(
+            consultant_id=original.engagement.consultant_id,
+            work_date=original.date,
+            extra_hours=cleaned["quantity"],
+        )
     live = list(original.adjustments.exclude(status=Status.REJECTED))
     if original.kind == Kind.REIMBURSEMENT:
         # A reimbursement and its adjustments always have a claimed amount (a database

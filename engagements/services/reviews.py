@@ -8,16 +8,25 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import limits
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import stamp
-from core.money import round_money
+from core.money import format_money, round_money
 from engagements import actions
 from engagements.models import Contribution, Rate
 from engagements.rates import RATE_KIND_FOR, rate_in_force
-from engagements.services.checks import Kind, Status, check_seen_version, is_own, lock_contribution
+from engagements.services.checks import (
+    Kind,
+    Status,
+    check_hours_per_day,
+    check_seen_version,
+    is_own,
+    lock_contribution,
+)
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -55,14 +64,77 @@ def _frozen_rate_and_amount(c: Contribution) -> tuple[Decimal | None, Decimal]:
     return rate.amount, round_money(c.quantity * rate.amount)
 
 
+def _check_entry_amount(c: Contribution) -> None:
+    """An honorarium's frozen amount stays within the per-entry limit (reimbursements
+    are bounded when logged)."""
+    if c.kind != Kind.HONORARIUM or c.is_adjustment:
+        return
+    limit = limits.amount_per_entry()
+    if c.amount is not None and c.amount > limit:
+        raise ValidationFailed(
+            _("This honorarium comes to %(amount)s; one entry can be at most %(limit)s.")
+            % {"amount": format_money(c.amount), "limit": format_money(limit)},
+            field="quantity",
+            code="over_limit",
+        )
+
+
+def over_engagement_limits(c: Contribution) -> list[str]:
+    """What approving ``c`` (its amount frozen) would take past its engagement's
+    budget or hours cap, in words; empty when it stays within both.
+
+    Counts what is already approved or paid on the engagement, in the database.
+    """
+    engagement = c.engagement
+    frozen = Contribution.objects.filter(
+        engagement=engagement, status__in=Contribution.LOCKED_STATUSES
+    ).exclude(pk=c.pk)
+    problems = []
+    if engagement.budget is not None and c.amount is not None and c.amount > 0:
+        used = frozen.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+        if used + c.amount > engagement.budget:
+            problems.append(
+                _(
+                    "Approving this brings the engagement's approved amount to %(total)s, "
+                    "above its budget of %(budget)s."
+                )
+                % {
+                    "total": format_money(used + c.amount),
+                    "budget": format_money(engagement.budget),
+                }
+            )
+    if engagement.hours_cap is not None and c.kind == Kind.HOURS and c.quantity > 0:
+        hours = frozen.filter(kind=Kind.HOURS).aggregate(total=Sum("quantity"))["total"] or Decimal(
+            "0"
+        )
+        if hours + c.quantity > engagement.hours_cap:
+            problems.append(
+                _(
+                    "Approving this brings the engagement's approved hours to %(total)s, "
+                    "above its cap of %(cap)s."
+                )
+                % {
+                    "total": f"{(hours + c.quantity).normalize():f}",
+                    "cap": f"{engagement.hours_cap.normalize():f}",
+                }
+            )
+    return problems
+
+
 @transaction.atomic
 def contribution_approve(
-    *, contribution: Contribution, by: User, seen_version: int | str | None = None
+    *,
+    contribution: Contribution,
+    by: User,
+    seen_version: int | str | None = None,
+    override_reason: str = "",
 ) -> Contribution:
     """Approve a submitted entry, freezing its rate and amount.
 
     ``seen_version`` ties the approval to the version the approver looked at:
     if the entry changed since, nothing is approved (StateConflict "changed").
+    Work that would take the engagement past its budget or hours cap is refused
+    unless the approver gives ``override_reason``, which the history keeps.
     """
     c = lock_contribution(contribution)
     if not by.has_perm("engagements.approve_contribution"):
@@ -86,10 +158,37 @@ def contribution_approve(
     if is_own(by, c.engagement):
         raise NotAllowed(_("Nobody approves their own work."), code="own_work")
     c.rate, c.amount = _frozen_rate_and_amount(c)
+    _check_entry_amount(c)
+    if c.kind == Kind.HOURS:
+        check_hours_per_day(
+            consultant_id=c.engagement.consultant_id,
+            work_date=c.date,
+            extra_hours=c.quantity,
+            excluding=c.pk,
+            statuses=Contribution.LOCKED_STATUSES,
+        )
+    over = over_engagement_limits(c)
+    override_reason = (override_reason or "").strip()
+    if over and not override_reason:
+        raise ValidationFailed(
+            " ".join(over)
+            + " "
+            + _("Give a reason to approve it anyway, or raise the budget or cap first."),
+            field="override_reason",
+            code="over_budget",
+        )
     c.status = Status.APPROVED
     c.approved_by = by
     c.approved_at = timezone.now()
-    stamp(c, by=by, action=actions.CONTRIBUTION_APPROVED)
+    if over:
+        stamp(
+            c,
+            by=by,
+            action=actions.CONTRIBUTION_APPROVED_OVER_LIMIT,
+            reason=override_reason + " (" + " ".join(over) + ")",
+        )
+    else:
+        stamp(c, by=by, action=actions.CONTRIBUTION_APPROVED)
     c.save()
     return c
 

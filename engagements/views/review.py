@@ -31,7 +31,10 @@ def contribution_approve(request, public_id):
     c = get_contribution(request, public_id)
     try:
         done = reviews_services.contribution_approve(
-            contribution=c, by=request.user, seen_version=request.POST.get("seen_version")
+            contribution=c,
+            by=request.user,
+            seen_version=request.POST.get("seen_version"),
+            override_reason=(request.POST.get("override_reason") or "")[:2000],
         )
     except DomainError as exc:
         return contribution_page(request, c, error=exc.message, status=exc.status)

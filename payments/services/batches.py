@@ -18,8 +18,10 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from consultants.models import PayoutMethod
+from core import limits
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import stamp
+from core.money import COLUMN_LIMIT, ZERO, format_money, sum_money
 from core.tasks import enqueue_many_on_commit
 from engagements.models import Contribution
 from payments import actions, preflight
@@ -100,9 +102,13 @@ def batch_build(
     )
     stamp(batch, by=by, action=actions.BATCH_BUILT)
     batch.save()
+    going = ZERO
     for items in by_consultant.values():
         consultant = items[0].engagement.consultant
-        _add_payment(batch=batch, consultant=consultant, contributions=items, by=by, today=today)
+        payment = _add_payment(
+            batch=batch, consultant=consultant, contributions=items, by=by, today=today
+        )
+        going = _hold_past_batch_limit(payment, going=going, by=by)
     return batch
 
 
@@ -111,6 +117,29 @@ def _approved_amount(c: Contribution) -> Decimal:
     ``contribution_approved_is_frozen`` says so)."""
     assert c.amount is not None
     return c.amount
+
+
+def _hold_past_batch_limit(payment: Payment, *, going: Decimal, by: User) -> Decimal:
+    """Hold ``payment`` if it would take what the batch pays past the batch limit;
+    the running total of payments that go, after this one."""
+    if payment.status == PS.HELD:
+        return going
+    most = limits.amount_per_batch()
+    if going + payment.amount > most:
+        put_on_hold(
+            payment,
+            preflight.Hold(
+                Payment.Hold.OVER_LIMIT,
+                _(
+                    "With this payment the batch would pay %(total)s; a batch pays at most "
+                    "%(limit)s. Pay it in the next batch."
+                )
+                % {"total": format_money(going + payment.amount), "limit": format_money(most)},
+            ),
+            by=by,
+        )
+        return going
+    return going + payment.amount
 
 
 def _add_payment(
@@ -122,7 +151,17 @@ def _add_payment(
     today: date,
 ) -> Payment:
     method = consultant.payout_method
-    amount = sum((_approved_amount(c) for c in contributions), Decimal("0.00"))
+    amount = sum_money(_approved_amount(c) for c in contributions)
+    if amount.copy_abs() >= COLUMN_LIMIT:
+        # Only work approved before the bounds existed can add up to this.
+        raise ValidationFailed(
+            _(
+                "The approved work of %(consultant)s adds up to %(amount)s, more than a "
+                "payment can hold. Correct that work with adjustments first."
+            )
+            % {"consultant": consultant, "amount": format_money(amount)},
+            code="too_large",
+        )
     payment = Payment(
         batch=batch,
         consultant=consultant,

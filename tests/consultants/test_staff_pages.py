@@ -106,7 +106,8 @@ def test_detail_queries_do_not_grow_with_the_data(
     for i in range(3):
         other = EngagementFactory(consultant=engagement.consultant, role=f"Role {i}")
         for _ in range(9):
-            c = log(other, consultant_user)
+            # Half hours: one day holds at most 24 hours across engagements (core.limits).
+            c = log(other, consultant_user, quantity=Decimal("0.5"))
             contribution_approve(contribution=c, by=coordinator2)
     for i in range(5):
         consultant_services.consultant_update_preferences(
