@@ -422,8 +422,8 @@ def test_the_api_records_a_w9_and_releases_holds_idempotently(held, finance, cap
     from api.models import IdempotencyRecord
 
     record = IdempotencyRecord.objects.get(key="tf-1")
-    plain = hashlib.sha256(b"POST\0" + url.encode() + b"\0").hexdigest()
-    assert record.request_hash != plain and len(record.request_hash) == 64
+    plain = hashlib.sha256(b"POST\0" + url.encode() + b"\0" + first.wsgi_request.body)
+    assert record.request_hash != plain.hexdigest() and len(record.request_hash) == 64
 
 
 def test_the_api_records_a_w8ben_and_needs_a_reason(held, finance):
@@ -453,3 +453,19 @@ def test_the_api_refuses_finance_without_totp(held):
     )
     assert response.status_code == 403 and response.json()["code"] == "mfa_required"
     assert TaxForm.objects.get(consultant=consultant).status == "missing"
+
+
+def test_the_batch_and_the_staff_consultant_page_lead_finance_to_the_form(
+    as_finance, held, coordinator
+):
+    consultant, payments = held
+    target = reverse("payments:consultant", kwargs={"public_id": consultant.public_id})
+    batch = as_finance.get(
+        reverse("payments:batch", kwargs={"public_id": payments[0].batch.public_id})
+    )
+    assert target in batch.content.decode()
+    staff_url = reverse("consultants:detail", kwargs={"public_id": consultant.public_id})
+    assert target in as_finance.get(staff_url).content.decode()
+    client = Client()
+    client.force_login(coordinator)
+    assert target not in client.get(staff_url).content.decode()
