@@ -26,9 +26,9 @@ TAXFORM_STATUS = {
 }
 
 # Finance recorded a form it received (``taxform_receive``), and attached its signed copy.
-TAXFORM_W9_RECEIVED = Action("taxform.w9_received", _("recorded a W-9 as received"))
+TAXFORM_W9_RECEIVED = Action("taxform.us_form_received", _("recorded a W-9 as received"))
 TAXFORM_W8BEN_RECEIVED = Action(
-    "taxform.w8ben_received", _("recorded a W-8BEN (non-US person) as received")
+    "taxform.non_us_form_received", _("recorded a W-8BEN (non-US person) as received")
 )
 TAXFORM_FILE_ATTACHED = Action("taxform.file_attached", _("attached the signed tax form"))
 

@@ -133,7 +133,7 @@ def test_a_w8ben_for_a_non_us_person_releases_the_hold_without_a_us_tin(held, fi
     form = TaxForm.objects.get(consultant=consultant)
     assert (form.form_type, form.status, form.tin_last4) == ("W-8BEN", "received", "")
     assert form.get_form_type_display() == "W-8BEN (non-US person)"
-    assert form.history.latest("history_id").history_action == "taxform.w8ben_received"
+    assert form.history.latest("history_id").history_action == "taxform.non_us_form_received"
     assert not IdentityVault.objects.filter(consultant=consultant).exists()
 
 
@@ -414,7 +414,7 @@ def test_the_api_records_a_w9_and_releases_holds_idempotently(held, finance, cap
     replay = api.post(url, _api_body(), format="json", HTTP_IDEMPOTENCY_KEY="tf-1")
     assert replay.json() == body and replay["Idempotent-Replayed"] == "true"
     form = TaxForm.objects.get(consultant=consultant)
-    assert form.history.filter(history_action="taxform.w9_received").count() == 1
+    assert form.history.filter(history_action="taxform.us_form_received").count() == 1
     assert TIN_DIGITS not in caplog.text and TIN not in caplog.text
     # The stored request fingerprint is keyed: it cannot be matched against guessed TINs.
     import hashlib
