@@ -25,5 +25,12 @@ TAXFORM_STATUS = {
     ),
 }
 
+# Finance recorded a form it received (``taxform_receive``), and attached its signed copy.
+TAXFORM_W9_RECEIVED = Action("taxform.us_form_received", _("recorded a W-9 as received"))
+TAXFORM_W8BEN_RECEIVED = Action(
+    "taxform.non_us_form_received", _("recorded a W-8BEN (non-US person) as received")
+)
+TAXFORM_FILE_ATTACHED = Action("taxform.file_attached", _("attached the signed tax form"))
+
 VAULT_CREATED = Action("vault.created", _("created the identity record"))
 VAULT_UPDATED = Action("vault.updated", _("updated the identity record"))

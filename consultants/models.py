@@ -212,6 +212,10 @@ class VaultReveal(AppendOnlyModel):
 
 
 class TaxForm(models.Model):
+    class FormType(models.TextChoices):
+        W9 = "W-9", _("W-9 (US person)")
+        W8BEN = "W-8BEN", _("W-8BEN (non-US person)")
+
     class Status(models.TextChoices):
         MISSING = "missing", _("Not on file")
         REQUESTED = "requested", _("Requested")
@@ -219,10 +223,22 @@ class TaxForm(models.Model):
         INVALID = "invalid", _("Needs correction")
 
     consultant = models.OneToOneField(Consultant, on_delete=models.PROTECT, related_name="tax_form")
-    form_type = models.CharField(max_length=8, default="W-9", editable=False)
+    # Which form is (or is expected to be) on file; set by ``taxform_receive`` only.
+    form_type = models.CharField(
+        _("form"), max_length=8, choices=FormType.choices, default=FormType.W9, editable=False
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.MISSING)
     received_on = models.DateField(null=True, blank=True)
     tin_last4 = models.CharField(_("last four digits of taxpayer id"), max_length=4, blank=True)
+    # The signed form, a private file (encrypted at rest by the default storage), served
+    # to finance only.
+    signed_copy = models.FileField(
+        _("signed form"),
+        upload_to="consultants/taxforms/%Y/%m/",
+        blank=True,
+        max_length=255,
+        editable=False,
+    )
 
     history = HistoricalRecords(bases=[HistoryActionMixin])
 
@@ -232,6 +248,10 @@ class TaxForm(models.Model):
                 name="taxform_received_has_date",
                 condition=~Q(status="received") | Q(received_on__isnull=False),
                 violation_error_message=_("A W-9 on file needs the date it was received."),
+            ),
+            models.CheckConstraint(
+                name="taxform_form_type_known",
+                condition=Q(form_type__in=["W-9", "W-8BEN"]),
             ),
             models.CheckConstraint(
                 name="taxform_last4_digits",

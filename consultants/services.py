@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consultants import actions
 from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal
-from core.errors import NotAllowed, ValidationFailed
+from core.errors import DomainError, NotAllowed, ValidationFailed
+from core.files import check_upload
 from core.history import stamp
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from payments.models import Payment
 
 
 def _require(user: User, perm: str, message: str) -> None:
@@ -118,6 +124,135 @@ def taxform_record(
     stamp(form, by=by, action=actions.TAXFORM_STATUS[TaxForm.Status(status)], reason=reason)
     form.save()
     return form
+
+
+# The earliest date a received tax form may carry (a typo guard, not a rule of law).
+EARLIEST_TAX_FORM = date(2000, 1, 1)
+# A foreign taxpayer id on a W-8BEN: letters, digits, spaces and dashes.
+_FOREIGN_TIN_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -")
+
+
+@dataclass
+class TaxFormReceived:
+    """What ``taxform_receive`` did: the form, and the held payments it let go."""
+
+    form: TaxForm
+    released: list[Payment] = dataclass_field(default_factory=list)
+    # Payments held for the tax form that stay held, with why (another hold, say).
+    still_held: list[tuple[Payment, str]] = dataclass_field(default_factory=list)
+
+
+def _clean_tin(form_type: str, tin: str) -> str:
+    """The taxpayer id as it goes to the vault; the message never repeats it."""
+    tin = (tin or "").strip().upper()
+    if not tin:
+        return ""
+    if form_type == TaxForm.FormType.W9:
+        digits = "".join(ch for ch in tin if ch.isdigit())
+        if (
+            len(digits) != 9
+            or not tin.isascii()
+            or any(not (ch.isdigit() or ch in "- ") for ch in tin)
+        ):
+            raise ValidationFailed(
+                _("A W-9 taxpayer id (SSN, ITIN or EIN) has nine digits."), field="tin"
+            )
+        return digits
+    if len(tin) > 20 or not set(tin) <= _FOREIGN_TIN_CHARS or len(tin.replace(" ", "")) < 4:
+        raise ValidationFailed(
+            _("A foreign taxpayer id has 4 to 20 letters, digits, spaces or dashes."),
+            field="tin",
+        )
+    return tin
+
+
+def _release_tax_form_holds(
+    *, consultant: Consultant, by: User, reason: str, result: TaxFormReceived
+) -> None:
+    """Check again every payment of ``consultant`` held for a missing W-9; release those
+    whose hold is resolved, each through the payments service (one savepoint each)."""
+    from payments.models import Payment
+    from payments.services.finance import payment_release_hold
+
+    held = Payment.objects.filter(
+        consultant=consultant, status=Payment.Status.HELD, hold_reason=Payment.Hold.W9_MISSING
+    ).order_by("id")
+    for payment in held:
+        try:
+            with transaction.atomic():
+                released = payment_release_hold(payment=payment, by=by, reason=reason)
+        except DomainError as exc:
+            result.still_held.append((payment, exc.message))
+        else:
+            result.released.append(released)
+
+
+@transaction.atomic
+def taxform_receive(
+    *,
+    consultant: Consultant,
+    by: User,
+    form_type: str,
+    received_on: date | None,
+    reason: str,
+    tin: str = "",
+    upload: UploadedFile | None = None,
+    today: date | None = None,
+) -> TaxFormReceived:
+    """Finance records a W-9 (or, for a non-US person, a W-8BEN) it has received.
+
+    The taxpayer id goes to the encrypted identity vault (only its last four digits
+    are kept beside the form); the signed copy, if any, is stored as a private file.
+    Then every payment of the consultant held for the missing form is checked again
+    and released when nothing else holds it.
+    """
+    _require(by, "consultants.change_taxform", _("Only finance can record tax forms."))
+    if consultant.user_id is not None and consultant.user_id == by.pk:
+        raise NotAllowed(_("Nobody records their own tax form."), code="own_record")
+    if form_type not in TaxForm.FormType.values:
+        raise ValidationFailed(_("Choose a W-9 or a W-8BEN."), field="form_type")
+    if not isinstance(received_on, date):
+        raise ValidationFailed(_("Enter the date the form was received."), field="received_on")
+    if received_on > (today or timezone.localdate()):
+        raise ValidationFailed(_("The date received cannot be in the future."), field="received_on")
+    if received_on < EARLIEST_TAX_FORM:
+        raise ValidationFailed(
+            _("Check the date received: it is before %(year)s.") % {"year": EARLIEST_TAX_FORM.year},
+            field="received_on",
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why you are recording this tax form."), field="reason")
+    clean_tin = _clean_tin(form_type, tin)
+    if upload is not None:
+        try:
+            upload = check_upload(upload, what=_("signed tax forms"))
+        except DjangoValidationError as exc:
+            raise ValidationFailed(exc.messages[0], field="upload") from None
+    form, _created = TaxForm.objects.select_for_update().get_or_create(consultant=consultant)
+    if form_type == TaxForm.FormType.W9 and not clean_tin and not form.tin_last4:
+        raise ValidationFailed(_("Enter the taxpayer id from the W-9."), field="tin")
+    if clean_tin:
+        vault_update(consultant=consultant, by=by, reason=reason, taxpayer_id=clean_tin)
+        form.refresh_from_db()
+    form.form_type = form_type
+    form.status = TaxForm.Status.RECEIVED
+    form.received_on = received_on
+    action = (
+        actions.TAXFORM_W9_RECEIVED
+        if form_type == TaxForm.FormType.W9
+        else actions.TAXFORM_W8BEN_RECEIVED
+    )
+    stamp(form, by=by, action=action, reason=reason)
+    form.save()
+    if upload is not None:
+        # Stored through the default storage, which encrypts every file at rest.
+        form.signed_copy.save(upload.name or "signed-form", upload, save=False)
+        stamp(form, by=by, action=actions.TAXFORM_FILE_ATTACHED, reason=reason)
+        form.save()
+    result = TaxFormReceived(form=form)
+    _release_tax_form_holds(consultant=consultant, by=by, reason=reason, result=result)
+    return result
 
 
 # Fields a consultant controls themselves (the preferences page and the API).

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from accounts.access import get_visible_or_404, staff_required
-from accounts.roles import ADMIN, COORDINATOR
+from accounts.roles import ADMIN, COORDINATOR, FINANCE
 from consultants.forms import ConsultantFilterForm
 from consultants.models import TaxForm
 from consultants.selectors import consultants_visible_to, history_hidden_fields
@@ -97,6 +97,9 @@ def consultant_detail(request, public_id):
                 consultant, viewer=user, hidden_fields=history_hidden_fields(user, consultant)
             ),
             "can_coordinate": user.is_superuser or user.has_role(COORDINATOR, ADMIN),
+            # Finance records tax forms on its own page about the consultant.
+            "can_record_tax_form": user.has_role(FINANCE)
+            and user.has_perm("consultants.change_taxform"),
             "page_title": _("Consultant"),
         },
     )

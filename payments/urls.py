@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from payments.views import batches, documents
+from payments.views import batches, documents, taxforms
 from payments.views import payments as payment_pages
 
 app_name = "payments"
@@ -35,6 +35,22 @@ urlpatterns = [
         name="payment_mark_returned",
     ),
     path("payments/<uuid:public_id>/proof/", payment_pages.payment_proof, name="payment_proof"),
+    path(
+        "payments/<uuid:public_id>/tax-form/",
+        taxforms.payment_taxform,
+        name="payment_taxform",
+    ),
+    path("consultants/<uuid:public_id>/", taxforms.consultant_finance, name="consultant"),
+    path(
+        "consultants/<uuid:public_id>/tax-form/",
+        taxforms.consultant_taxform,
+        name="consultant_taxform",
+    ),
+    path(
+        "consultants/<uuid:public_id>/tax-form/file/",
+        taxforms.consultant_taxform_file,
+        name="consultant_taxform_file",
+    ),
     path("stripe/", batches.stripe_status, name="stripe_status"),
     path("receipts/", documents.receipts, name="receipts"),
     path("receipts/<uuid:public_id>/", documents.receipt_detail, name="receipt"),

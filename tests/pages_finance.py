@@ -1,4 +1,4 @@
-from tests.access_tables import FINANCE_ONLY, OK
+from tests.access_tables import FINANCE_ONLY, MISSING, OK
 
 # Actions that only take a POST: finance gets 405 for a GET, everyone else what
 # the page itself would give them.
@@ -11,6 +11,10 @@ def _batch(r):
 
 def _payment(r):
     return {"public_id": r["payment"].public_id}
+
+
+def _consultant(r):
+    return {"public_id": r["consultant"].public_id}
 
 
 def _receipt(r):
@@ -49,6 +53,12 @@ PAGES = {
     "payments:payment_retry": (_payment, FINANCE_POST),
     # The paid check's scanned proof: a download for finance only.
     "payments:payment_proof": (_payment, FINANCE_ONLY),
+    "payments:payment_taxform": (_payment, FINANCE_POST),
+    # The consultant's finance page: tax-form standing, payments and holds.
+    "payments:consultant": (_consultant, FINANCE_ONLY),
+    "payments:consultant_taxform": (_consultant, FINANCE_POST),
+    # The signed tax form: finance only; this consultant has none on file, so 404.
+    "payments:consultant_taxform_file": (_consultant, {**FINANCE_ONLY, "finance": MISSING}),
     "payments:stripe_status": (None, FINANCE_ONLY),
     "payments:receipts": (None, FINANCE_ONLY),
     "payments:receipt": (_receipt, FINANCE_ONLY),

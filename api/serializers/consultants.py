@@ -5,7 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from api.serializers.common import Money, StrictCharField, StrictModelSerializer
-from consultants.models import Consultant, VaultReveal
+from consultants.models import Consultant, TaxForm, VaultReveal
 from consultants.selectors import STAFF_HIDDEN_FIELDS
 from consultants.services import PREFERENCE_FIELDS
 from core.numbers import AsciiDecimalSerializerField
@@ -111,3 +111,59 @@ class RevealRequestSerializer(serializers.Serializer):
 class RevealResponseSerializer(serializers.Serializer):
     field = serializers.CharField()
     value = serializers.CharField(allow_null=True)
+
+
+class TaxFormReceiveSerializer(serializers.Serializer):
+    """Finance records a W-9 or W-8BEN it received (``consultants.services.taxform_receive``).
+
+    The taxpayer id is write-only: it goes to the encrypted identity vault and only its
+    last four digits ever come back. The signed copy is uploaded on the finance pages.
+    """
+
+    form_type = serializers.ChoiceField(choices=TaxForm.FormType.choices)
+    received_on = serializers.DateField()
+    tin = StrictCharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text=(
+            "SSN, ITIN or EIN on a W-9 (nine digits; required unless one is on file); the "
+            "foreign id, if any, on a W-8BEN. Never returned."
+        ),
+    )
+    reason = StrictCharField(max_length=2000, help_text="Why it is recorded; kept in history.")
+
+
+class TaxFormHeldSerializer(serializers.Serializer):
+    payment = serializers.UUIDField(help_text="The payment's public id.")
+    detail = serializers.CharField(help_text="Why it is still held.")
+
+
+class TaxFormResultSerializer(serializers.Serializer):
+    form_type = serializers.CharField()
+    status = serializers.CharField()
+    received_on = serializers.DateField(allow_null=True)
+    taxpayer_id_last4 = serializers.CharField(allow_blank=True)
+    has_signed_copy = serializers.BooleanField()
+    released_count = serializers.IntegerField(help_text="Held payments this released.")
+    released = serializers.ListField(
+        child=serializers.UUIDField(), help_text="Public ids of the payments released."
+    )
+    still_held = TaxFormHeldSerializer(many=True)
+
+    @staticmethod
+    def of(result) -> dict:
+        form = result.form
+        return {
+            "form_type": form.form_type,
+            "status": form.status,
+            "received_on": form.received_on,
+            "taxpayer_id_last4": form.tin_last4,
+            "has_signed_copy": bool(form.signed_copy),
+            "released_count": len(result.released),
+            "released": [p.public_id for p in result.released],
+            "still_held": [
+                {"payment": p.public_id, "detail": detail} for p, detail in result.still_held
+            ],
+        }

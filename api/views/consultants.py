@@ -16,6 +16,8 @@ from api.serializers.consultants import (
     PreferencesSerializer,
     RevealRequestSerializer,
     RevealResponseSerializer,
+    TaxFormReceiveSerializer,
+    TaxFormResultSerializer,
 )
 from api.views.base import HonoraViewSet
 from consultants import services
@@ -68,6 +70,7 @@ class ConsultantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honora
         "create": "consultants.add_consultant",
         "partial_update": "consultants.change_consultant",
         "reveal": "consultants.reveal_vault",
+        "tax_form": "consultants.change_taxform",
     }
 
     def get_queryset(self):
@@ -110,5 +113,26 @@ class ConsultantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honora
         )
         field = serializer.validated_data["field"]
         response = Response({"field": field, "value": None if value is None else str(value)})
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @extend_schema(request=TaxFormReceiveSerializer, responses=TaxFormResultSerializer)
+    @action(detail=True, methods=["post"], url_path="tax-form")
+    def tax_form(self, request, public_id=None):
+        """Finance only: record a W-9 or W-8BEN as received, and release every payment
+        held only for it. The taxpayer id is never returned, only its last four digits."""
+        consultant = self.get_object()
+        serializer = TaxFormReceiveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = services.taxform_receive(
+            consultant=consultant,
+            by=request.user,
+            form_type=data["form_type"],
+            received_on=data["received_on"],
+            tin=data.get("tin", ""),
+            reason=data["reason"],
+        )
+        response = Response(TaxFormResultSerializer(TaxFormResultSerializer.of(result)).data)
         response["Cache-Control"] = "no-store"
         return response

@@ -46,8 +46,12 @@ def _reopen(b: PayoutBatch, *, by: User, reason: str) -> None:
 
 
 @transaction.atomic
-def payment_release_hold(*, payment: Payment, by: User, today: date | None = None) -> Payment:
+def payment_release_hold(
+    *, payment: Payment, by: User, today: date | None = None, reason: str = ""
+) -> Payment:
     """Check a held payment again; it goes ahead only if its reason is resolved.
+
+    ``reason``: why, for history (a tax form recorded, say).
 
     In a batch that is being paid it starts at once; in one that already completed,
     the batch is reopened to pay it.
@@ -80,7 +84,7 @@ def payment_release_hold(*, payment: Payment, by: User, today: date | None = Non
     p.status = PS.PROCESSING if processing else PS.PENDING
     p.hold_reason = ""
     p.hold_detail = ""
-    stamp(p, by=by, action=actions.PAYMENT_HOLD_RELEASED)
+    stamp(p, by=by, action=actions.PAYMENT_HOLD_RELEASED, reason=reason)
     p.save(update_fields=["status", "hold_reason", "hold_detail", "updated_at"])
     if processing and p.rail == Rail.STRIPE:
         enqueue_on_commit("payments.tasks.pay_payment", p.pk)

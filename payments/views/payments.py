@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import finance_required, get_visible_or_404
+from consultants.forms import TaxFormReceiveForm
 from core.errors import ValidationFailed
 from core.files import stored_file_download
 from core.forms import show_error
@@ -51,6 +52,7 @@ def _payment_page(
     void_form=None,
     cancel_form=None,
     return_form=None,
+    taxform_form=None,
     status=200,
 ):
     user = request.user
@@ -81,6 +83,10 @@ def _payment_page(
         "void_form": void_form or payment_void_form(),
         "cancel_form": cancel_form or payment_cancel_form(),
         "return_form": return_form or payment_return_form(),
+        # Held for a missing W-9: the form can be recorded from here (payments.views.taxforms).
+        "can_record_taxform": payment.status == PS.HELD
+        and payment.hold_reason == Payment.Hold.W9_MISSING,
+        "taxform_form": taxform_form or TaxFormReceiveForm(),
         "proof_is_image": payment.proof.name.rsplit(".", 1)[-1].lower() in ("jpg", "png", "webp")
         if payment.proof
         else False,

@@ -53,6 +53,12 @@ TABLE = [
         {A: 401, C: 403, O: 403, CO: 403, F: 200, AD: 403},
         {"field": "legal_name", "reason": "1099 filing"},
     ),
+    row(
+        "post",
+        "/api/v1/consultants/{consultant}/tax-form/",
+        {A: 401, C: 403, O: 403, CO: 403, F: 200, AD: 403},
+        {"form_type": "W-9", "received_on": "2025-01-05", "tin": "900701234", "reason": "Arrived"},
+    ),
     row("get", "/api/v1/studies/", {A: 401, C: 200, O: 200, CO: 200, F: 200, AD: 200}),
     row("get", "/api/v1/studies/{study}/", {A: 401, C: 200, O: 404, CO: 200, F: 200, AD: 200}),
     row("get", "/api/v1/phases/", {A: 401, C: 200, O: 200, CO: 200, F: 200, AD: 200}),
