@@ -209,6 +209,7 @@ class Payment(models.Model):
         ACCOUNT_NOT_READY = "account_not_ready", _("The Stripe account cannot receive payouts yet.")
         BENEFITS_CAP = "benefits_cap", _("This payment would go over the consultant's own limit.")
         NOT_POSITIVE = "not_positive", _("The amount is zero or negative.")
+        DISPUTED = "disputed", _("The consultant disputes an entry in this payment.")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payments")

@@ -12,9 +12,11 @@ once none of its payments is still on its way.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +35,24 @@ BS = PayoutBatch.Status
 REVERSAL = Payment.Reversal
 
 log = logging.getLogger("payments")
+
+
+@contextmanager
+def one_paid_payment_guard() -> Iterator[None]:
+    """Around the write that makes a payment paid: the database refuses a second paid
+    payment for the same contribution (migration 0006's triggers, whichever path
+    writes); that refusal is a 409 for whoever asked, never a 500."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        if "paid payment" not in str(exc):
+            raise
+        log.error("a second paid payment for the same work was refused: %s", exc)
+        raise StateConflict(
+            _("Some of this work is already paid by another payment; it is not paid twice."),
+            code="already_paid",
+        ) from None
 
 
 # --- contributions follow their payment ---------------------------------------------
@@ -220,16 +240,17 @@ def payment_record_transfer(
     p.failure_code = ""
     p.failure_message = ""
     stamp(p, by=by, action=actions.PAYMENT_PAID, reason=source)
-    p.save(
-        update_fields=[
-            "status",
-            "transfer_id",
-            "paid_at",
-            "failure_code",
-            "failure_message",
-            "updated_at",
-        ]
-    )
+    with one_paid_payment_guard():
+        p.save(
+            update_fields=[
+                "status",
+                "transfer_id",
+                "paid_at",
+                "failure_code",
+                "failure_message",
+                "updated_at",
+            ]
+        )
     mark_contributions_paid(p, by=by)
     enqueue_on_commit("payments.documents.tasks.issue_receipt", p.pk)  # its receipt
     batch_id = p.batch_id
