@@ -44,8 +44,15 @@ PG_GUARDS = [
     END $$ LANGUAGE plpgsql
     """,
     """
-    CREATE TRIGGER one_paid_payment AFTER INSERT OR UPDATE ON payments_payment
+    CREATE TRIGGER one_paid_payment AFTER INSERT ON payments_payment
         FOR EACH ROW WHEN (NEW.status = 'paid') EXECUTE FUNCTION honora_one_paid_payment()
+    """,
+    # Only when it becomes paid: later bookkeeping on a paid payment (its bank payout
+    # matched, an alert) locks nothing.
+    """
+    CREATE TRIGGER one_paid_payment_update AFTER UPDATE ON payments_payment
+        FOR EACH ROW WHEN (NEW.status = 'paid' AND OLD.status <> 'paid')
+        EXECUTE FUNCTION honora_one_paid_payment()
     """,
     """
     CREATE TRIGGER one_paid_payment_item AFTER INSERT OR UPDATE ON payments_paymentitem
@@ -75,6 +82,7 @@ PG_PAYMENT_GUARD = """
 
 PG_DROP = [
     "DROP TRIGGER IF EXISTS one_paid_payment ON payments_payment",
+    "DROP TRIGGER IF EXISTS one_paid_payment_update ON payments_payment",
     "DROP TRIGGER IF EXISTS one_paid_payment_item ON payments_paymentitem",
     "DROP FUNCTION IF EXISTS honora_one_paid_payment()",
 ]
@@ -82,7 +90,7 @@ PG_DROP = [
 SQLITE_GUARDS = [
     """
     CREATE TRIGGER one_paid_payment AFTER UPDATE ON payments_payment
-    WHEN NEW.status = 'paid' AND EXISTS (""" + OTHER_PAID.format(pid="NEW.id") + """)
+    WHEN NEW.status = 'paid' AND OLD.status <> 'paid' AND EXISTS (""" + OTHER_PAID.format(pid="NEW.id") + """)
     BEGIN
         SELECT RAISE(ABORT, 'a contribution is in at most one paid payment');
     END
