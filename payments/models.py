@@ -213,6 +213,7 @@ class Payment(models.Model):
             "over_limit",
             _("The payment or its batch is over the most Honora pays at once."),
         )
+        DISPUTED = "disputed", _("The consultant disputes an entry in this payment.")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payments")

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from consultants.models import CapPeriod, Consultant, PayoutMethod, TaxForm
 from core import limits
 from core.money import format_money
-from engagements.models import Contribution
+from engagements.models import Contribution, Dispute
 from payments.models import Payment, PaymentItem, StripeAccount
 
 ZERO = Decimal("0.00")
@@ -93,6 +93,30 @@ def reportable(items) -> Decimal:
     )
 
 
+def open_disputes(contribution_ids) -> dict[int, str]:
+    """The open dispute's words for each of these contributions that has one."""
+    return dict(
+        Dispute.objects.filter(
+            contribution_id__in=list(contribution_ids), status=Dispute.Status.OPEN
+        ).values_list("contribution_id", "comment")
+    )
+
+
+def dispute_detail(contributions, words: dict[int, str]) -> str:
+    """The hold's words for a payment with disputed entries: each entry and what is wrong."""
+    parts = [
+        _("the entry of %(date)s (%(amount)s): “%(comment)s”")
+        % {"date": c.date.isoformat(), "amount": format_money(c.amount), "comment": words[c.pk]}
+        for c in contributions
+        if c.pk in words
+    ]
+    return _(
+        "The consultant disputes %(entries)s. It waits until a coordinator resolves the "
+        "dispute; then release the hold, or cancel this payment to pay the rest now (the "
+        "next batch leaves the disputed entry out)."
+    ) % {"entries": "; ".join(parts)}
+
+
 def _decide(
     *,
     consultant,
@@ -103,7 +127,10 @@ def _decide(
     tax_form: TaxForm | None,
     totals: Totals,
     today: date,
+    disputed: str = "",
 ) -> Hold | None:
+    if disputed:
+        return Hold(Payment.Hold.DISPUTED, disputed)
     if amount <= 0:
         return Hold(
             Payment.Hold.NOT_POSITIVE,
@@ -186,7 +213,10 @@ def preflight(
     """
     exclude = [payment.pk] if payment is not None and payment.pk else []
     totals = _totals([consultant.pk], today=today, exclude_payment_ids=exclude)
+    items = list(items)
+    words = open_disputes(i.contribution_id for i in items)
     return _decide(
+        disputed=dispute_detail([i.contribution for i in items], words) if words else "",
         consultant=consultant,
         method=method,
         amount=amount,
@@ -222,8 +252,15 @@ def preflight_payments(payments, *, today: date) -> dict[int, Hold | None]:
         .values_list("payment_id", "total")
     )
     totals = _totals(consultant_ids, today=today, exclude_payment_ids=ids)
+    disputed: dict[int, list[Contribution]] = {}
+    live = PaymentItem.objects.filter(payment_id__in=ids, live=True)
+    words = open_disputes(live.values_list("contribution_id", flat=True))
+    if words:
+        for item in live.filter(contribution_id__in=list(words)).select_related("contribution"):
+            disputed.setdefault(item.payment_id, []).append(item.contribution)
     return {
         p.pk: _decide(
+            disputed=dispute_detail(disputed[p.pk], words) if p.pk in disputed else "",
             consultant=consultants[p.consultant_id],
             method=p.method,
             amount=p.amount,
@@ -238,5 +275,57 @@ def preflight_payments(payments, *, today: date) -> dict[int, Hold | None]:
 
 
 def open_items_filter() -> Q:
-    """Approved contributions not already in a live payment."""
-    return Q(status=Contribution.Status.APPROVED) & ~Q(payment_items__live=True)
+    """Approved contributions not already in a live payment, and not disputed: an open
+    dispute holds its entry out of every batch until it is resolved."""
+    return (
+        Q(status=Contribution.Status.APPROVED)
+        & ~Q(payment_items__live=True)
+        & ~Q(disputes__status=Dispute.Status.OPEN)
+    )
+
+
+def disputed_items_filter() -> Q:
+    """Approved, unpaid work that an open dispute holds out of batches."""
+    return (
+        Q(status=Contribution.Status.APPROVED)
+        & ~Q(payment_items__live=True)
+        & Q(disputes__status=Dispute.Status.OPEN)
+    )
+
+
+def paid_before(contribution_ids) -> dict[int, str]:
+    """For work that was paid before and came back: the first payment's history.
+
+    Each contribution whose earlier payment was returned (a check that bounced, a
+    Stripe payout that failed) maps to one line finance reads before paying it again:
+    which payment, when it was paid, when and why it came back.
+    """
+    found: dict[int, str] = {}
+    items = (
+        PaymentItem.objects.filter(
+            contribution_id__in=list(contribution_ids),
+            payment__status=Payment.Status.RETURNED,
+        )
+        .select_related("payment", "contribution")
+        .order_by("contribution_id", "payment__paid_at", "pk")
+    )
+    for item in items:
+        p = item.payment
+        ref = p.reference or p.transfer_id or str(p.public_id)[:8]
+        line = _(
+            "The entry of %(date)s (%(amount)s) was paid before: payment %(ref)s "
+            "(%(method)s), paid %(paid)s, came back %(back)s: “%(reason)s”. Make sure it "
+            "is not paid twice."
+        ) % {
+            "date": item.contribution.date.isoformat(),
+            "amount": format_money(item.amount),
+            "ref": ref,
+            "method": p.get_method_display(),
+            "paid": f"{p.paid_at:%Y-%m-%d}" if p.paid_at else "-",
+            "back": f"{item.released_at or p.updated_at:%Y-%m-%d}",
+            "reason": p.closed_reason,
+        }
+        found[item.contribution_id] = (
+            f"{found[item.contribution_id]}\n{line}" if item.contribution_id in found else line
+        )
+    return found

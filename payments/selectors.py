@@ -446,3 +446,42 @@ def receipt_detail_rows(qs: QuerySet) -> QuerySet:
 
 def statement_rows(qs: QuerySet) -> QuerySet:
     return qs.select_related("consultant").defer(*CONTACT_FIELDS)
+
+
+@dataclass
+class HeldOut:
+    """Approved work a batch would pay but for an open dispute."""
+
+    consultant: str
+    date: object
+    amount: Decimal
+    comment: str
+
+
+def disputed_work_held_out(batch: PayoutBatch) -> list[HeldOut]:
+    """Work within the batch's filters that an open dispute keeps out, with its words."""
+    from engagements.models import Dispute
+    from payments.preflight import disputed_items_filter
+
+    qs = Contribution.objects.filter(disputed_items_filter(), date__lte=batch.cutoff_date)
+    if batch.study_id:
+        qs = qs.filter(engagement__phase__study_id=batch.study_id)
+    if batch.phase_id:
+        qs = qs.filter(engagement__phase_id=batch.phase_id)
+    if batch.method:
+        qs = qs.filter(engagement__consultant__payout_method=batch.method)
+    rows = list(
+        qs.select_related("engagement__consultant").order_by(
+            "engagement__consultant__display_name", "date", "pk"
+        )[:200]
+    )
+    words = dict(
+        Dispute.objects.filter(
+            contribution_id__in=[c.pk for c in rows], status=Dispute.Status.OPEN
+        ).values_list("contribution_id", "comment")
+    )
+    return [
+        # Approved work: its amount is frozen (never None).
+        HeldOut(c.engagement.consultant.display_name, c.date, c.amount or ZERO, words.get(c.pk, ""))
+        for c in rows
+    ]

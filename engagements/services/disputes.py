@@ -24,6 +24,11 @@ def dispute_open(*, contribution: Contribution, by: User, comment: str) -> Dispu
     comment = (comment or "").strip()
     if not comment:
         raise ValidationFailed(_("Say what is wrong with this entry."), field="comment")
+    # A dispute stops money: the payment holding this work (if any) is locked first,
+    # in the order every payment writer takes, and held or flagged below.
+    from payments.services.disputes import hold_for_dispute, lock_payment_holding
+
+    payment = lock_payment_holding(contribution.pk)
     c = lock_contribution(contribution)
     if not (is_own(by, c.engagement) or by.has_perm("engagements.change_contribution")):
         raise NotAllowed(_("You cannot dispute this entry."))
@@ -35,6 +40,7 @@ def dispute_open(*, contribution: Contribution, by: User, comment: str) -> Dispu
     # The entry's own history says it was disputed, and why.
     stamp(c, by=by, action=actions.DISPUTE_OPENED, reason=comment)
     c.save(update_fields=["updated_at"])
+    hold_for_dispute(payment, contribution=c, comment=comment, by=by)
     return dispute
 
 

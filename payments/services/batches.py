@@ -187,6 +187,7 @@ def _add_payment(
             _("Some of this work was just put in another batch. Build the batch again."),
             code="already_in_payment",
         ) from None
+    _flag_paid_before(payment, contributions, by=by)
     hold = preflight.preflight(
         consultant=consultant,
         method=method,
@@ -198,6 +199,18 @@ def _add_payment(
     if hold is not None:
         put_on_hold(payment, hold, by=by)
     return payment
+
+
+def _flag_paid_before(payment: Payment, contributions: list[Contribution], *, by: User) -> None:
+    """Work that was paid before and came back: the new payment carries a flag with the
+    first payment's history, for finance to read before paying it again."""
+    history = preflight.paid_before(c.pk for c in contributions)
+    if not history:
+        return
+    message = "\n".join(history[c.pk] for c in contributions if c.pk in history)
+    payment.alert = message
+    stamp(payment, by=by, action=actions.PAYMENT_FLAGGED, reason=message)
+    payment.save(update_fields=["alert", "updated_at"])
 
 
 @transaction.atomic

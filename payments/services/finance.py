@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consultants.models import Consultant, PayoutMethod
-from core.errors import StateConflict, ValidationFailed
+from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import stamp
 from core.tasks import enqueue_on_commit
 from payments import actions, preflight
@@ -25,6 +25,7 @@ from payments.services.lifecycle import (
     batch_refresh,
     close_payment,
     mark_contributions_paid,
+    one_paid_payment_guard,
 )
 from payments.services.locks import conflict, lock_payment
 
@@ -197,7 +198,8 @@ def payment_record_manual(
     p.status = PS.PAID
     p.paid_at = timezone.now()
     stamp(p, by=by, action=actions.PAYMENT_PAID)
-    p.save()
+    with one_paid_payment_guard():
+        p.save()
     mark_contributions_paid(p, by=by)
     enqueue_on_commit("payments.documents.tasks.issue_receipt", p.pk)  # its receipt
     batch_refresh(batch=p.batch)
@@ -206,7 +208,13 @@ def payment_record_manual(
 
 @transaction.atomic
 def payment_void(*, payment: Payment, by: User, reason: str) -> Payment:
-    """A manual payment that did not happen (a lost check, say): its work is freed."""
+    """A manual payment that was never handed over (a check printed, then lost): its work
+    is freed.
+
+    Only a payment not yet paid is voided. Money that was handed over and came back
+    is recorded as returned (``payment_mark_returned``, by a second finance person),
+    so the work's next payment is flagged with the history of this one.
+    """
     require_finance(by)
     reason = (reason or "").strip()
     if not reason:
@@ -214,8 +222,17 @@ def payment_void(*, payment: Payment, by: User, reason: str) -> Payment:
     p = lock_payment(payment)
     if p.rail != Rail.MANUAL:
         raise ValidationFailed(_("Only manual payments are voided; Stripe transfers are reversed."))
-    if p.status not in (PS.PROCESSING, PS.PAID):
+    if p.status == PS.PAID:
+        raise StateConflict(
+            _(
+                "This payment was recorded as paid, so it is never voided. If the money "
+                "came back, a second finance person records it as returned."
+            ),
+            code="paid_not_voided",
+        )
+    if p.status != PS.PROCESSING:
         raise conflict(_("payment"), p.get_status_display())
+    not_own(p, by, _("Nobody voids their own payment."))
     close_payment(p, status=PS.VOIDED, by=by, reason=reason, action=actions.PAYMENT_VOIDED)
     batch_refresh(batch=p.batch)
     return p
@@ -225,9 +242,12 @@ def payment_void(*, payment: Payment, by: User, reason: str) -> Payment:
 def payment_mark_returned(*, payment: Payment, by: User, reason: str) -> Payment:
     """A paid check, card or cash came back (a returned check, say).
 
-    The payment is returned and its work released for a later batch; the consultant
-    sees a neutral note on their payments page and, if they asked for e-mails, gets
-    a neutral one. A Stripe payment comes back only through Stripe (a reversal).
+    Recorded by a second finance person: not the one who recorded the payment as
+    paid, and never by the payee. The payment is returned and its work released for
+    a later batch, where its new payment is flagged with this one's history
+    (``payments.preflight.paid_before``). The consultant sees a neutral note on their
+    payments page and, if they asked for e-mails, gets a neutral one. A Stripe
+    payment comes back only through Stripe (a reversal).
     """
     require_finance(by)
     reason = (reason or "").strip()
@@ -243,6 +263,14 @@ def payment_mark_returned(*, payment: Payment, by: User, reason: str) -> Payment
     if p.status != PS.PAID:
         raise conflict(_("payment"), p.get_status_display())
     not_own(p, by, _("Nobody records their own payment as returned."))
+    if p.recorded_by_id is not None and p.recorded_by_id == by.pk:
+        raise NotAllowed(
+            _(
+                "You recorded this payment as paid, so another finance person records "
+                "that it came back."
+            ),
+            code="second_person",
+        )
     close_payment(p, status=PS.RETURNED, by=by, reason=reason, action=actions.PAYMENT_RETURNED)
     enqueue_on_commit("payments.tasks.tell_payment_came_back", p.pk)
     return p

@@ -12,11 +12,13 @@ once none of its payments is still on its way.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,6 +41,24 @@ BS = PayoutBatch.Status
 REVERSAL = Payment.Reversal
 
 log = logging.getLogger("payments")
+
+
+@contextmanager
+def one_paid_payment_guard() -> Iterator[None]:
+    """Around the write that makes a payment paid: the database refuses a second paid
+    payment for the same contribution (migration 0006's triggers, whichever path
+    writes); that refusal is a 409 for whoever asked, never a 500."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        if "paid payment" not in str(exc):
+            raise
+        log.error("a second paid payment for the same work was refused: %s", exc)
+        raise StateConflict(
+            _("Some of this work is already paid by another payment; it is not paid twice."),
+            code="already_paid",
+        ) from None
 
 
 # --- contributions follow their payment ---------------------------------------------
@@ -228,16 +248,17 @@ def payment_record_transfer(
     p.failure_code = ""
     p.failure_message = ""
     stamp(p, by=by, action=actions.PAYMENT_PAID, reason=source)
-    p.save(
-        update_fields=[
-            "status",
-            "transfer_id",
-            "paid_at",
-            "failure_code",
-            "failure_message",
-            "updated_at",
-        ]
-    )
+    with one_paid_payment_guard():
+        p.save(
+            update_fields=[
+                "status",
+                "transfer_id",
+                "paid_at",
+                "failure_code",
+                "failure_message",
+                "updated_at",
+            ]
+        )
     mark_contributions_paid(p, by=by)
     enqueue_on_commit("payments.documents.tasks.issue_receipt", p.pk)  # its receipt
     batch_id = p.batch_id

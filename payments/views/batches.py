@@ -128,6 +128,9 @@ def _batch_page(request, batch, *, cancel_form=None, status=200):
         "can_cancel": batch.status in PayoutBatch.CANCELLABLE,
         "cancel_form": cancel_form or batch_cancel_form(),
         "live": batch.status == BS.PROCESSING,
+        "held_out": selectors.disputed_work_held_out(batch)
+        if batch.status in (BS.DRAFT, BS.PENDING_APPROVAL, BS.APPROVED, BS.PROCESSING)
+        else [],
     }
     return render(request, "payments/batch_detail.html", context, status=status)
 

@@ -72,13 +72,23 @@ def _payment_page(
         "yours": yours,
         "can_record": manual and payment.status == PS.PROCESSING and not yours,
         "record_blocked": record_blocked,
-        "can_void": manual and payment.status in (PS.PROCESSING, PS.PAID),
+        # Only before the hand-over; money that came back is returned, by a second person.
+        "can_void": manual and payment.status == PS.PROCESSING and not yours,
         "can_release": payment.status == PS.HELD and payment.batch.status in RELEASABLE_IN,
         "can_cancel": payment.status in (PS.PENDING, PS.HELD, PS.FAILED),
         "can_retry": _can_retry(payment),
         # A failed payment that was sent: Stripe is asked before it may be cancelled.
         "can_check_stripe": finance.needs_stripe_check(payment),
-        "can_mark_returned": manual and payment.status == PS.PAID and not yours,
+        "can_mark_returned": manual
+        and payment.status == PS.PAID
+        and not yours
+        and payment.recorded_by_id != user.pk,
+        "returned_blocked": _(
+            "You recorded this payment as paid, so another finance person records that "
+            "it came back."
+        )
+        if manual and payment.status == PS.PAID and payment.recorded_by_id == user.pk
+        else "",
         "record_form": record_form or ManualPaymentForm(payment=payment),
         "void_form": void_form or payment_void_form(),
         "cancel_form": cancel_form or payment_cancel_form(),

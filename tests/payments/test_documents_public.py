@@ -145,11 +145,11 @@ def test_the_api_check_is_throttled(paid):
     assert statuses == [200, 200, 429]
 
 
-def test_a_receipt_whose_payment_was_reversed_no_longer_verifies_as_valid(client, paid, finance):
-    from payments.services.finance import payment_void
+def test_a_receipt_whose_payment_was_reversed_no_longer_verifies_as_valid(client, paid, finance2):
+    from payments.services.finance import payment_mark_returned
 
     payment, receipt = paid
-    payment_void(payment=payment, by=finance, reason="The check was never cashed")
+    payment_mark_returned(payment=payment, by=finance2, reason="The check came back uncashed")
     text = _page(client, receipt.verification_code).content.decode()
     assert "no longer valid" in text.lower() and "is genuine and in force" not in text
     body = APIClient().get(f"/api/v1/receipts/verify/{receipt.verification_code}/").json()

@@ -535,12 +535,14 @@ def paid_check(finance, finance2, coordinator):
 
 
 def test_a_returned_check_releases_its_work_and_tells_the_consultant_neutrally(
-    paid_check, finance, settings, django_capture_on_commit_callbacks
+    paid_check, finance2, settings, django_capture_on_commit_callbacks
 ):
     settings.TASKS = IMMEDIATE
     assert contribution_statuses(paid_check) == {Contribution.Status.PAID}
     with django_capture_on_commit_callbacks(execute=True):
-        payment_mark_returned(payment=paid_check, by=finance, reason="The check came back uncashed")
+        payment_mark_returned(
+            payment=paid_check, by=finance2, reason="The check came back uncashed"
+        )
     p = fresh(paid_check)
     assert (p.status, p.closed_reason) == (PS.RETURNED, "The check came back uncashed")
     assert p.reversal_status == ""
@@ -555,20 +557,20 @@ def test_a_returned_check_releases_its_work_and_tells_the_consultant_neutrally(
         assert private.lower() not in message.body.lower()
     # Marking it again changes nothing and sends nothing.
     with django_capture_on_commit_callbacks(execute=True):
-        payment_mark_returned(payment=p, by=finance, reason="again")
+        payment_mark_returned(payment=p, by=finance2, reason="again")
     assert len(mail.outbox) == 1
     assert fresh(p).closed_reason == "The check came back uncashed"
 
 
 def test_no_email_for_a_consultant_who_did_not_ask(
-    paid_check, finance, settings, django_capture_on_commit_callbacks
+    paid_check, finance2, settings, django_capture_on_commit_callbacks
 ):
     settings.TASKS = IMMEDIATE
     type(paid_check.consultant).objects.filter(pk=paid_check.consultant_id).update(
         email_receipts=False
     )
     with django_capture_on_commit_callbacks(execute=True):
-        payment_mark_returned(payment=paid_check, by=finance, reason="Returned")
+        payment_mark_returned(payment=paid_check, by=finance2, reason="Returned")
     assert fresh(paid_check).status == PS.RETURNED
     assert mail.outbox == []
 
@@ -700,8 +702,9 @@ def test_checking_a_payment_that_is_no_longer_failed_is_a_conflict(client, paid,
     assert client.get(_url(paid, "payments:payment_check_stripe")).status_code == 405
 
 
-def test_the_page_marks_a_check_returned_with_a_reason(client, paid_check, finance):
-    client.force_login(finance)
+def test_the_page_marks_a_check_returned_with_a_reason(client, paid_check, finance2):
+    # A second finance person: not the one who recorded it as paid.
+    client.force_login(finance2)
     url = _url(paid_check, "payments:payment_mark_returned")
     assert url in client.get(_url(paid_check, "payments:payment")).content.decode()
     missing = client.post(url, {"return-reason": ""})
@@ -775,6 +778,7 @@ def test_the_api_checks_with_stripe_and_marks_returned_for_finance_only(
     failed_sent,
     paid_check,
     finance,
+    finance2,
     coordinator,
     outsider,
     admin_user,
@@ -795,6 +799,7 @@ def test_the_api_checks_with_stripe_and_marks_returned_for_finance_only(
     assert fresh(paid_check).status == PS.PAID
 
     fin = client_for(finance)
+    fin2 = client_for(finance2)  # marks returned what finance recorded as paid
     with django_capture_on_commit_callbacks(execute=True):
         checked = fin.post(_api(failed_sent, "check_with_stripe"), {}, format="json")
     assert checked.status_code == 200 and checked.json()["status"] == "failed"
@@ -802,13 +807,13 @@ def test_the_api_checks_with_stripe_and_marks_returned_for_finance_only(
     cancel = fin.post(_api(failed_sent, "cancel"), {"reason": "Give up"}, format="json")
     assert cancel.status_code == 409 and cancel.json()["code"] == "check_with_stripe"
 
-    empty = fin.post(_api(paid_check, "mark_returned"), {}, format="json")
+    empty = fin2.post(_api(paid_check, "mark_returned"), {}, format="json")
     assert empty.status_code == 400 and "reason" in empty.json()["fields"]
     key = {"HTTP_IDEMPOTENCY_KEY": "return-check-1001"}
     body = {"reason": "Returned by the bank"}
-    first = fin.post(_api(paid_check, "mark_returned"), body, format="json", **key)
+    first = fin2.post(_api(paid_check, "mark_returned"), body, format="json", **key)
     assert first.status_code == 200 and first.json()["status"] == "returned"
-    replay = fin.post(_api(paid_check, "mark_returned"), body, format="json", **key)
+    replay = fin2.post(_api(paid_check, "mark_returned"), body, format="json", **key)
     assert replay.status_code == 200 and replay["Idempotent-Replayed"] == "true"
     assert fresh(paid_check).history.filter(history_action="payment.returned").count() == 1
 

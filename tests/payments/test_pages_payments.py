@@ -206,19 +206,18 @@ def test_recording_twice_is_a_conflict(as_finance, work, finance, finance2):
 
 def test_void_needs_a_reason(as_finance, work, finance, finance2):
     payment = _executed_payment(finance, finance2)
-    _record(as_finance, payment)
     response = as_finance.post(_url(payment, "payments:payment_void"), {"void-reason": ""})
     assert response.status_code == 400
     assert "Say why the payment is voided." in _text(response)
     payment.refresh_from_db()
-    assert payment.status == "paid"
+    assert payment.status == "processing"
 
 
 def test_void_releases_the_work_and_a_second_void_is_a_conflict(
     as_finance, work, finance, finance2
 ):
+    # Voided before it was handed over (a paid payment is returned, never voided).
     payment = _executed_payment(finance, finance2)
-    _record(as_finance, payment)
     url = _url(payment, "payments:payment_void")
     assert as_finance.post(url, {"void-reason": "Check lost in the mail"}).status_code == 302
     payment.refresh_from_db()

@@ -99,7 +99,7 @@ def test_a_returned_payment_will_be_paid_again(mine, engagement, coordinator, fi
     approved(engagement, approver=coordinator)
     payment = executed_batch(builder=finance, approver=finance2).payments.get()
     payment_record_manual(payment=payment, by=finance, reference="1001", handed_over_on=CUTOFF)
-    payment_mark_returned(payment=payment, by=finance, reason="Check returned by the bank")
+    payment_mark_returned(payment=payment, by=finance2, reason="Check returned by the bank")
     text = _text(mine.get(reverse("portal:payments")))
     assert "Returned — this will be paid again in a later payment" in text
     assert "Check returned by the bank" not in text

@@ -220,16 +220,17 @@ def test_an_unrendered_receipt_is_not_ready(paid, finance):
     assert waiting.value.code == "not_ready"
 
 
-def test_status_is_valid_replaced_or_void(paid, finance):
+def test_status_is_valid_replaced_or_void(paid, finance, finance2):
     from payments.documents.receipts import receipt_status
-    from payments.services.finance import payment_void
+    from payments.services.finance import payment_mark_returned
 
     original = receipt_issue(payment_id=paid.pk)
     assert receipt_status(original) == "valid"
     replacement = receipt_replace(receipt=original, by=finance, reason="Typo")
     assert receipt_status(Receipt.objects.get(pk=original.pk)) == "replaced"
     assert receipt_status(replacement) == "valid"
-    payment_void(payment=paid, by=finance, reason="The check was never cashed")
+    # A paid payment is never voided: the check came back (recorded by a second person).
+    payment_mark_returned(payment=paid, by=finance2, reason="The check came back uncashed")
     assert receipt_status(Receipt.objects.get(pk=replacement.pk)) == "void"
     assert receipt_verify(replacement.verification_code).status == "void"
     assert receipt_verify(original.verification_code).status == "replaced"

@@ -171,7 +171,8 @@ def test_a_consultant_disputes_an_entry(consultant_client, consultant, engagemen
     assert "You disputed this entry on" in page and "It was 3 hours" in page
     # the list says so too
     rows = tables(consultant_client.get(reverse("portal:contributions")))[LIST][1:]
-    assert rows[0][-1] == "Approved Disputed"
+    # ...and that its payment waits until the dispute is resolved (issue 11).
+    assert rows[0][-1] == "Approved Disputed Payment waits until the dispute is resolved"
 
 
 def test_a_second_dispute_is_refused_clearly(consultant_client, engagement, make_entry):
