@@ -46,7 +46,13 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
-def env_decimal(name: str, default: str, *, minimum: Decimal | None = None) -> Decimal:
+def env_decimal(
+    name: str,
+    default: str,
+    *,
+    minimum: Decimal | None = None,
+    maximum: Decimal | None = None,
+) -> Decimal:
     raw = os.environ.get(name)
     text = default if raw is None or raw.strip() == "" else raw.strip()
     try:
@@ -59,6 +65,8 @@ def env_decimal(name: str, default: str, *, minimum: Decimal | None = None) -> D
         raise ImproperlyConfigured(f"{name} must be a finite amount; got {raw!r}")
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}; got {value}")
     try:
         return value.quantize(Decimal("0.01"))
     except InvalidOperation:  # too many digits to hold in cents

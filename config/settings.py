@@ -375,12 +375,24 @@ TIME_TO_PAY_TARGET_DAYS = env_int("TIME_TO_PAY_TARGET_DAYS", 14, minimum=1)
 
 # Bounds on every number people type (read through core.limits): far above what a
 # real study records, low enough that no sum of accepted values overflows a column.
-LIMIT_HOURS_PER_ENTRY = env_decimal("LIMIT_HOURS_PER_ENTRY", "24", minimum=Decimal("0.25"))
-LIMIT_HOURS_PER_DAY = env_decimal("LIMIT_HOURS_PER_DAY", "24", minimum=Decimal("0.25"))
+# Upper bounds on the limits themselves: a day has 24 hours, and no configuration may
+# let accepted amounts add up past a money column (12 digits, 9,999,999,999.99).
+LIMIT_HOURS_PER_ENTRY = env_decimal(
+    "LIMIT_HOURS_PER_ENTRY", "24", minimum=Decimal("0.25"), maximum=Decimal("24")
+)
+LIMIT_HOURS_PER_DAY = env_decimal(
+    "LIMIT_HOURS_PER_DAY", "24", minimum=Decimal("0.25"), maximum=Decimal("24")
+)
 LIMIT_HONORARIA_PER_ENTRY = env_int("LIMIT_HONORARIA_PER_ENTRY", 100, minimum=1)
-LIMIT_AMOUNT_PER_ENTRY = env_decimal("LIMIT_AMOUNT_PER_ENTRY", "10000", minimum=Decimal("1"))
-LIMIT_AMOUNT_PER_PAYMENT = env_decimal("LIMIT_AMOUNT_PER_PAYMENT", "50000", minimum=Decimal("1"))
-LIMIT_AMOUNT_PER_BATCH = env_decimal("LIMIT_AMOUNT_PER_BATCH", "5000000", minimum=Decimal("1"))
+LIMIT_AMOUNT_PER_ENTRY = env_decimal(
+    "LIMIT_AMOUNT_PER_ENTRY", "10000", minimum=Decimal("1"), maximum=Decimal("1000000")
+)
+LIMIT_AMOUNT_PER_PAYMENT = env_decimal(
+    "LIMIT_AMOUNT_PER_PAYMENT", "50000", minimum=Decimal("1"), maximum=Decimal("10000000")
+)
+LIMIT_AMOUNT_PER_BATCH = env_decimal(
+    "LIMIT_AMOUNT_PER_BATCH", "5000000", minimum=Decimal("1"), maximum=Decimal("1000000000")
+)
 LIMIT_EARLIEST_WORK_DATE = env_str("LIMIT_EARLIEST_WORK_DATE", "2000-01-01")
 
 # Where people reach Honora: links in e-mails, receipt QR codes and Stripe's

@@ -87,6 +87,10 @@ def test_development_needs_no_variable_at_all():
         ("HOURLY_RATE_FLOOR", "1e40"),
         ("CURRENCY", "dollars"),
         ("SECRET_KEY", "short"),
+        # Limits that would let a day exceed 24 hours or sums overflow a money column.
+        ("LIMIT_HOURS_PER_DAY", "144"),
+        ("LIMIT_AMOUNT_PER_BATCH", "9999999999.99"),
+        ("LIMIT_AMOUNT_PER_ENTRY", "1e9"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_its_variable(variable, value):
