@@ -71,7 +71,8 @@ ACTIONS = (
     "raw_paid",
 )
 step = st.tuples(st.sampled_from(ACTIONS), st.integers(0, 7), st.integers(0, 1))
-quantities = st.lists(st.sampled_from(["0.5", "2", "7.25", "40"]), min_size=1, max_size=3)
+# Within the bounds: an entry holds at most 24 h, and so does a day (three entries here).
+quantities = st.lists(st.sampled_from(["0.5", "2", "7.25", "7.75"]), min_size=1, max_size=3)
 
 
 class World:
