@@ -164,7 +164,8 @@ def _decide(
             Payment.Hold.W9_MISSING,
             _(
                 "This payment brings %(year)s's reportable total (paid and on its way) to "
-                "%(total)s; the threshold is %(threshold)s and no W-9 is on file."
+                "%(total)s; the threshold is %(threshold)s and no tax form (W-9, or W-8BEN for "
+                "a non-US person) is on file."
             )
             % {
                 "year": today.year,
