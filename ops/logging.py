@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 
 from core.request_id import current_request_id, current_task_id
 
@@ -27,19 +28,23 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line: time (UTC), level, logger, message, ids, extras."""
+    return JsonFormatter(
+        JSON_FIELDS,
+        timestamp="time",  # ISO 8601, UTC
+        rename_fields={"levelname": "level", "name": "logger"},
+        reserved_attrs=[*RESERVED_ATTRS, *JSON_LEFT_OUT],
+    )
+
+
+def plain_formatter() -> logging.Formatter:
+    return logging.Formatter(PLAIN_FORMAT)
+
+
 def logging_config(*, log_format: str, level: str) -> dict:
     """The ``LOGGING`` dict for ``json`` or ``plain`` lines."""
-    formatter: dict = (
-        {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": JSON_FIELDS,
-            "timestamp": "time",  # ISO 8601, UTC
-            "rename_fields": {"levelname": "level", "name": "logger"},
-            "reserved_attrs": [*RESERVED_ATTRS, *JSON_LEFT_OUT],
-        }
-        if log_format == "json"
-        else {"format": PLAIN_FORMAT}
-    )
+    formatter = {"()": f"ops.logging.{log_format}_formatter"}
     return {
         "version": 1,
         "disable_existing_loggers": False,

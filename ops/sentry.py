@@ -1,7 +1,8 @@
 """Error reports to Sentry (sentry-sdk) when SENTRY_DSN is set, with personal data removed.
 
-``send_default_pii`` is off, request bodies are never read, local variables are not
-captured, and ``scrub`` runs on every event before it leaves the process: it keeps
+Personal data is off (``data_collection``: no user, cookies, headers, bodies, query
+strings, SQL parameters or local variables; the successor of ``send_default_pii=False``),
+request bodies are never read, and ``scrub`` runs on every event before it leaves the process: it keeps
 the request's method and path only (no body, query string, cookies or headers),
 no user but an anonymous marker, no frame variables, no breadcrumb data, and masks
 e-mail addresses, taxpayer-id-like numbers and database "Key (...)=(...)" details
@@ -36,8 +37,10 @@ def _frames(container: dict[str, Any] | None) -> None:
 def scrub(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
     request = event.get("request")
     if isinstance(request, dict):
-        url = str(request.get("url") or "").split("?", 1)[0]
-        event["request"] = {"method": request.get("method"), "url": url}
+        kept = {"method": request.get("method"), "url": request.get("url")}
+        if isinstance(kept["url"], str):
+            kept["url"] = kept["url"].split("?", 1)[0]
+        event["request"] = {k: v for k, v in kept.items() if v}
     if "user" in event:
         event["user"] = {}
     event.pop("extra", None)
@@ -71,8 +74,19 @@ def init(*, dsn: str, environment: str, release: str | None, traces_sample_rate:
     sentry_sdk.init(
         dsn=dsn,
         integrations=[DjangoIntegration()],
-        send_default_pii=False,
-        include_local_variables=False,
+        # What integrations collect at all (this supersedes send_default_pii, which
+        # sentry-sdk 2.x deprecates and which defaults to off): no user, cookies,
+        # headers, bodies, query strings, SQL parameters or frame variables.
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "off"}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "database_query_data": False,
+            "queues": False,
+            "stack_frame_variables": False,
+        },
         max_request_body_size="never",
         environment=environment,
         release=release or None,
