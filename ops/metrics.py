@@ -65,7 +65,11 @@ def time_to_pay_seconds(*, window_days: int) -> list[float]:
         payment__paid_at__gte=since,
         contribution__approved_at__isnull=False,
     ).values_list("contribution__approved_at", "payment__paid_at")
-    return [max(0.0, (paid - approved).total_seconds()) for approved, paid in rows]
+    return [
+        max(0.0, (paid - approved).total_seconds())
+        for approved, paid in rows
+        if approved is not None and paid is not None
+    ]
 
 
 def _time_to_pay() -> Iterator[Metric]:
