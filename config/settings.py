@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from botocore import config as botocore_config
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -24,6 +25,8 @@ from config.env import (
     parse_encryption_secrets,
     parse_year_table,
 )
+from ops import sentry
+from ops.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("HONORA_VAR_DIR", str(BASE_DIR / "var")))
@@ -83,9 +86,12 @@ INSTALLED_APPS = [
     "portal",
     "api",
     "demo",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, even the other middlewares', has its id.
+    "ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -144,6 +150,13 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         {"NAME": str(VAR_DIR / "test-honora.sqlite3")}
         if env_bool("SQLITE_TEST_ON_DISK", False)
         else {}
+    )
+else:
+    # A database that does not answer fails a request (and /readyz) in seconds
+    # rather than hanging it.
+    _db.setdefault("OPTIONS", {})
+    _db["OPTIONS"].setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1, maximum=60)
     )
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -209,6 +222,11 @@ if _redis_url:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _redis_url,
+            # A Redis that does not answer fails fast instead of hanging a request.
+            "OPTIONS": {
+                "socket_connect_timeout": env_int("REDIS_TIMEOUT", 3, minimum=1, maximum=60),
+                "socket_timeout": env_int("REDIS_TIMEOUT", 3, minimum=1, maximum=60),
+            },
         }
     }
 else:
@@ -321,6 +339,12 @@ if _storage_backend == "storages.backends.s3.S3Storage":
         "default_acl": None,  # private: files are only ever served through views
         "querystring_auth": True,
         "file_overwrite": False,
+        # An S3 server that does not answer fails a call in seconds, not minutes.
+        "client_config": botocore_config.Config(
+            connect_timeout=env_int("AWS_S3_CONNECT_TIMEOUT", 5, minimum=1, maximum=60),
+            read_timeout=env_int("AWS_S3_READ_TIMEOUT", 30, minimum=1, maximum=300),
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
     }
 STORAGES = {
     # Every stored file is private and encrypted at rest (core.storage), on the
@@ -502,19 +526,44 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # --- Logging: never personal data, so only our own structured messages ------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "weasyprint": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-        "stripe": {"level": "WARNING"},
-    },
-}
+# One JSON object per line in production (LOG_FORMAT=json), plain text in development;
+# every line carries the request id (ops.middleware) and, in a worker, the task id.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain; got {LOG_FORMAT!r}")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
+
+# --- Health, metrics and error reports (ops/) -------------------------------------
+# /healthz and /readyz answer load balancers over plain HTTP too (no redirect to https).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /readyz: the oldest due task may wait this long, and this many Stripe payments may be
+# stuck (the sweeper's rule, PAYMENTS_SWEEP_AFTER_SECONDS), before the queue "warns".
+READYZ_TASK_AGE_SECONDS = env_int(
+    "READYZ_TASK_AGE_SECONDS", 600, minimum=1, maximum=7 * 24 * 60 * 60
+)
+READYZ_STUCK_PAYMENTS = env_int("READYZ_STUCK_PAYMENTS", 0, minimum=0, maximum=1_000_000)
+# A warning answers 200 ("degraded"): a stuck queue is not cured by taking every web
+# process out of the load balancer. On, a warning answers 503 like a failure.
+READYZ_BACKLOG_FAILS = env_bool("READYZ_BACKLOG_FAILS", False)
+# /metrics (Prometheus): off unless METRICS_ENABLED; a bearer token when METRICS_TOKEN is set.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
+METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
+METRICS_TIME_TO_PAY_WINDOW_DAYS = env_int(
+    "METRICS_TIME_TO_PAY_WINDOW_DAYS", 90, minimum=1, maximum=3660
+)
+SENTRY_DSN = env_str("SENTRY_DSN").strip()
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+SENTRY_RELEASE = env_str("SENTRY_RELEASE").strip()
+SENTRY_TRACES_SAMPLE_RATE = float(
+    env_decimal("SENTRY_TRACES_SAMPLE_RATE", "0", minimum=Decimal("0"), maximum=Decimal("1"))
+)
+if SENTRY_DSN:
+    sentry.init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
 
 
 # --- Content-Security-Policy (django-csp) --------------------------------------------

@@ -21,4 +21,6 @@ urlpatterns = [
     path("verify/<str:code>/", receipt_verify, name="receipt_verify"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    # /healthz, /readyz, /metrics: for load balancers and monitors (ops/).
+    path("", include("ops.urls")),
 ]

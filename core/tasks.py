@@ -10,6 +10,10 @@ an import loop and without an import hidden inside a function. The task is
 enqueued only once the transaction commits, so a worker never looks for rows the
 request has not committed, and a rolled-back change leaves no task behind.
 Outside a transaction the task is enqueued at once.
+
+The request id of the caller (``core.request_id``) is captured when the task is
+asked for and is current again when it is enqueued, so the worker that runs the
+task logs under the same id (``ops.tasks_context`` stores it with the task).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any, TypeAlias
 from django.db import transaction
 from django.utils.module_loading import import_string
 from django_tasks.base import Task
+
+from core.request_id import bound_request_id, current_request_id
 
 # A task, or the dotted path of one (which lets a service name a task whose module
 # imports that very service).
@@ -41,13 +47,16 @@ def enqueue_on_commit(
     other callbacks (for work a sweep or a reload would pick up anyway).
     """
 
+    request_id = current_request_id()
+
     def _enqueue() -> None:
         t = resolve(task)
         if run_after is not None:
             if not getattr(t.get_backend(), "supports_defer", False):
                 return  # left to the sweep, which finds what is due
             t = t.using(run_after=run_after)
-        t.enqueue(*args)
+        with bound_request_id(request_id):
+            t.enqueue(*args)
 
     transaction.on_commit(_enqueue, robust=robust)
 
@@ -62,9 +71,11 @@ def enqueue_many_on_commit(task: TaskRef, arg_lists: Iterable[Sequence[Any]]) ->
     if not arg_lists:
         return
 
+    request_id = current_request_id()
+
     def _enqueue() -> None:
         t = resolve(task)
-        with transaction.atomic():
+        with bound_request_id(request_id), transaction.atomic():
             for args in arg_lists:
                 t.enqueue(*args)
 

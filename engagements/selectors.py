@@ -365,6 +365,11 @@ class StudyDashboard:
     dispute_count: int
 
 
+def pay_overdue_before(now: datetime) -> datetime:
+    """Approved work approved before this is overdue for pay (TIME_TO_PAY_TARGET_DAYS)."""
+    return now - timedelta(days=settings.TIME_TO_PAY_TARGET_DAYS)
+
+
 def study_dashboard(
     study: Study, *, now: datetime | None = None, limit: int = 20
 ) -> StudyDashboard:
@@ -416,7 +421,7 @@ def study_dashboard(
         cast(_Waiting, c).waited_days = (now - c.submitted_at).days if c.submitted_at else None
 
     unpaid_qs = in_study.filter(status=S.APPROVED)
-    overdue_before = now - timedelta(days=target_days)
+    overdue_before = pay_overdue_before(now)
     unpaid_totals = unpaid_qs.aggregate(
         n=Count("id"),
         overdue=Count("id", filter=Q(approved_at__lt=overdue_before)),

@@ -85,6 +85,13 @@ PAGES = {
     ),
     # Stripe posts signed events here; a GET is refused for everyone (see test_webhooks.py).
     "stripe_webhook": (None, dict.fromkeys(ROLES_FOR_WEBHOOK, 405)),
+    # Public on purpose: load balancers and monitors call them without signing in. They
+    # answer numbers and fixed words only, no personal data (tests/ops/test_health.py).
+    "ops:healthz": (None, dict.fromkeys(ROLES_FOR_WEBHOOK, 200)),
+    "ops:readyz": (None, dict.fromkeys(ROLES_FOR_WEBHOOK, 200)),
+    # Off by default (404 for everyone); when on, a bearer token, not a session, lets a
+    # scraper in (tests/ops/test_metrics.py).
+    "ops:metrics": (None, dict.fromkeys(ROLES_FOR_WEBHOOK, 404)),
     **STAFF_PAGES,
     **PORTAL_PAGES,
     **FINANCE_PAGES,
