@@ -16,28 +16,17 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import time
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _processes import PG, cpu_seconds, ensure_database, start_sandbox, start_worker
+from _seed import CUTOFF, seed_payees
 
 DB_NAME = "honora_bench"
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 API_KEY = "sk_test_honora_bench"
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def main() -> None:
@@ -47,14 +36,15 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--rate-limit", type=int, default=100)
     parser.add_argument("--interval", type=float, default=0.05, help="db_worker --interval")
+    parser.add_argument("--database", default=DB_NAME, help=f"PostgreSQL database ({DB_NAME})")
     args = parser.parse_args()
 
-    ensure_database()
-    sandbox_process, sandbox = start_sandbox(args)
+    ensure_database(args.database)
+    sandbox_process, sandbox = start_sandbox(latency_ms=args.latency_ms, rate_limit=args.rate_limit)
     env = {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "1",
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "DATABASE_URL": f"{PG}/{args.database}",
         "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
         "STRIPE_SECRET_KEY": API_KEY,
         "STRIPE_API_BASE": sandbox.url_base,
@@ -72,7 +62,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    print(f"database {DB_NAME}: migrating and emptying ...", flush=True)
+    print(f"database {args.database}: migrating and emptying ...", flush=True)
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
     from accounts.roles import sync_roles
@@ -120,153 +110,17 @@ def main() -> None:
         sandbox_process.wait()
 
 
-def start_sandbox(args):
-    import socket
-
-    from stripe_sandbox import SandboxControl
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stripe_sandbox",
-            "--port",
-            str(port),
-            "--latency-ms",
-            str(args.latency_ms),
-            "--rate-limit",
-            str(args.rate_limit),
-            "--balance",
-            str(10**12),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    control = SandboxControl(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            control.health()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    control.url_base = f"http://127.0.0.1:{port}"
-    return process, control
-
-
 def build_batch(sandbox, n: int):
-    from django.utils import timezone
-
-    from accounts.models import User
-    from consultants.models import Consultant, PayoutMethod, TaxForm
-    from engagements.models import Contribution, Engagement, Phase, Rate, RateCard, Study
-    from payments.models import StripeAccount
     from payments.services.batches import batch_approve, batch_build, batch_submit
 
-    def user(email, role):
-        from django.contrib.auth.models import Group
-
-        u = User.objects.create_user(email=email, password="bench-password-not-used", name=email)
-        u.groups.set(Group.objects.filter(name=role))
-        u.is_staff = True
-        u.save()
-        return u
-
-    finance, finance2 = user("f1@bench.invalid", "finance"), user("f2@bench.invalid", "finance")
-    coordinator = user("c@bench.invalid", "coordinator")
-    study = Study.objects.create(name="Bench study", hourly_rate_floor=Decimal("57.00"))
-    phase = Phase.objects.create(study=study, name="Design", position=1)
-    card = RateCard.objects.create(study=study, name="Card")
-    Rate.objects.create(
-        rate_card=card,
-        kind=Rate.Kind.FLAT,
-        amount=Decimal("150.00"),
-        floor=Decimal("0"),
-        effective_from=date(2020, 1, 1),
-    )
-    consultants = Consultant.objects.bulk_create(
-        [Consultant(display_name=f"Bench {i}", payout_method=PayoutMethod.STRIPE) for i in range(n)]
-    )
-    TaxForm.objects.bulk_create(
-        [
-            TaxForm(consultant=c, status=TaxForm.Status.RECEIVED, received_on=date(2026, 1, 2))
-            for c in consultants
-        ]
-    )
-    StripeAccount.objects.bulk_create(
-        [
-            StripeAccount(
-                consultant=c,
-                account_id=sandbox.create_account(onboarded=True)["id"],
-                payouts_enabled=True,
-                transfers_active=True,
-                details_submitted=True,
-            )
-            for c in consultants
-        ]
-    )
-    engagements = Engagement.objects.bulk_create(
-        [Engagement(consultant=c, phase=phase, role="Advisor", rate_card=card) for c in consultants]
-    )
-    now = timezone.now()
-    Contribution.objects.bulk_create(
-        [
-            Contribution(
-                engagement=e,
-                kind=Contribution.Kind.HONORARIUM,
-                activity="work",
-                date=date(2026, 3, 12),
-                quantity=Decimal("1"),
-                rate=Decimal("150.00"),
-                amount=Decimal("100.00") + Decimal(i % 100) / 100,
-                status=Contribution.Status.APPROVED,
-                logged_by=coordinator,
-                approved_by=finance2,
-                approved_at=now,
-            )
-            for i, e in enumerate(engagements)
-        ]
-    )
+    seeded = seed_payees(sandbox, n)
+    finance, finance2 = seeded.finance, seeded.finance2
     t0 = time.monotonic()
-    batch = batch_build(by=finance, cutoff_date=date(2026, 3, 31))
+    batch = batch_build(by=finance, cutoff_date=CUTOFF)
     batch_submit(batch=batch, by=finance)
     batch = batch_approve(batch=batch, by=finance2)
     print(f"built and approved in {time.monotonic() - t0:.1f}s")
     return batch
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def start_worker(env: dict, name: str, interval: float) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "db_worker",
-            "--interval",
-            str(interval),
-            "--no-startup-delay",
-            "--no-reload",
-            "--worker-id",
-            name,
-            "--verbosity",
-            "0",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-    )
 
 
 def report(sandbox, batch, elapsed: float, args) -> None:

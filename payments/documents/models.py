@@ -73,7 +73,8 @@ class Receipt(models.Model):
     organization_name = models.CharField(max_length=200)
     organization_contact = models.CharField(max_length=200)
     description = models.CharField(max_length=200)
-    method = models.CharField(max_length=16)
+    # The method as the receipt states it, e.g. "Direct deposit (Stripe)", in any language.
+    method = models.CharField(max_length=64)
     reference = models.CharField(max_length=120, blank=True)
     paid_on = models.DateField()
     total = models.DecimalField(**MONEY)

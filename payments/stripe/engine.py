@@ -50,13 +50,14 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from core.errors import StateConflict
 from core.history import stamp
 from core.tasks import resolve
 from payments import actions
+from payments.documents.models import Receipt
 from payments.models import Payment, PaymentAttempt, PayoutBatch, Rail, StripeAccount
 from payments.providers.base import Executed, Existing, PaymentProvider, ProviderError
 from payments.providers.manual import ManualProvider
@@ -581,9 +582,38 @@ def sweep(*, stale_after: float | None = None) -> dict[str, int]:
     reversals = stuck_reversals(stale_after=stale_after)
     for payment_id in reversals:
         resolve("payments.tasks.reverse_transfer").enqueue(payment_id)
+    receipts = stuck_receipts(stale_after=stale_after)
+    for payment_id in receipts:
+        resolve("payments.documents.tasks.issue_receipt").enqueue(payment_id)
     closed = 0
     for batch_id in PayoutBatch.objects.filter(status=PayoutBatch.Status.PROCESSING).values_list(
         "pk", flat=True
     ):
         closed += lifecycle.refresh_batch_when_done(batch_id)
-    return {"enqueued": len(stuck), "reversals": len(reversals), "batches_closed": closed}
+    return {
+        "enqueued": len(stuck),
+        "reversals": len(reversals),
+        "receipts": len(receipts),
+        "batches_closed": closed,
+    }
+
+
+def stuck_receipts(*, stale_after: float | None = None) -> list[int]:
+    """Paid payments whose receipt in force is missing or not rendered ``stale_after``
+    seconds after they were paid.
+
+    Paying commits first and enqueues the receipt after: a worker killed between the
+    two, or while rendering, leaves a paid payment without its receipt, and only this
+    finds it. Issuing a receipt is safe to run twice (``receipt_issue``).
+    """
+    stale = settings.PAYMENTS_SWEEP_AFTER_SECONDS if stale_after is None else stale_after
+    cutoff = timezone.now() - timedelta(seconds=stale)
+    rendered = Receipt.objects.filter(
+        payment=OuterRef("pk"), replaced_by__isnull=True, rendered_at__isnull=False
+    )
+    return list(
+        Payment.objects.filter(status=PS.PAID, paid_at__lte=cutoff)
+        .filter(~Exists(rendered))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

@@ -597,6 +597,26 @@ def test_the_sweep_command_reports_what_it_did(batch, settings):
     assert set(Payment.objects.values_list("status", flat=True)) == {PS.PAID}
 
 
+def test_the_sweep_issues_the_receipt_a_dead_worker_never_enqueued(batch, paid_hook, settings):
+    # Paying commits, then enqueues the receipt: a worker killed in between (bench/cluster.py
+    # did it) leaves a paid payment without a receipt, which only the sweep can find.
+    from payments.documents.receipts import receipt_issue
+
+    settings.TASKS = IMMEDIATE
+    engine.sweep(stale_after=0)
+    paid = [p.pk for p in payments_of(batch)]
+    assert set(Payment.objects.filter(pk__in=paid).values_list("status", flat=True)) == {PS.PAID}
+    paid_hook.clear()  # the receipts the payments asked for were lost with the worker
+
+    assert engine.stuck_receipts() == []  # just paid: a worker may still be issuing them
+    assert engine.stuck_receipts(stale_after=0) == sorted(paid)
+    assert engine.sweep(stale_after=0)["receipts"] == len(paid)
+    assert sorted(paid_hook) == sorted(paid)
+
+    receipt_issue(payment_id=paid[0])  # what the task does: issued and rendered
+    assert engine.stuck_receipts(stale_after=0) == sorted(paid[1:])
+
+
 def test_the_task_runs_the_engine(batch, payout_world, settings):
     from payments.tasks import pay_payment
 

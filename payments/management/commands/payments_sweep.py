@@ -2,7 +2,8 @@
 
 A worker killed mid-call leaves its attempt claimed; once the claim expires the
 payment's task is enqueued again, and it calls Stripe with the same key. Reversals
-of returned payments that are not confirmed yet are tried again too.
+of returned payments that are not confirmed yet are tried again too, and so are the
+receipts of paid payments that have none rendered (a worker died before issuing it).
 ``--every N`` keeps sweeping every N seconds (beside the workers, under a supervisor).
 """
 
@@ -17,7 +18,7 @@ from payments.stripe.engine import sweep
 
 class Command(BaseCommand):
     help = (
-        "Enqueue the payment task again for stuck Stripe payments and reversals; "
+        "Enqueue the payment task again for stuck Stripe payments, reversals and receipts; "
         "close finished batches."
     )
 
@@ -43,6 +44,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{result['enqueued']} payment(s) enqueued again, "
                     f"{result['reversals']} reversal(s) tried again, "
+                    f"{result['receipts']} receipt(s) issued again, "
                     f"{result['batches_closed']} batch(es) closed."
                 )
             if not every:
