@@ -93,6 +93,8 @@ MIDDLEWARE = [
     # First: every log line of the request, even the other middlewares', has its id.
     "ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files, before anything that reads sessions or the database.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -320,7 +322,12 @@ USE_TZ = True
 # --- Static files and storage ------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+# Built with the release (collectstatic), beside the code: not data, so not in VAR_DIR.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Hashed, compressed static files (WhiteNoise) are the rule in production. The build
+# step may ask for them without production's secrets: STATIC_FILES_HASHED=1
+# manage.py collectstatic --noinput.
+STATIC_FILES_HASHED = env_bool("STATIC_FILES_HASHED", not DEBUG)
 MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
 # There is deliberately no MEDIA_URL: every stored file (receipts, proofs of
 # payment) is private and served only through views that check who is asking.
@@ -353,8 +360,21 @@ STORAGES = {
         "BACKEND": "core.storage.EncryptedStorage",
         "OPTIONS": {"backend": _storage_backend, "options": _storage_options},
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # In production static files are collected at build time (collectstatic) with
+    # content-hashed names and gzip/brotli copies, and WhiteNoise serves them with a
+    # year-long Cache-Control. With DEBUG on they are found where they live, so the
+    # demo and the tests need no collectstatic.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_FILES_HASHED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
+if DEBUG:
+    # Decided here, once: pytest-django turns DEBUG off while tests run, and the
+    # tests (like the demo) serve static files from where they live.
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 MAX_RECEIPT_UPLOAD_BYTES = env_int("MAX_RECEIPT_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)

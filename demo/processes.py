@@ -134,7 +134,7 @@ def wait_until_up(url: str, *, seconds: float, alive: Callable[[], bool]) -> boo
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and alive():
         try:
-            with _local.open(url, timeout=2):
+            with _local.open(url, timeout=30):
                 return True
         except urllib.error.HTTPError:  # an answer all the same
             return True

@@ -28,12 +28,22 @@ def _private_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "private"
 
 
+_DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
 @pytest.fixture(autouse=True)
-def _empty_cache(django_db_setup, django_db_blocker):
+def _empty_cache(request):
     # Rate limits and used TOTP codes live in the cache: no test inherits another's.
+    # The cache is in the database, which only tests with database access reach; a
+    # run of tests without any (``pytest tests/test_config.py``) sets no test database up.
+    if not (
+        request.node.get_closest_marker("django_db") or _DB_FIXTURES & set(request.fixturenames)
+    ):
+        return
     from django.core.cache import cache
 
-    with django_db_blocker.unblock():
+    request.getfixturevalue("django_db_setup")
+    with request.getfixturevalue("django_db_blocker").unblock():
         cache.clear()
 
 

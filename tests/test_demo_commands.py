@@ -10,9 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -26,8 +23,19 @@ from django.core.management.base import CommandError
 from accounts.models import User
 from consultants.models import Consultant, TaxForm
 from core.money import round_money
+from demo.management.commands.demo import STOP_TIMEOUT_SECONDS
 from engagements.models import Contribution, Phase, Study
 from engagements.rates import RATE_KIND_FOR, rate_in_force
+from tests.processes import (
+    STOP_SECONDS,
+    alive,
+    answers,
+    children_of,
+    free_port,
+    group_alive,
+    listening,
+    wait_until,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -188,51 +196,9 @@ def test_demo_commands_refuse_to_run_without_debug(settings, command):
 
 # --- the one-command demo, for real --------------------------------------------------
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is running (a zombie waiting to be reaped is not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-# Generous limits: on a busy 2-core machine a fresh Django process can take a while.
-START_SECONDS = 300
-STOP_SECONDS = 120
+# Generous limits, and readiness polled rather than slept for: on a busy 2-core machine
+# a fresh Django process can take minutes to start (migrations, the demo data).
+START_SECONDS = 600
 
 
 def demo_env(tmp_path, sandbox_port: int) -> dict[str, str]:
@@ -275,24 +241,22 @@ class RunningDemo:
         return self.log_path.read_text()
 
     def wait_until_ready(self) -> None:
-        """The web page answers, the demo says so, and the worker has started."""
-        deadline = time.monotonic() + START_SECONDS
-        status = None
-        while status != 200:
-            assert time.monotonic() < deadline, self.output()[-3000:]
-            assert self.process.poll() is None, self.output()[-3000:]
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.port}/accounts/login/", timeout=5
-                ) as response:
-                    status = response.status
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.3)
-        for line in ("Honora is at", "Starting worker"):
-            while line not in self.output():
-                assert time.monotonic() < deadline, self.output()[-3000:]
-                assert self.process.poll() is None, self.output()[-3000:]
-                time.sleep(0.2)
+        """The web page answers, the demo says so, and the worker and sweeper have started."""
+        wait_until(
+            lambda: answers(f"http://127.0.0.1:{self.port}/accounts/login/"),
+            seconds=START_SECONDS,
+            what="the demo's web server",
+            still_running=lambda: self.process.poll() is None,
+            details=lambda: self.output()[-3000:],
+        )
+        for line in ("Honora is at", "Starting worker", "Sweeping every"):
+            wait_until(
+                lambda line=line: line in self.output(),
+                seconds=START_SECONDS,
+                what=repr(line),
+                still_running=lambda: self.process.poll() is None,
+                details=lambda: self.output()[-3000:],
+            )
 
     def close(self) -> None:
         if group_alive(self.process.pid):
@@ -318,11 +282,14 @@ def stop_and_check(demo: RunningDemo, sig: signal.Signals) -> str:
     children = children_of(demo.process.pid)
     assert len(children) == 4, children  # sandbox, web server, worker, sweeper
     demo.process.send_signal(sig)
-    demo.process.wait(timeout=STOP_SECONDS)
-    deadline = time.monotonic() + STOP_SECONDS
-    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [pid for pid in children if alive(pid)], "a process the demo started is running"
+    # The demo gives its children STOP_TIMEOUT_SECONDS before it kills them.
+    demo.process.wait(timeout=STOP_TIMEOUT_SECONDS + STOP_SECONDS)
+    wait_until(
+        lambda: not [pid for pid in children if alive(pid)],
+        seconds=STOP_SECONDS,
+        what="every process the demo started to stop",
+        details=lambda: demo.output()[-3000:],
+    )
     assert not group_alive(demo.process.pid), "a process the demo started is still running"
     assert not listening(demo.port)
     assert not listening(demo.sandbox_port)

@@ -26,7 +26,7 @@ from demo.management.commands.seed_demo import print_sign_ins
 from demo.processes import Children, Stopped, port_taken, wait_until_up
 
 # Generous: on a busy machine starting Django in a fresh process can take a while.
-START_TIMEOUT_SECONDS = 180
+START_TIMEOUT_SECONDS = 300
 # A worker finishes the task in hand before it stops.
 STOP_TIMEOUT_SECONDS = 60
 

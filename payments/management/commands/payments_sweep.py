@@ -4,16 +4,33 @@ A worker killed mid-call leaves its attempt claimed; once the claim expires the
 payment's task is enqueued again, and it calls Stripe with the same key. Reversals
 of returned payments that are not confirmed yet are tried again too, and so are the
 receipts of paid payments that have none rendered (a worker died before issuing it).
-``--every N`` keeps sweeping every N seconds (beside the workers, under a supervisor).
+
+``--every N`` keeps sweeping every N seconds, beside the workers under a supervisor
+(the Procfile's ``sweep``). Then SIGTERM or Ctrl-C stops it between sweeps with exit
+status 0: a sweep under way is finished first, a wait between sweeps ends at once.
+A sweep that fails on the database (restarting, unreachable, locked) is logged and
+tried again at the next turn, on a fresh connection, instead of ending the process.
 """
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, close_old_connections
 
 from payments.stripe.engine import sweep
+
+log = logging.getLogger("payments.sweep")
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class _Stop(Exception):
+    """A stop signal arrived between sweeps."""
 
 
 class Command(BaseCommand):
@@ -33,23 +50,68 @@ class Command(BaseCommand):
             "--every",
             type=float,
             default=None,
-            help="sweep again every this many seconds, until stopped",
+            help="sweep again every this many seconds, until SIGTERM or Ctrl-C",
         )
 
     def handle(self, *args, stale_seconds=None, every=None, **options):
-        while True:
-            result = sweep(stale_after=stale_seconds)
-            quiet = every and not any(result.values())
-            if not quiet:
-                self.stdout.write(
-                    f"{result['enqueued']} payment(s) enqueued again, "
-                    f"{result['reversals']} reversal(s) tried again, "
-                    f"{result['receipts']} receipt(s) issued again, "
-                    f"{result['batches_closed']} batch(es) closed."
-                )
-            if not every:
-                return
+        if every is None:
+            self._report(sweep(stale_after=stale_seconds), quiet_when_idle=False)
+            return
+        if not every > 0:
+            raise CommandError("--every must be a number of seconds above 0")
+        self._stop = False
+        self._waiting = False
+        # Signal handlers belong to the main thread (a command may be called elsewhere).
+        main = threading.current_thread() is threading.main_thread()
+        previous = (
+            {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS} if main else {}
+        )
+        try:
+            self.stdout.write(f"Sweeping every {every:g} seconds.")
+            self.stdout.flush()
+            self._sweep_until_stopped(stale_seconds, every)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        self.stdout.write("Sweeper stopped.")
+
+    def _on_signal(self, signum, frame):
+        self._stop = True
+        if self._waiting:
+            raise _Stop  # between sweeps: stop now
+        # During a sweep: it finishes, then the loop ends.
+
+    def _sweep_until_stopped(self, stale_seconds, every):
+        while not self._stop:
+            # A connection broken since the last turn (database restarted) is replaced.
+            close_old_connections()
             try:
-                time.sleep(every)
-            except KeyboardInterrupt:  # Ctrl-C between sweeps: stop quietly
+                result = sweep(stale_after=stale_seconds)
+            except DatabaseError as exc:
+                # The class only: a database message may quote the values of a row.
+                log.warning(
+                    "sweep failed on the database (%s); trying again in %g s",
+                    type(exc).__name__,
+                    every,
+                )
+            else:
+                self._report(result, quiet_when_idle=True)
+            self._waiting = True
+            try:
+                if not self._stop:  # a signal may have come just before _waiting was set
+                    time.sleep(every)
+            except _Stop:
                 return
+            finally:
+                self._waiting = False
+
+    def _report(self, result, *, quiet_when_idle):
+        if quiet_when_idle and not any(result.values()):
+            return
+        self.stdout.write(
+            f"{result['enqueued']} payment(s) enqueued again, "
+            f"{result['reversals']} reversal(s) tried again, "
+            f"{result['receipts']} receipt(s) issued again, "
+            f"{result['batches_closed']} batch(es) closed."
+        )
+        self.stdout.flush()
