@@ -73,16 +73,15 @@ SETTLE_SECONDS = 900.0
 # --- the processes ---------------------------------------------------------------------------
 
 
-def web_argv(port: int, control_dir: Path) -> list[str]:
-    """The production web process (the Procfile's ``web``), on ``port``.
+def web_argv(port: int) -> list[str]:
+    """The production web process: the Procfile's ``web`` line (config/gunicorn.py), on ``port``.
 
-    gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl):
-    two servers on one host need one each.
+    Two processes per server here (a 2-core machine runs two servers); the config file
+    already turns gunicorn's per-user control socket off, so two servers never collide.
     """
     return [
-        sys.executable, "-m", "gunicorn", "config.wsgi",
+        sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py", "config.wsgi",
         "--bind", f"127.0.0.1:{port}", "--workers", "2",
-        "--control-socket", str(control_dir / f"gunicorn-{port}.ctl"),
     ]  # fmt: skip
 
 
@@ -215,7 +214,7 @@ def start_cluster(args, tmp: Path, processes: Processes) -> Cluster:
     seed_payees(sandbox, args.payments, password=PASSWORD, totp_secrets=TOTP_SECRETS)
 
     step(f"starting {args.web} web processes (gunicorn), {args.workers} workers and the sweeper")
-    webs = [processes.start(f"web-{port}", web_argv(port, tmp), env=env) for port in web_ports]
+    webs = [processes.start(f"web-{port}", web_argv(port), env=env) for port in web_ports]
     workers = {}
     for i in range(1, args.workers + 1):
         name = f"worker-{i}"

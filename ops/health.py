@@ -107,9 +107,10 @@ def check_payments() -> dict[str, Any]:
     stuck = stuck_payment_counts()
     limit = settings.READYZ_STUCK_PAYMENTS
     return {
-        "status": WARN if stuck.payments + stuck.reversals > limit else OK,
+        "status": WARN if stuck.payments + stuck.reversals + stuck.receipts > limit else OK,
         "stuck": stuck.payments,
         "stuck_reversals": stuck.reversals,
+        "stuck_receipts": stuck.receipts,
         "threshold": limit,
         "stuck_after_seconds": settings.PAYMENTS_SWEEP_AFTER_SECONDS,
     }

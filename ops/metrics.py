@@ -156,6 +156,11 @@ def _queue() -> Iterator[Metric]:
         "Reversals of returned Stripe payments no task is moving (the sweeper's rule).",
         value=stuck.reversals,
     )
+    yield GaugeMetricFamily(
+        "honora_receipts_stuck",
+        "Paid payments still without a receipt PAYMENTS_SWEEP_AFTER_SECONDS after payment.",
+        value=stuck.receipts,
+    )
 
 
 class HonoraCollector(Collector):

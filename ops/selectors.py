@@ -9,7 +9,7 @@ from django.db.models import Min
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
 
-from payments.stripe.engine import stuck_payments, stuck_reversals
+from payments.stripe.engine import stuck_payments, stuck_receipts, stuck_reversals
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,13 @@ def task_queue_state(*, now: datetime | None = None) -> QueueState:
 class StuckPayments:
     payments: int
     reversals: int
+    receipts: int  # paid payments still without a rendered receipt
 
 
 def stuck_payment_counts() -> StuckPayments:
-    """Stripe payments (and reversals) no task is moving: the sweeper's own rule."""
-    return StuckPayments(payments=len(stuck_payments()), reversals=len(stuck_reversals()))
+    """Stripe payments, reversals and receipts no task is moving: the sweeper's own rules."""
+    return StuckPayments(
+        payments=len(stuck_payments()),
+        reversals=len(stuck_reversals()),
+        receipts=len(stuck_receipts()),
+    )

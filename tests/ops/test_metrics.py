@@ -141,3 +141,22 @@ def test_no_personal_data_in_the_metrics(client, metrics_on, paid_world, consult
     text = client.get("/metrics").content.decode()
     for value in (consultant.email, consultant.user.email, consultant.display_name, "1001"):
         assert value not in text
+
+
+def test_a_paid_payment_without_its_receipt_shows_once_the_sweeper_would_act(
+    client, metrics_on, paid_world, settings
+):
+    from payments.documents.models import Receipt
+
+    # The receipt task was enqueued, never run (no worker here): just paid, nothing stuck.
+    assert not Receipt.objects.filter(payment=paid_world, rendered_at__isnull=False).exists()
+    assert scrape(client)[("honora_receipts_stuck", ())] == 0
+    assert client.get("/readyz").json()["checks"]["payments"]["stuck_receipts"] == 0
+
+    # Paid longer ago than the sweeper waits: a worker died before issuing it.
+    Payment.objects.filter(pk=paid_world.pk).update(
+        paid_at=timezone.now() - timedelta(seconds=settings.PAYMENTS_SWEEP_AFTER_SECONDS + 60)
+    )
+    assert scrape(client)[("honora_receipts_stuck", ())] == 1
+    payments = client.get("/readyz").json()["checks"]["payments"]
+    assert payments["stuck_receipts"] == 1 and payments["status"] == "warn"
