@@ -259,9 +259,9 @@ def backup_restore(*, path: Path, replace: bool = False) -> Summary:
             database.load(dump_path, replace=replace)
             summary.database_bytes = manifest["database"]["size"]
         for entry in manifest["files"]:
-            handle = archive.extractfile(entry["member"])
-            assert handle is not None
-            data = handle.read()
+            stored = archive.extractfile(entry["member"])
+            assert stored is not None
+            data = stored.read()
             if hashlib.sha256(data).hexdigest() != entry["sha256"]:
                 raise StateConflict(f"{entry['member']} changed while it was read")
             name = entry["name"]

@@ -64,9 +64,11 @@ def redis_server():
     import redis
 
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - a fixed binary on a port we chose
-        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
-        + ["--bind", "127.0.0.1"],
+    process = subprocess.Popen(
+        [
+            *("redis-server", "--port", str(port), "--save", "", "--appendonly", "no"),
+            *("--bind", "127.0.0.1"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -100,7 +102,7 @@ class S3Server:
             endpoint_url=self.url,
             region_name="us-east-1",
             aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
+            aws_secret_access_key="testing",
         )
 
 
@@ -123,7 +125,7 @@ def s3_server(monkeypatch):
         try:
             s3.client().list_buckets()
             return True
-        except Exception:  # noqa: BLE001 - not up yet, whatever the reason
+        except Exception:
             return False
 
     try:
@@ -180,7 +182,7 @@ def run_django(tmp_path):
             "LOG_LEVEL": "WARNING",
             **env,
         }
-        result = subprocess.run(  # noqa: S603 - our own manage.py
+        result = subprocess.run(
             [sys.executable, "manage.py", "shell", "--no-imports", "-c", script],
             cwd=ROOT,
             env=full_env,

@@ -100,7 +100,7 @@ def empty_target(tmp_path):
 
 
 def manage(*args: str, database: str, media, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(  # noqa: S603 - our own manage.py
+    return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env={
@@ -155,9 +155,9 @@ def test_the_archive_holds_the_database_the_files_as_stored_and_a_manifest(archi
         stored = tar.extractfile(f"files/{receipt.pdf.name}").read()
         names = sorted(tar.getnames())
     assert stored.startswith(MAGIC) and LEGAL_NAME.encode() not in stored  # still encrypted
-    assert names == sorted(["manifest.json", manifest["database"]["member"], *[
-        f["member"] for f in manifest["files"]
-    ]])
+    assert names == sorted(
+        ["manifest.json", manifest["database"]["member"], *[f["member"] for f in manifest["files"]]]
+    )
     assert [f["name"] for f in manifest["files"]] == [receipt.pdf.name]
     assert len(manifest["database"]["sha256"]) == 64
     assert manifest["counts"]["payments.Receipt"] == 1
@@ -177,16 +177,18 @@ def test_the_restore_drill(archive, seeded, settings, empty_target):
     assert "1 private files" in restored.stdout
 
     result = manage(
-        "shell", "--no-imports", "-c", CHECK_RESTORED, database=empty_target,
+        "shell",
+        "--no-imports",
+        "-c",
+        CHECK_RESTORED,
+        database=empty_target,
         media=settings.MEDIA_ROOT,
     )
     assert result.returncode == 0, result.stderr
     after = json.loads(result.stdout.strip().splitlines()[-1])
     for label, ids in before.items():
         assert after["ids"][label] == ids, label  # history and audit tables included
-    assert after["receipts"] == [
-        {"number": seeded[1].number, "by_hash": True, "genuine": True}
-    ]
+    assert after["receipts"] == [{"number": seeded[1].number, "by_hash": True, "genuine": True}]
     assert after["vault"] == [[LEGAL_NAME, TIN]]
 
 
@@ -200,8 +202,13 @@ def test_restored_under_another_key_the_rows_return_but_the_vault_and_files_do_n
     )
     assert restored.returncode == 0, restored.stderr
     result = manage(
-        "shell", "--no-imports", "-c", CHECK_RESTORED, database=empty_target,
-        media=settings.MEDIA_ROOT, **other_key,
+        "shell",
+        "--no-imports",
+        "-c",
+        CHECK_RESTORED,
+        database=empty_target,
+        media=settings.MEDIA_ROOT,
+        **other_key,
     )
     after = json.loads(result.stdout.strip().splitlines()[-1])
     # The public check reads only rows; the file itself no longer decrypts, nor the vault.
@@ -256,7 +263,9 @@ def test_an_archive_from_a_newer_honora_is_refused(archive):
         return json.dumps(manifest).encode()
 
     _rewrite(archive, future)
-    with pytest.raises(CommandError, match="made by a newer Honora.*payments.9999_from_the_future"):
+    with pytest.raises(
+        CommandError, match=r"made by a newer Honora.*payments\.9999_from_the_future"
+    ):
         call_command("restore", str(archive))
 
 
@@ -266,7 +275,7 @@ def test_an_archive_from_a_newer_honora_is_refused(archive):
 def test_what_is_not_a_backup_gets_a_clear_error(tmp_path, content):
     path = tmp_path / "x.tar"
     path.write_bytes(content)
-    with pytest.raises(CommandError, match="not a readable backup archive|has no manifest"):
+    with pytest.raises(CommandError, match=r"not a readable backup archive|has no manifest"):
         call_command("restore", str(path))
 
 

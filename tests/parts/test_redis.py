@@ -8,13 +8,15 @@ used through one process is refused through the other.
 
 from __future__ import annotations
 
-
 import pytest
+from django.conf import settings as django_settings
 from django.test import override_settings
 
-from tests.conftest import requires_postgres
-
-pytestmark = requires_postgres
+# The other processes open the test database: an in-memory SQLite one cannot be shared.
+shared_database = pytest.mark.skipif(
+    "postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
+    reason="the other processes need the test database: run with DATABASE_URL=postgres://...",
+)
 
 FAILED_SIGN_INS = """
 from django.test import Client
@@ -91,6 +93,7 @@ def test_a_dead_redis_fails_fast_instead_of_hanging():
         caches["default"].get("anything")
 
 
+@shared_database
 def test_failed_sign_ins_through_two_processes_share_one_limit(
     django_db_setup, redis_server, run_django
 ):
@@ -107,6 +110,7 @@ def test_failed_sign_ins_through_two_processes_share_one_limit(
     assert not any("nobody@example.org" in key for key in keys)  # no address in a key
 
 
+@shared_database
 def test_failed_api_tokens_through_two_processes_share_one_limit(
     django_db_setup, redis_server, run_django
 ):
@@ -116,6 +120,7 @@ def test_failed_api_tokens_through_two_processes_share_one_limit(
     assert any(redis_server.client().scan_iter("honora:1:throttle_auth_*"))
 
 
+@shared_database
 @pytest.mark.django_db(transaction=True)
 def test_a_totp_code_used_through_one_process_is_refused_through_the_other(
     finance, totp_clock, redis_server, run_django, settings
@@ -134,8 +139,11 @@ def test_a_totp_code_used_through_one_process_is_refused_through_the_other(
     }
     env = {"REDIS_URL": redis_server.url}
     first = run_django(TOTP_SIGN_IN.format(**values), **env)
-    assert first == {"after_password": "/accounts/2fa/authenticate/", "after_code": 302,
-                     "signed_in": True}
+    assert first == {
+        "after_password": "/accounts/2fa/authenticate/",
+        "after_code": 302,
+        "signed_in": True,
+    }
     second = run_django(TOTP_SIGN_IN.format(**values), **env)
     assert second["after_password"] == "/accounts/2fa/authenticate/"
     assert second["signed_in"] is False  # the same code, the same window: refused

@@ -70,7 +70,7 @@ def test_the_settings_build_a_private_s3_storage_with_bounded_waits(s3_storage):
 def test_a_receipt_from_the_real_task_is_stored_encrypted_in_the_bucket_and_verifies(
     client, s3_storage, engagement, coordinator, coordinator2, finance, finance2
 ):
-    payment, receipt = paid_and_receipted(
+    _payment, receipt = paid_and_receipted(
         engagement,
         coordinator=coordinator,
         coordinator2=coordinator2,
@@ -111,7 +111,7 @@ def test_nothing_in_the_bucket_is_public(s3_storage):
     # An anonymous GET of the object's address is refused.
     anonymous = urllib.request.Request(f"{s3_storage.url}/{s3_storage.bucket}/{name}")
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(anonymous, timeout=30)  # noqa: S310 - our local server
+        urllib.request.urlopen(anonymous, timeout=30)
     assert refused.value.code == 403
 
 

@@ -59,9 +59,7 @@ def test_a_dead_mail_server_is_an_error_not_a_hang(settings):
 
 
 def test_the_sign_in_code_arrives_over_smtp_and_signs_in(client, smtp, consultant_user):
-    response = client.post(
-        reverse("account_request_login_code"), {"email": consultant_user.email}
-    )
+    response = client.post(reverse("account_request_login_code"), {"email": consultant_user.email})
     assert response.status_code == 302
     assert len(smtp.messages) == 1
     message = smtp.messages[0]
