@@ -285,3 +285,21 @@ def test_backup_will_not_overwrite_an_archive(tmp_path):
     with pytest.raises(CommandError, match="already exists"):
         call_command("backup", str(path))
     assert path.read_bytes() == b"keep me"
+
+
+def test_force_replaces_what_is_there_with_the_archive(archive, seeded, settings):
+    from accounts.models import User
+    from payments.documents.models import Receipt
+
+    users_before = set(User.objects.values_list("pk", flat=True))
+    User.objects.create(email="added-after-the-backup@example.org")
+    (settings.MEDIA_ROOT / seeded[1].pdf.name).write_bytes(b"overwritten")
+
+    out = io.StringIO()
+    call_command("restore", str(archive), "--force", stdout=out)
+    assert "Restored" in out.getvalue()
+    assert set(User.objects.values_list("pk", flat=True)) == users_before
+    receipt = Receipt.objects.get()
+    from payments.documents.rendering import stored_pdf
+
+    assert stored_pdf(receipt).startswith(b"%PDF-")  # the file is the archived one again

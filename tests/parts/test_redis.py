@@ -19,6 +19,7 @@ shared_database = pytest.mark.skipif(
 )
 
 FAILED_SIGN_INS = """
+import json
 from django.test import Client
 client = Client(REMOTE_ADDR="203.0.113.7")
 answers = []
@@ -30,6 +31,7 @@ print(json.dumps(answers))
 """
 
 BAD_TOKENS = """
+import json
 from django.test import Client
 client = Client(REMOTE_ADDR="203.0.113.8")
 statuses = [
