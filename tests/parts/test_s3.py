@@ -121,3 +121,38 @@ def test_an_upload_goes_through_the_same_encryption(s3_storage):
     assert raw.startswith(MAGIC)
     with default_storage.open(name) as handle:
         assert handle.read() == b"%PDF-1.7 W-9"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backup_and_restore_copy_the_bucket_as_stored(
+    s3_storage, tmp_path, engagement, coordinator, coordinator2, finance, finance2
+):
+    import io
+    import json
+    import tarfile
+
+    from django.core.management import call_command
+
+    _payment, receipt = paid_and_receipted(
+        engagement,
+        coordinator=coordinator,
+        coordinator2=coordinator2,
+        finance=finance,
+        finance2=finance2,
+    )
+    s3 = s3_storage.client()
+    in_bucket = s3.get_object(Bucket=s3_storage.bucket, Key=receipt.pdf.name)["Body"].read()
+    archive = tmp_path / "backup.tar"
+    call_command("backup", str(archive), stdout=io.StringIO())
+    with tarfile.open(archive) as tar:
+        assert tar.extractfile(f"files/{receipt.pdf.name}").read() == in_bucket  # as stored
+        assert [f["name"] for f in json.load(tar.extractfile("manifest.json"))["files"]] == [
+            receipt.pdf.name
+        ]
+
+    s3.delete_object(Bucket=s3_storage.bucket, Key=receipt.pdf.name)  # the bucket is wiped
+    call_command("restore", str(archive), "--force", stdout=io.StringIO())
+    assert s3.get_object(Bucket=s3_storage.bucket, Key=receipt.pdf.name)["Body"].read() == (
+        in_bucket
+    )
+    assert hashlib.sha256(stored_pdf(receipt)).hexdigest() == receipt.sha256
