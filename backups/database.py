@@ -45,7 +45,13 @@ def _pg_env() -> dict[str, str]:
 
 def _run(command: list[str]) -> None:
     # Fixed programs (pg_dump, pg_restore); arguments come from settings, not from input.
-    result = subprocess.run(command, env=_pg_env(), capture_output=True, text=True, check=False)  # noqa: S603
+    try:
+        result = subprocess.run(command, env=_pg_env(), capture_output=True, text=True, check=False)  # noqa: S603
+    except FileNotFoundError:
+        raise StateConflict(
+            f"{command[0]} is not installed: install PostgreSQL's client tools "
+            "(the server's major version or newer, e.g. apt-get install postgresql-client-15)"
+        ) from None
     if result.returncode != 0:
         raise StateConflict(f"{command[0]} failed: {result.stderr.strip()[-2000:]}")
 
