@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -92,7 +93,8 @@ def redis_server():
 @dataclass
 class S3Server:
     url: str
-    bucket: str = "honora-private"
+    # moto keeps its buckets in the process, whichever server: one new bucket per test.
+    bucket: str = field(default_factory=lambda: f"honora-private-{uuid.uuid4().hex[:12]}")
 
     def client(self):
         import boto3
