@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
-from botocore import config as botocore_config
+from botocore.config import Config as BotoConfig
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "payments",
     "portal",
     "api",
+    "backups",
     "demo",
     "ops",
 ]
@@ -218,16 +219,25 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Cache (rate limits, used TOTP codes) -----------------------------------
+# With several web processes (or machines) the cache must be one they share: Redis.
+# A dead Redis fails a request within the timeouts instead of hanging a worker.
 _redis_url = env_str("REDIS_URL")
+REDIS_TIMEOUT_SECONDS = env_int("REDIS_TIMEOUT_SECONDS", 2, minimum=1, maximum=60)
 if _redis_url:
+    if not _redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://")
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _redis_url,
-            # A Redis that does not answer fails fast instead of hanging a request.
+            # Several installations may share one Redis: keys carry a prefix and a version.
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "honora"),
+            "VERSION": 1,
             "OPTIONS": {
-                "socket_connect_timeout": env_int("REDIS_TIMEOUT", 3, minimum=1, maximum=60),
-                "socket_timeout": env_int("REDIS_TIMEOUT", 3, minimum=1, maximum=60),
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+                "retry_on_timeout": False,
+                "health_check_interval": 30,
             },
         }
     }
@@ -331,6 +341,22 @@ STATIC_FILES_HASHED = env_bool("STATIC_FILES_HASHED", not DEBUG)
 MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
 # There is deliberately no MEDIA_URL: every stored file (receipts, proofs of
 # payment) is private and served only through views that check who is asking.
+
+
+def _s3_client_config() -> BotoConfig:
+    # "path" for most S3-compatible servers (MinIO, Ceph...), "virtual" or "auto" for AWS.
+    style = env_str("AWS_S3_ADDRESSING_STYLE", "auto")
+    if style not in ("auto", "path", "virtual"):
+        raise ImproperlyConfigured("AWS_S3_ADDRESSING_STYLE must be auto, path or virtual")
+    return BotoConfig(
+        s3={"addressing_style": style},
+        signature_version=env_str("AWS_S3_SIGNATURE_VERSION", "s3v4"),
+        connect_timeout=env_int("AWS_S3_CONNECT_TIMEOUT", 5, minimum=1, maximum=120),
+        read_timeout=env_int("AWS_S3_READ_TIMEOUT", 30, minimum=1, maximum=600),
+        retries={"max_attempts": env_int("AWS_S3_MAX_ATTEMPTS", 3, minimum=1, maximum=10)},
+    )
+
+
 _storage_backend = env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
 _storage_options: dict = {}
 if _storage_backend == "storages.backends.s3.S3Storage":
@@ -346,12 +372,9 @@ if _storage_backend == "storages.backends.s3.S3Storage":
         "default_acl": None,  # private: files are only ever served through views
         "querystring_auth": True,
         "file_overwrite": False,
-        # An S3 server that does not answer fails a call in seconds, not minutes.
-        "client_config": botocore_config.Config(
-            connect_timeout=env_int("AWS_S3_CONNECT_TIMEOUT", 5, minimum=1, maximum=60),
-            read_timeout=env_int("AWS_S3_READ_TIMEOUT", 30, minimum=1, maximum=300),
-            retries={"max_attempts": 2, "mode": "standard"},
-        ),
+        # Addressing, signature, and bounded waits and retries: a dead object store
+        # fails a request instead of hanging a worker.
+        "client_config": _s3_client_config(),
     }
 STORAGES = {
     # Every stored file is private and encrypted at rest (core.storage), on the
@@ -392,6 +415,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# Seconds an SMTP connection may block: a dead mail server cannot hang a worker.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1, maximum=300)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on")
 # A sender name that says nothing about the study's subject (DOMAIN.md).

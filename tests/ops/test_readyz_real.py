@@ -56,7 +56,7 @@ def test_readyz_follows_redis_and_s3_going_away_and_coming_back(tmp_path, redis_
         tmp_path,
         DATABASE_URL=f"sqlite:///{tmp_path / 'honora.sqlite3'}",
         REDIS_URL=f"redis://127.0.0.1:{redis_server.port}/0",
-        REDIS_TIMEOUT="2",
+        REDIS_TIMEOUT_SECONDS="2",
         **s3_server.env(),
     )
     manage(env, "migrate", "--no-input", "-v", "0")
