@@ -103,7 +103,7 @@ def test_the_sweeper_exits_0_on_a_stop_signal(tmp_path, database_url, started, s
 
 # --- the sweeper's loop, in this process ------------------------------------------------
 
-NOTHING = {"enqueued": 0, "reversals": 0, "batches_closed": 0}
+NOTHING = {"enqueued": 0, "reversals": 0, "receipts": 0, "batches_closed": 0}
 
 
 def run_sweeper(*args: str) -> str:
