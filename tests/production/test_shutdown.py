@@ -112,7 +112,20 @@ def run_sweeper(*args: str) -> str:
     return out.getvalue()
 
 
-def test_a_stop_signal_during_a_sweep_lets_that_sweep_finish(monkeypatch):
+@pytest.fixture
+def fresh_connections(monkeypatch):
+    """The turns on which the loop asked for a fresh database connection.
+
+    These tests stand a fake in for the sweep and touch no database; the loop's
+    close_old_connections() would reach the connection an earlier test on this
+    worker left open, which pytest-django refuses outside a database test.
+    """
+    turns = []
+    monkeypatch.setattr(payments_sweep, "close_old_connections", lambda: turns.append(1))
+    return turns
+
+
+def test_a_stop_signal_during_a_sweep_lets_that_sweep_finish(monkeypatch, fresh_connections):
     before = signal.getsignal(signal.SIGTERM)
     steps = []
 
@@ -126,12 +139,13 @@ def test_a_stop_signal_during_a_sweep_lets_that_sweep_finish(monkeypatch):
     # An hour between sweeps: returning at all shows the wait was never entered.
     output = run_sweeper("--every", "3600")
     assert steps == ["started", "finished"]
+    assert len(fresh_connections) == 1
     assert "2 payment(s) enqueued again" in output
     assert output.rstrip().endswith("Sweeper stopped.")
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-def test_a_database_error_does_not_end_the_sweeper(monkeypatch, caplog):
+def test_a_database_error_does_not_end_the_sweeper(monkeypatch, caplog, fresh_connections):
     calls = []
 
     def sweep(stale_after=None):
@@ -145,6 +159,7 @@ def test_a_database_error_does_not_end_the_sweeper(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING, logger="payments.sweep"):
         output = run_sweeper("--every", "0.01", "--stale-seconds", "5")
     assert calls == [5.0, 5.0]
+    assert len(fresh_connections) == 2  # a fresh connection before the turn after the error
     assert "Sweeper stopped." in output
     assert "sweep failed on the database (OperationalError)" in caplog.text
     assert "someone@example.org" not in caplog.text  # the class only, never the message
