@@ -16,6 +16,21 @@ from tests.factories import ConsultantFactory, EngagementFactory, UserFactory
 # The local Stripe sandbox (``stripe_sandbox``, ``stripe_client``, ``webhook_receiver``...).
 pytest_plugins = ["tests.stripe_sandbox.fixtures"]
 
+# Tests whose proof does not depend on the test run's database: the browser (it drives
+# pages; the rules behind them are proved on both databases elsewhere), the production
+# processes (they run on PostgreSQL in production, and on it when the run is on it), and
+# /readyz with backends of its own. CI runs them once, in its PostgreSQL run
+# (``-m "not database_neutral"`` in the SQLite run); ``uv run pytest`` runs them too.
+DATABASE_NEUTRAL = ("tests/browser/", "tests/production/", "tests/ops/test_readyz_real.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    root = config.rootpath
+    for item in items:
+        where = item.path.relative_to(root).as_posix()
+        if where.startswith(DATABASE_NEUTRAL):
+            item.add_marker(pytest.mark.database_neutral)
+
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
