@@ -1,4 +1,5 @@
-"""Real processes for the /readyz tests: the app under gunicorn, Redis, moto's S3, PostgreSQL.
+"""Real processes for the /readyz tests: the app under gunicorn and a private PostgreSQL
+(Redis and moto's S3 come from ``tests/servers.py``).
 
 Every wait polls for a state with a generous deadline; nothing sleeps a fixed time
 to let something happen.
@@ -9,42 +10,18 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
+
+from tests.processes import free_port, listening, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 120.0
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(check: Callable[[], object], what: str, timeout: float = DEADLINE) -> object:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)  # a poll interval, not a wait for something to happen
-    raise AssertionError(f"gave up waiting for {what} after {timeout:.0f}s (last: {last!r})")
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def production_env(tmp: Path, **extra: str) -> dict[str, str]:
@@ -111,7 +88,7 @@ class AppServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_until(self._healthy, "gunicorn to answer /healthz")
+        wait_until(self._healthy, seconds=DEADLINE, what="gunicorn to answer /healthz")
 
     def _healthy(self) -> bool:
         if self.process.poll() is not None:
@@ -144,7 +121,7 @@ class AppServer:
             )
             return body if ok else None
 
-        return wait_until(matches, what)  # type: ignore[return-value]
+        return wait_until(matches, seconds=DEADLINE, what=what)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -155,93 +132,6 @@ class AppServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=60)
         self._out.close()
-
-
-class RedisServer:
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self._pong, f"redis-server on port {self.port}")
-
-    def _pong(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise AssertionError("redis-server exited")
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=60)
-        wait_until(lambda: not listening(self.port), "redis-server to stop listening")
-
-
-class S3Server:
-    """moto's S3 in server mode; a new one on the same port starts empty."""
-
-    BUCKET = "honora-private"
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.server = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        import boto3
-        from moto.server import ThreadedMotoServer
-
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.server.start()
-        wait_until(lambda: listening(self.port), f"moto on port {self.port}")
-        boto3.client(
-            "s3",
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        ).create_bucket(Bucket=self.BUCKET)
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
-        wait_until(lambda: not listening(self.port), "moto to stop listening")
-
-    def env(self) -> dict[str, str]:
-        return {
-            "STORAGE_BACKEND": "storages.backends.s3.S3Storage",
-            "AWS_STORAGE_BUCKET_NAME": self.BUCKET,
-            "AWS_S3_ENDPOINT_URL": self.url,
-            "AWS_S3_REGION_NAME": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_S3_CONNECT_TIMEOUT": "2",
-            "AWS_S3_READ_TIMEOUT": "5",
-        }
 
 
 def can_run_postgres() -> str | None:
@@ -299,13 +189,15 @@ class PostgresCluster:
             "120",
             "start",
         )
-        wait_until(lambda: listening(self.port), "PostgreSQL to listen")
+        wait_until(lambda: listening(self.port), seconds=DEADLINE, what="PostgreSQL to listen")
 
     def stop(self) -> None:
         self._as_postgres(
             str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "120", "stop"
         )
-        wait_until(lambda: not listening(self.port), "PostgreSQL to stop listening")
+        wait_until(
+            lambda: not listening(self.port), seconds=DEADLINE, what="PostgreSQL to stop listening"
+        )
 
     def remove(self) -> None:
         if (self.data / "postmaster.pid").exists():

@@ -14,12 +14,11 @@ import pytest
 from tests.ops.servers import (
     AppServer,
     PostgresCluster,
-    RedisServer,
-    S3Server,
     can_run_postgres,
     manage,
     production_env,
 )
+from tests.servers import RedisServer, S3Server
 
 SECRETS_IN_ENV = ("testing", "readyz-test-secret", "127.0.0.1", "postgres://", "redis://")
 

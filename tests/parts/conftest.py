@@ -2,6 +2,7 @@
 
 ``redis_server``: our own ``redis-server`` on a free port (never the shared 6379).
 ``s3_server``: moto's S3-compatible server (``ThreadedMotoServer``) with a private bucket.
+(Both are ``tests/servers.py``'s, which the /readyz tests use too.)
 ``smtp_server``: an aiosmtpd server that keeps every message it is handed.
 ``run_django``: runs a script in a separate ``manage.py shell`` process against the test
 database, so two real processes share (or fail to share) what the settings say.
@@ -13,11 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import uuid
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -26,114 +24,35 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.processes import free_port
+from tests.servers import RedisServer, S3Server
+
 ROOT = Path(__file__).resolve().parents[2]
 READY_SECONDS = 90
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(condition, *, what: str, seconds: float = READY_SECONDS) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {seconds} s")
-
-
-@dataclass
-class RedisServer:
-    port: int
-    process: subprocess.Popen
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def client(self):
-        import redis
-
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+__all__ = ["ROOT", "RedisServer", "S3Server", "database_url", "free_port"]
 
 
 @pytest.fixture
 def redis_server():
-    import redis
-
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            *("redis-server", "--port", str(port), "--save", "", "--appendonly", "no"),
-            *("--bind", "127.0.0.1"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = RedisServer(port=port, process=process)
-
-    def answers() -> bool:
-        assert process.poll() is None, "redis-server exited while starting"
-        try:
-            return bool(server.client().ping())
-        except redis.exceptions.ConnectionError:
-            return False
-
+    server = RedisServer().start()
     try:
-        wait_until(answers, what=f"redis-server answering PING on {port}")
         yield server
     finally:
-        process.terminate()
-        process.wait(timeout=60)
-
-
-@dataclass
-class S3Server:
-    url: str
-    # moto keeps its buckets in the process, whichever server: one new bucket per test.
-    bucket: str = field(default_factory=lambda: f"honora-private-{uuid.uuid4().hex[:12]}")
-
-    def client(self):
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        server.stop()
 
 
 @pytest.fixture
 def s3_server(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    s3 = S3Server(url=f"http://127.0.0.1:{port}")
-
-    def answers() -> bool:
-        try:
-            s3.client().list_buckets()
-            return True
-        except Exception:
-            return False
-
+    server = S3Server().start()
     try:
-        wait_until(answers, what=f"moto's S3 server on {port}")
-        s3.client().create_bucket(Bucket=s3.bucket)
-        yield s3
+        yield server
     finally:
         server.stop()
 

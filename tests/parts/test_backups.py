@@ -26,8 +26,7 @@ from django.db import connection
 
 from core.storage import MAGIC
 from tests.parts.conftest import ROOT, database_url
-from tests.parts.seeding import paid_and_receipted
-from tests.payments.documents_support import LEGAL_NAME, TIN
+from tests.payments.documents_support import LEGAL_NAME, TIN, paid_with_receipt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -130,12 +129,13 @@ def target_tables(database: str, media) -> list[str]:
 
 @pytest.fixture
 def seeded(engagement, coordinator, coordinator2, finance, finance2):
-    return paid_and_receipted(
+    return paid_with_receipt(
         engagement,
         coordinator=coordinator,
         coordinator2=coordinator2,
         finance=finance,
         finance2=finance2,
+        by_task=True,
     )
 
 

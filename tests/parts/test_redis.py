@@ -80,7 +80,7 @@ def test_a_dead_redis_fails_fast_instead_of_hanging():
     """A port nobody listens on: the cache raises instead of waiting forever."""
     from django.core.cache import caches
 
-    from tests.parts.conftest import free_port
+    from tests.processes import free_port
 
     dead = {
         "default": {

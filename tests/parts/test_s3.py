@@ -20,8 +20,7 @@ from django.urls import reverse
 
 from core.storage import MAGIC
 from payments.documents.rendering import stored_pdf
-from tests.parts.seeding import paid_and_receipted
-from tests.payments.documents_support import LEGAL_NAME, body_of
+from tests.payments.documents_support import LEGAL_NAME, body_of, paid_with_receipt
 
 pytestmark = pytest.mark.django_db
 
@@ -70,12 +69,13 @@ def test_the_settings_build_a_private_s3_storage_with_bounded_waits(s3_storage):
 def test_a_receipt_from_the_real_task_is_stored_encrypted_in_the_bucket_and_verifies(
     client, s3_storage, engagement, coordinator, coordinator2, finance, finance2
 ):
-    _payment, receipt = paid_and_receipted(
+    _payment, receipt = paid_with_receipt(
         engagement,
         coordinator=coordinator,
         coordinator2=coordinator2,
         finance=finance,
         finance2=finance2,
+        by_task=True,
     )
     assert receipt.is_rendered
     s3 = s3_storage.client()
@@ -133,12 +133,13 @@ def test_backup_and_restore_copy_the_bucket_as_stored(
 
     from django.core.management import call_command
 
-    _payment, receipt = paid_and_receipted(
+    _payment, receipt = paid_with_receipt(
         engagement,
         coordinator=coordinator,
         coordinator2=coordinator2,
         finance=finance,
         finance2=finance2,
+        by_task=True,
     )
     s3 = s3_storage.client()
     in_bucket = s3.get_object(Bucket=s3_storage.bucket, Key=receipt.pdf.name)["Body"].read()

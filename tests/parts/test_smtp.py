@@ -13,8 +13,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from tests.parts.seeding import paid_and_receipted
-from tests.payments.documents_support import LEGAL_NAME, PSEUDONYM, TIN
+from tests.payments.documents_support import LEGAL_NAME, PSEUDONYM, TIN, paid_with_receipt
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +49,7 @@ def test_the_settings_bound_how_long_smtp_may_block():
 
 
 def test_a_dead_mail_server_is_an_error_not_a_hang(settings):
-    from tests.parts.conftest import free_port
+    from tests.processes import free_port
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
@@ -78,12 +77,13 @@ def test_receipt_and_payment_notices_arrive_neutral_with_a_link_to_the_site(
     consultant = engagement.consultant
     consultant.email_receipts = True
     consultant.save()
-    payment, receipt = paid_and_receipted(
+    payment, receipt = paid_with_receipt(
         engagement,
         coordinator=coordinator,
         coordinator2=coordinator2,
         finance=finance,
         finance2=finance2,
+        by_task=True,
     )
     from payments.tasks import tell_payment_came_back
 

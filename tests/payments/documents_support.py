@@ -16,6 +16,7 @@ from consultants.models import TaxForm
 from consultants.services import vault_update
 from payments.documents.models import Receipt
 from payments.documents.receipts import receipt_issue
+from payments.documents.tasks import issue_receipt
 from tests.payments.factories_payouts import STANDARD_ENTRIES, approved_work, paid_manual_payment
 
 LEGAL_NAME = "Rivera Example"
@@ -33,11 +34,21 @@ def body_of(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
-def paid_with_receipt(engagement, *, coordinator, coordinator2, finance, finance2, name_as):
+def paid_with_receipt(
+    engagement,
+    *,
+    coordinator,
+    coordinator2,
+    finance,
+    finance2,
+    name_as="legal_name",
+    by_task=False,
+):
     """The owner's standard work (hours, an honorarium, a reimbursement), paid by check.
 
     The consultant has a legal name in the vault and a pseudonym; ``name_as`` is how
-    they chose to be named on receipts.
+    they chose to be named on receipts. ``by_task`` issues the receipt through the task a
+    worker runs when a payment is paid (storage and all), instead of the service.
     """
     consultant = engagement.consultant
     consultant.payout_method = "check"
@@ -57,8 +68,10 @@ def paid_with_receipt(engagement, *, coordinator, coordinator2, finance, finance
     )
     approved_work(engagement, logger=coordinator, approver=coordinator2, entries=STANDARD_ENTRIES)
     payment = paid_manual_payment(finance=finance, finance2=finance2)
-    receipt = receipt_issue(payment_id=payment.pk)
-    return payment, receipt
+    if by_task:
+        issue_receipt.call(payment.pk)
+        return payment, Receipt.objects.get(payment=payment)
+    return payment, receipt_issue(payment_id=payment.pk)
 
 
 def assert_pdf_states_the_receipt(text: str, receipt: Receipt, *, name: str) -> None:
