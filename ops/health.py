@@ -29,6 +29,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from ops.selectors import stuck_payment_counts, task_queue_state
+
 log = logging.getLogger("ops.health")
 
 OK, WARN, FAIL, SKIPPED = "ok", "warn", "fail", "skipped"
@@ -88,8 +90,6 @@ def check_storage() -> dict[str, Any]:
 
 
 def check_tasks() -> dict[str, Any]:
-    from ops.selectors import task_queue_state
-
     state = task_queue_state()
     limit = settings.READYZ_TASK_AGE_SECONDS
     return {
@@ -102,8 +102,6 @@ def check_tasks() -> dict[str, Any]:
 
 
 def check_payments() -> dict[str, Any]:
-    from ops.selectors import stuck_payment_counts
-
     stuck = stuck_payment_counts()
     limit = settings.READYZ_STUCK_PAYMENTS
     return {

@@ -8,8 +8,10 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ops.health import readiness
+from ops.metrics import registry
 
 
 @never_cache
@@ -47,8 +49,4 @@ def metrics(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("unauthorized\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-    from ops.metrics import registry
-
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
