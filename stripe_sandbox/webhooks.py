@@ -1,10 +1,11 @@
 """Webhook delivery: signed like Stripe, from a background thread, at least once.
 
 A failed attempt (no answer, or not 2xx) is retried as Stripe retries it
-(https://docs.stripe.com/webhooks#retries: "In live mode, Stripe attempts to deliver a
-given event to your webhook endpoint for up to 3 days with an exponential back off"):
+(https://docs.stripe.com/webhooks, "Automatic retries": "In live mode, Stripe attempts to
+deliver a given event to your webhook endpoint for up to 3 days with an exponential back
+off"; RULES.md, "Webhook deliveries"):
 
-1. first a few quick retries in wall time (``quick_retries``, about 8 s in all), so a
+1. first a few quick retries in wall time (``QUICK_RETRIES``, about 8 s in all), so a
    receiver that is still starting (the demo's web server) gets its events at once;
 2. then on Stripe's schedule on the sandbox's movable clock (``RETRY_SCHEDULE``: 1 min,
    then three times longer each time up to 12 h apart), until three days after the first

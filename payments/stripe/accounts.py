@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import stripe
 from django.conf import settings
@@ -26,6 +26,7 @@ from payments.stripe.countries import (
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
+    from stripe.params import AccountCreateParams
 
     from accounts.models import User
 
@@ -183,7 +184,7 @@ def stripe_onboarding_link(
         if account is None:
             step = StripeSetupFailure.Step.ACCOUNT
             created = client.v1.accounts.create(
-                params=params,
+                params=cast("AccountCreateParams", params),
                 options={"idempotency_key": f"honora-account-{consultant.public_id}"},
             )
             account = stripe_account_save(consultant=consultant, account=created.to_dict(), by=by)
