@@ -27,6 +27,7 @@ from config.env import (
 )
 from ops import sentry
 from ops.logging import logging_config
+from payments.stripe.countries import STRIPE_COUNTRIES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("HONORA_VAR_DIR", str(BASE_DIR / "var")))
@@ -523,7 +524,24 @@ STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 30, minimum=1)
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
 # The SDK accepts signatures from the future; Honora allows only a little clock skew.
 STRIPE_WEBHOOK_MAX_FUTURE_SECONDS = env_int("STRIPE_WEBHOOK_MAX_FUTURE_SECONDS", 60, minimum=0)
-STRIPE_CONNECT_COUNTRY = env_str("STRIPE_CONNECT_COUNTRY", "US").upper()
+# Where the Stripe platform account is (ISO 3166 alpha-2). It decides each consultant's
+# service agreement: full for the same country, recipient for an allowed cross-border
+# one (payments/stripe/countries.py). STRIPE_CONNECT_COUNTRY, its old name (then "the
+# country of new accounts"), is still read when STRIPE_PLATFORM_COUNTRY is not set.
+_platform_country = env_str("STRIPE_PLATFORM_COUNTRY", "").strip().upper()
+_connect_country = env_str("STRIPE_CONNECT_COUNTRY", "").strip().upper()
+if _platform_country and _connect_country and _platform_country != _connect_country:
+    raise ImproperlyConfigured(
+        "STRIPE_CONNECT_COUNTRY is the old name of STRIPE_PLATFORM_COUNTRY; they disagree "
+        f"({_connect_country!r} and {_platform_country!r}): keep only STRIPE_PLATFORM_COUNTRY"
+    )
+STRIPE_PLATFORM_COUNTRY = _platform_country or _connect_country or "US"
+if STRIPE_PLATFORM_COUNTRY not in STRIPE_COUNTRIES:
+    _variable = "STRIPE_PLATFORM_COUNTRY" if _platform_country else "STRIPE_CONNECT_COUNTRY"
+    raise ImproperlyConfigured(
+        f"{_variable} must be a two-letter country code where Stripe offers accounts "
+        f"({', '.join(sorted(STRIPE_COUNTRIES))}); got {STRIPE_PLATFORM_COUNTRY!r}"
+    )
 # Stripe may forget an idempotency key after 24 hours; past this age Honora asks
 # Stripe what exists before it calls again (and then uses a new key if nothing does).
 STRIPE_KEY_MAX_AGE_HOURS = env_int("STRIPE_KEY_MAX_AGE_HOURS", 20, minimum=1)

@@ -10,6 +10,7 @@ from payments.models import (
     PaymentItem,
     PayoutBatch,
     StripeAccount,
+    StripeSetupFailure,
     WebhookEvent,
 )
 
@@ -69,7 +70,20 @@ class PaymentAttemptAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
 
 @admin.register(StripeAccount)
 class StripeAccountAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
-    list_display = ["consultant", "account_id", "payouts_enabled", "transfers_active", "updated_at"]
+    list_display = [
+        "consultant",
+        "account_id",
+        "country",
+        "payouts_enabled",
+        "transfers_active",
+        "updated_at",
+    ]
+
+
+@admin.register(StripeSetupFailure)
+class StripeSetupFailureAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["at", "consultant", "step", "code", "http_status", "request_id"]
+    list_filter = ["step", "code"]
 
 
 @admin.register(WebhookEvent)

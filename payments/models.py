@@ -80,6 +80,9 @@ class StripeAccount(models.Model):
         Consultant, on_delete=models.PROTECT, related_name="stripe_account"
     )
     account_id = models.CharField(max_length=64, unique=True)
+    # Where the consultant is (ISO 3166 alpha-2), as sent when the account was created; it
+    # chose the service agreement and never changes through set-up (Stripe's does not).
+    country = models.CharField(max_length=2, blank=True)
     payouts_enabled = models.BooleanField(default=False)
     transfers_active = models.BooleanField(default=False)
     requirements_due = models.JSONField(default=list, blank=True)
@@ -386,6 +389,35 @@ class PaymentAttempt(models.Model):
 
     def __str__(self):
         return f"Attempt {self.number} for payment {self.payment_id} ({self.status})"
+
+
+class StripeSetupFailure(AppendOnlyModel):
+    """Stripe refused to start a consultant's direct-deposit set-up: what it said, for finance.
+
+    Only Stripe's own words about Honora's request (code, type, status, request id and a
+    capped message); Honora sends Stripe nothing personal, so they hold nothing personal.
+    """
+
+    class Step(models.TextChoices):
+        ACCOUNT = "account", _("creating the account")
+        LINK = "link", _("making the set-up link")
+
+    consultant = models.ForeignKey(
+        Consultant, on_delete=models.PROTECT, related_name="stripe_setup_failures"
+    )
+    step = models.CharField(max_length=16, choices=Step.choices)
+    code = models.CharField(max_length=100, blank=True)
+    error_type = models.CharField(max_length=100, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    request_id = models.CharField(max_length=100, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.step} {self.code or self.error_type}"
 
 
 class WebhookEvent(AppendOnlyModel):

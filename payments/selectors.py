@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, cast
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,7 +22,14 @@ from consultants.models import Consultant, PayoutMethod
 from core.history import HistoryEntry, history_entries
 from engagements.models import Contribution
 from payments.documents.models import AnnualStatement, Receipt
-from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch, StripeAccount
+from payments.models import (
+    Payment,
+    PaymentAttempt,
+    PaymentItem,
+    PayoutBatch,
+    StripeAccount,
+    StripeSetupFailure,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -329,7 +336,14 @@ def onboarding_state(account: StripeAccount | None) -> str:
 
 
 def stripe_onboarding_rows() -> QuerySet[Consultant]:
-    """Consultants paid by direct deposit, with their Stripe account and held payments."""
+    """Consultants paid by direct deposit, with their Stripe account and held payments.
+
+    Each also carries the newest time Stripe refused to start their set-up
+    (``failure_at``, ``failure_code``, ``failure_message``; None when it never did).
+    """
+    latest_failure = StripeSetupFailure.objects.filter(consultant=OuterRef("pk")).order_by(
+        "-at", "-id"
+    )
     return (
         Consultant.objects.filter(payout_method=PayoutMethod.STRIPE)
         .select_related("stripe_account")
@@ -340,7 +354,11 @@ def stripe_onboarding_rows() -> QuerySet[Consultant]:
                     payments__status=PS.HELD,
                     payments__hold_reason=Payment.Hold.ACCOUNT_NOT_READY,
                 ),
-            )
+            ),
+            failure_at=Subquery(latest_failure.values("at")[:1]),
+            failure_code=Subquery(latest_failure.values("code")[:1]),
+            failure_type=Subquery(latest_failure.values("error_type")[:1]),
+            failure_message=Subquery(latest_failure.values("message")[:1]),
         )
         # Names and states only: the encrypted contact fields are never read here.
         .only("public_id", "display_name", "status", "payout_method", "stripe_account")

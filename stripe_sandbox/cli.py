@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--balance", type=int, default=10_000_000, help="platform balance in cents (usd)"
     )
     parser.add_argument(
+        "--platform-country",
+        default="US",
+        help="the platform account's country (decides which service agreements it may use)",
+    )
+    parser.add_argument(
         "--state-file", help="keep accounts, transfers and keys in this JSON file across restarts"
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
@@ -41,6 +46,7 @@ def build(options: dict) -> SandboxServer:
         seed=options.get("seed") or 0,
         balance=options.get("balance", 10_000_000),
         state_file=options.get("state_file"),
+        platform_country=options.get("platform_country") or "US",
         verbose=bool(options.get("verbose")),
     )
 

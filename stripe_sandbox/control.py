@@ -100,6 +100,11 @@ class SandboxControl:
     def drain_webhooks(self, timeout: float = 10.0) -> bool:
         return self.call("POST", "webhooks/drain", {"timeout": timeout})["drained"]
 
+    def pending_deliveries(self) -> dict[str, Any]:
+        """Deliveries waiting for a retry (``data``, with ``next_attempt_at`` on the sandbox
+        clock), those given up after three days (``given_up``), and the clock."""
+        return self.call("GET", "webhooks/pending")
+
     def deliveries(self) -> list[dict[str, Any]]:
         return self.call("GET", "webhooks/deliveries")["data"]
 

@@ -60,6 +60,7 @@ class ControlRoutes:
                 ("POST", r"/_sandbox/webhooks/release", lambda b, q: {"released": self.webhooks.release(b.get("order", "fifo"))}),
                 ("POST", r"/_sandbox/webhooks/drain", lambda b, q: {"drained": self.webhooks.drain(float(b.get("timeout", 10)))}),
                 ("GET", r"/_sandbox/webhooks/deliveries", lambda b, q: {"data": self.webhooks.deliveries}),
+                ("GET", r"/_sandbox/webhooks/pending", lambda b, q: {"data": self.webhooks.pending(), "given_up": self.webhooks.given_up, "clock": self._c_clock()}),
             ]
         ]  # fmt: skip
 

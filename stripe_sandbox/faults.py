@@ -32,7 +32,8 @@ API_FAULTS = {
     "cannot_receive",
 }
 
-WEBHOOK_FAULTS = {"duplicate", "delay", "wrong_secret", "stale_timestamp"}
+# "unreachable": an attempt fails as if the endpoint were down (nothing is sent)
+WEBHOOK_FAULTS = {"duplicate", "delay", "wrong_secret", "stale_timestamp", "unreachable"}
 
 # Faults about transfers default to matching only transfer creation.
 _TRANSFER_ONLY = {"balance_insufficient", "cannot_receive"}

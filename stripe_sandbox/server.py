@@ -34,7 +34,7 @@ from .faults import API_FAULTS, FaultPlan, FaultRule
 from .idempotency import IdempotencyStore
 from .onboarding import OnboardingRoutes
 from .state import SandboxState, new_id
-from .webhooks import WebhookDispatcher
+from .webhooks import QUICK_RETRIES, WebhookDispatcher
 from .wire import (
     API_VERSION,
     Drop,
@@ -59,13 +59,14 @@ class SandboxServer(ApiRoutes, OnboardingRoutes, ControlRoutes):
         webhook_url: str | None = None,
         webhook_secret: str | list[str] | None = None,
         webhook_connect: bool | None = None,
-        webhook_retry_delays: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0, 2.0),
+        webhook_retry_delays: tuple[float, ...] = QUICK_RETRIES,
         latency_ms: int = 0,
         rate_limit: int | None = None,
         seed: int = 0,
         balance: int = 10_000_000,
         currency: str = "usd",
         api_keys: list[str] | None = None,
+        platform_country: str = "US",
         public_url: str | None = None,
         state_file: str | os.PathLike | None = None,
         verbose: bool = False,
@@ -83,7 +84,9 @@ class SandboxServer(ApiRoutes, OnboardingRoutes, ControlRoutes):
         self._initial_knobs = (latency_ms, rate_limit)
         self.clock = SandboxClock()
         self.faults = FaultPlan(API_FAULTS, seed=seed)
-        self.webhooks = WebhookDispatcher(seed=seed, retry_delays=webhook_retry_delays)
+        self.webhooks = WebhookDispatcher(
+            seed=seed, retry_delays=webhook_retry_delays, clock=self.clock
+        )
         self.idempotency = IdempotencyStore(self.clock)
         self.state = SandboxState(
             clock=self.clock,
@@ -94,6 +97,7 @@ class SandboxServer(ApiRoutes, OnboardingRoutes, ControlRoutes):
             currency=currency,
             api_version=API_VERSION,
         )
+        self.state.platform_country = platform_country.upper()
         if webhook_url:
             self.webhooks.add_endpoint(webhook_url, webhook_secret, connect=webhook_connect)
         self._requests: deque[dict[str, Any]] = deque(maxlen=20_000)
@@ -269,10 +273,22 @@ class SandboxServer(ApiRoutes, OnboardingRoutes, ControlRoutes):
         email: str | None = None,
         onboarded: bool = False,
         metadata: dict[str, str] | None = None,
+        country: str | None = None,
     ) -> dict[str, Any]:
-        """An Express recipient account, optionally already onboarded (no event for creation)."""
+        """An Express account, optionally already onboarded (no event for creation).
+
+        In ``country`` (the platform's by default), under the agreement Stripe's rules
+        give it: full in the platform's country, recipient across a border.
+        """
+        country = (country or self.state.platform_country).upper()
+        agreement = "full" if country == self.state.platform_country else "recipient"
+        self.state.check_service_agreement(
+            country=country, agreement=agreement, capabilities=["transfers"]
+        )
         account = self.state.add_account(
-            self.state.build_account(email=email, metadata=metadata, service_agreement="recipient")
+            self.state.build_account(
+                country=country, email=email, metadata=metadata, service_agreement=agreement
+            )
         )
         if onboarded:
             account = self.state.complete_onboarding(account["id"])

@@ -1,4 +1,21 @@
-"""Webhook delivery: signed like Stripe, from a background thread, at least once."""
+"""Webhook delivery: signed like Stripe, from a background thread, at least once.
+
+A failed attempt (no answer, or not 2xx) is retried as Stripe retries it
+(https://docs.stripe.com/webhooks, "Automatic retries": "In live mode, Stripe attempts to
+deliver a given event to your webhook endpoint for up to 3 days with an exponential back
+off"; RULES.md, "Webhook deliveries"):
+
+1. first a few quick retries in wall time (``QUICK_RETRIES``, about 8 s in all), so a
+   receiver that is still starting (the demo's web server) gets its events at once;
+2. then on Stripe's schedule on the sandbox's movable clock (``RETRY_SCHEDULE``: 1 min,
+   then three times longer each time up to 12 h apart), until three days after the first
+   attempt; then the sandbox gives up on that delivery (``given_up``).
+
+A test moves the clock (``SandboxClock.advance``) and the retries due by then go out at
+once. Every attempt is signed with the wall-clock time it is sent (``t=`` is when Stripe
+sent it), while the event's ``created`` stays what it was: a retry 30 hours late still
+verifies.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +33,40 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .clock import SandboxClock
 from .faults import WEBHOOK_FAULTS, FaultPlan
 
 log = logging.getLogger(__name__)
 
 _EVENT_FAULTS = {"duplicate", "delay"}
-_ATTEMPT_FAULTS = {"wrong_secret", "stale_timestamp"}
+_ATTEMPT_FAULTS = {"wrong_secret", "stale_timestamp", "unreachable"}
+
+# Wall-time seconds before each quick retry of a failed delivery.
+QUICK_RETRIES = (0.05, 0.2, 0.5, 1.0, 2.0, 4.0)
+# Stripe's retries, in sandbox-clock seconds after each scheduled failure: exponential
+# from a minute, at most 12 hours apart, for up to three days after the first attempt.
+RETRY_FIRST_SECONDS = 60
+RETRY_FACTOR = 3
+RETRY_MAX_GAP_SECONDS = 12 * 3600
+RETRY_FOR_SECONDS = 3 * 86400
+
+
+def retry_delay(n: int) -> int:
+    """Seconds (sandbox clock) before scheduled retry number ``n`` (1, 2, ...)."""
+    return min(RETRY_FIRST_SECONDS * RETRY_FACTOR ** (n - 1), RETRY_MAX_GAP_SECONDS)
+
+
+def retry_schedule() -> list[int]:
+    """Every scheduled retry's offset from the end of the quick retries (for docs, tests)."""
+    offsets, total, n = [], 0, 1
+    while total + retry_delay(n) <= RETRY_FOR_SECONDS:
+        total += retry_delay(n)
+        offsets.append(total)
+        n += 1
+    return offsets
+
+
+RETRY_SCHEDULE = retry_schedule()
 
 
 def sign(payload: bytes, secrets_: list[str], timestamp: int) -> str:
@@ -69,6 +114,13 @@ class _Task:
     not_before: float
     attempt: int = 1
     copy: int = 1
+    # On the sandbox clock: when the first attempt was made, and when the next scheduled
+    # retry is due (None while the delivery is new or in its quick retries).
+    first_at: float | None = None
+    due_at: float | None = None
+    scheduled: int = 0
+    last_status: int | None = None
+    last_error: str | None = None
 
 
 class WebhookDispatcher:
@@ -76,19 +128,23 @@ class WebhookDispatcher:
 
     Knobs: ``delay_ms`` (every first attempt waits), ``reorder`` (pick a random ready
     delivery instead of the oldest), ``hold()``/``release(order)``, and counted faults
-    (``faults.add("duplicate" | "delay" | "wrong_secret" | "stale_timestamp", ...)``).
-    A failed attempt (non-2xx or connection error) is retried after ``retry_delays``.
+    (``faults.add("duplicate" | "delay" | "wrong_secret" | "stale_timestamp" |
+    "unreachable", ...)``). A failed attempt (non-2xx or connection error) is retried
+    after ``retry_delays`` (wall seconds), then on ``RETRY_SCHEDULE`` (sandbox clock);
+    ``pending()`` lists what waits and when it is next tried.
     """
 
     def __init__(
         self,
         *,
         seed: int = 0,
-        retry_delays: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0, 2.0),
+        retry_delays: tuple[float, ...] = QUICK_RETRIES,
         timeout: float = 5.0,
+        clock: SandboxClock | None = None,
     ) -> None:
         self.faults = FaultPlan(WEBHOOK_FAULTS, seed=seed, prefix="whfault")
         self.retry_delays = tuple(retry_delays)
+        self.clock = clock or SandboxClock()
         self.timeout = timeout
         self.delay_ms = 0
         self.reorder = False
@@ -105,6 +161,12 @@ class WebhookDispatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._sent_events: dict[str, bytes] = {}
+        self._given_up: list[dict[str, Any]] = []
+        self.clock.subscribe(self._clock_moved)
+
+    def _clock_moved(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
     # -- endpoints ---------------------------------------------------------------------
 
@@ -244,11 +306,15 @@ class WebhookDispatcher:
         with self._cond:
             return len(self._held)
 
+    def _waits_for_clock(self, task: _Task) -> bool:
+        return task.due_at is not None and task.due_at > self.clock.now()
+
     def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until nothing is queued (held deliveries aside) or in flight."""
+        """Wait until nothing is due (held deliveries and retries scheduled for later on
+        the sandbox clock aside) or in flight."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._queue or self._in_flight:
+            while self._in_flight or any(not self._waits_for_clock(t) for t in self._queue):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -262,6 +328,43 @@ class WebhookDispatcher:
         """One record per attempt: event, endpoint, attempt, HTTP status or error, header."""
         with self._cond:
             return [dict(d) for d in self._deliveries]
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Deliveries waiting for their next attempt, soonest first.
+
+        ``next_attempt_at`` is sandbox-clock unix time for a scheduled retry (None while
+        the delivery is new or in its quick retries, or held).
+        """
+        with self._cond:
+            rows = [
+                {
+                    "event_id": t.event_id,
+                    "event_type": t.event_type,
+                    "account": t.account,
+                    "endpoint": t.endpoint.id,
+                    "url": t.endpoint.url,
+                    "next_attempt": t.attempt,
+                    "phase": (
+                        "held"
+                        if any(t is h for h in self._held)
+                        else "scheduled"
+                        if t.due_at is not None
+                        else "quick"
+                    ),
+                    "next_attempt_at": int(t.due_at) if t.due_at is not None else None,
+                    "first_attempt_at": int(t.first_at) if t.first_at is not None else None,
+                    "last_status": t.last_status,
+                    "last_error": t.last_error,
+                }
+                for t in [*self._queue, *self._held]
+            ]
+        return sorted(rows, key=lambda r: (r["next_attempt_at"] or 0, r["event_id"]))
+
+    @property
+    def given_up(self) -> list[dict[str, Any]]:
+        """Deliveries abandoned after three days of retries."""
+        with self._cond:
+            return [dict(g) for g in self._given_up]
 
     def delivered(self, event_type: str | None = None) -> list[dict[str, Any]]:
         """Attempts that got a 2xx, optionally of one event type."""
@@ -277,6 +380,7 @@ class WebhookDispatcher:
             self._held = []
             self._holding = False
             self._deliveries = []
+            self._given_up = []
             self._sent_events = {}
             self.delay_ms = 0
             self.reorder = False
@@ -303,7 +407,12 @@ class WebhookDispatcher:
         with self._cond:
             while not self._stop.is_set():
                 now = time.monotonic()
-                ready = [t for t in self._queue if t.not_before <= now]
+                clock_now = self.clock.now()
+                ready = [
+                    t
+                    for t in self._queue
+                    if (t.due_at <= clock_now if t.due_at is not None else t.not_before <= now)
+                ]
                 if ready:
                     if self.reorder:
                         task = self._rng.choice(ready)
@@ -312,8 +421,12 @@ class WebhookDispatcher:
                     self._queue.remove(task)
                     self._in_flight += 1
                     return task
-                wait = min((t.not_before for t in self._queue), default=now + 0.5) - now
-                self._cond.wait(max(min(wait, 0.5), 0.001))
+                waits = [
+                    (t.due_at - clock_now) if t.due_at is not None else (t.not_before - now)
+                    for t in self._queue
+                ]
+                # Moving the clock wakes this wait (``_clock_moved``).
+                self._cond.wait(max(min(min(waits, default=0.5), 0.5), 0.001))
         return None
 
     def _run(self) -> None:
@@ -332,9 +445,12 @@ class WebhookDispatcher:
 
     def _attempt(self, task: _Task) -> None:
         fired = {r.kind: r for r in self.faults.pick_event(task.event_type, _ATTEMPT_FAULTS)}
+        # Signed with when this attempt is sent (wall time), never the event's ``created``.
         timestamp = int(time.time())
         secrets_ = list(task.endpoint.secrets)
         fault = None
+        if task.first_at is None:
+            task.first_at = self.clock.now()
         if "stale_timestamp" in fired:
             timestamp -= fired["stale_timestamp"].age_s
             fault = "stale_timestamp"
@@ -344,7 +460,12 @@ class WebhookDispatcher:
         for rule in fired.values():
             rule.triggered.set()
         header = sign(task.payload, secrets_, timestamp)
-        status, error = self._post(task.endpoint.url, task.payload, header)
+        if "unreachable" in fired:
+            # The endpoint is down for this attempt: nothing is sent.
+            fault = "unreachable" if fault is None else f"{fault}+unreachable"
+            status, error = None, "ConnectionRefusedError: the endpoint did not answer"
+        else:
+            status, error = self._post(task.endpoint.url, task.payload, header)
         ok = status is not None and 200 <= status < 300
         with self._cond:
             self._deliveries.append(
@@ -365,11 +486,34 @@ class WebhookDispatcher:
                     "at": time.time(),
                 }
             )
-            if not ok and task.attempt <= len(self.retry_delays) and not self._stop.is_set():
+            if ok or self._stop.is_set():
+                return
+            task.last_status, task.last_error = status, error
+            if task.attempt <= len(self.retry_delays):
                 task.not_before = time.monotonic() + self.retry_delays[task.attempt - 1]
-                task.attempt += 1
-                task.seq = next(self._seq)
-                self._queue.append(task)
+            else:
+                task.scheduled += 1
+                due = self.clock.now() + retry_delay(task.scheduled)
+                if due > task.first_at + RETRY_FOR_SECONDS:
+                    log.warning(
+                        "webhook %s to %s given up after %s attempts",
+                        task.event_id,
+                        task.endpoint.url,
+                        task.attempt,
+                    )
+                    self._given_up.append(
+                        {
+                            "event_id": task.event_id,
+                            "event_type": task.event_type,
+                            "endpoint": task.endpoint.id,
+                            "attempts": task.attempt,
+                        }
+                    )
+                    return
+                task.due_at = due
+            task.attempt += 1
+            task.seq = next(self._seq)
+            self._queue.append(task)
 
     def _post(self, url: str, payload: bytes, header: str) -> tuple[int | None, str | None]:
         parts = urlsplit(url)

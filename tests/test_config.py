@@ -35,6 +35,8 @@ UNDER_TEST = (
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "DJANGO_SETTINGS_MODULE",
+    "STRIPE_PLATFORM_COUNTRY",
+    "STRIPE_CONNECT_COUNTRY",
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by some test tools; check --deploy rightly flags it
 )
 
@@ -91,6 +93,10 @@ def test_development_needs_no_variable_at_all():
         ("LIMIT_HOURS_PER_DAY", "144"),
         ("LIMIT_AMOUNT_PER_BATCH", "9999999999.99"),
         ("LIMIT_AMOUNT_PER_ENTRY", "1e9"),
+        # Not a country where Stripe offers accounts, or not a two-letter code at all.
+        ("STRIPE_PLATFORM_COUNTRY", "USA"),
+        ("STRIPE_PLATFORM_COUNTRY", "ZZ"),
+        ("STRIPE_CONNECT_COUNTRY", "Narnia"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_its_variable(variable, value):
@@ -197,3 +203,29 @@ def test_encryption_secrets_must_be_long_enough(raw, fragment):
         parse_encryption_secrets("FIELD_ENCRYPTION_KEY", raw)
     assert "FIELD_ENCRYPTION_KEY" in str(exc.value)
     assert fragment in str(exc.value)
+
+
+def test_the_platform_country_reads_its_old_name_and_refuses_a_disagreement():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.STRIPE_PLATFORM_COUNTRY)"
+    )
+
+    def platform_country(**env: str) -> subprocess.CompletedProcess:
+        clean = {k: v for k, v in os.environ.items() if k not in UNDER_TEST}
+        clean.update(DJANGO_SETTINGS_MODULE="config.settings", **env)
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert platform_country().stdout.strip() == "US"
+    assert platform_country(STRIPE_PLATFORM_COUNTRY="gb").stdout.strip() == "GB"
+    assert platform_country(STRIPE_CONNECT_COUNTRY="CA").stdout.strip() == "CA"
+    both = platform_country(STRIPE_PLATFORM_COUNTRY="GB", STRIPE_CONNECT_COUNTRY="US")
+    assert both.returncode != 0
+    assert "STRIPE_CONNECT_COUNTRY" in both.stderr and "STRIPE_PLATFORM_COUNTRY" in both.stderr

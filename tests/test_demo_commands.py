@@ -26,6 +26,7 @@ from core.money import round_money
 from demo.management.commands.demo import STOP_TIMEOUT_SECONDS
 from engagements.models import Contribution, Phase, Study
 from engagements.rates import RATE_KIND_FOR, rate_in_force
+from stripe_sandbox import SandboxControl
 from tests.processes import (
     STOP_SECONDS,
     alive,
@@ -298,8 +299,29 @@ def stop_and_check(demo: RunningDemo, sig: signal.Signals) -> str:
     return output
 
 
+def _account_updates_delivered(control: SandboxControl) -> bool:
+    events = {e["id"] for e in control.call("GET", "events?type=account.updated")["data"]}
+    delivered = {
+        d["event_id"]
+        for d in control.deliveries()
+        if d["ok"] and d["event_type"] == "account.updated"
+    }
+    return bool(events) and events <= delivered
+
+
 def test_demo_serves_and_stops_everything_on_ctrl_c(running_demo, tmp_path):
     assert (tmp_path / "var" / "honora.sqlite3").exists()
+    # The onboarded accounts' account.updated events go out before the web server is up;
+    # the sandbox's retries (quick ones, then a minute later) deliver every one of them.
+    control = SandboxControl(f"http://127.0.0.1:{running_demo.sandbox_port}")
+    wait_until(
+        lambda: _account_updates_delivered(control),
+        seconds=START_SECONDS,
+        what="every account.updated delivered to the demo",
+        still_running=lambda: running_demo.process.poll() is None,
+        details=lambda: str(control.pending_deliveries())[-3000:],
+    )
+    assert control.pending_deliveries()["given_up"] == []
     # To the demo alone (a terminal's Ctrl-C reaches the whole group): the demo
     # itself must pass it on to the server and the worker.
     output = stop_and_check(running_demo, signal.SIGINT)

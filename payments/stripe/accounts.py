@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import stripe
 from django.conf import settings
@@ -15,15 +15,64 @@ from consultants.models import Consultant, PayoutMethod
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import stamp
 from payments import actions
-from payments.models import StripeAccount
+from payments.models import StripeAccount, StripeSetupFailure
 from payments.stripe.client import StripeNotConfigured, stripe_client
+from payments.stripe.countries import (
+    CountryRefused,
+    consultant_countries,
+    country_name,
+    service_agreement,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
+    from stripe.params import AccountCreateParams
 
     from accounts.models import User
 
 log = logging.getLogger("payments")
+
+# Stripe's messages about Honora's requests hold nothing personal (Honora sends nothing
+# personal); they are still capped before they are logged or kept.
+STRIPE_MESSAGE_MAX = 500
+
+
+def stripe_account_params(*, country: str, metadata: dict[str, str] | None = None) -> dict:
+    """What Honora asks Stripe for when it opens a consultant's connected account.
+
+    Express, in the consultant's ``country``, with the service agreement the platform's
+    and the consultant's countries call for (``payments/stripe/countries.py``: full for the
+    same country, recipient for an allowed cross-border one; CountryRefused otherwise), and
+    only the ``transfers`` capability: Honora pays its consultants and takes no payments
+    for them, and a recipient account may not ask for ``card_payments`` at all. Shared with
+    ``manage.py stripe_smoke``.
+    """
+    agreement = service_agreement(platform=settings.STRIPE_PLATFORM_COUNTRY, country=country)
+    return {
+        "type": "express",
+        "country": country,
+        "capabilities": {"transfers": {"requested": True}},
+        "tos_acceptance": {"service_agreement": agreement},
+        "metadata": dict(metadata or {}),
+    }
+
+
+def allowed_countries() -> list[tuple[str, str]]:
+    """(code, name) of the countries a consultant may choose, the platform's first."""
+    return [(c, country_name(c)) for c in consultant_countries(settings.STRIPE_PLATFORM_COUNTRY)]
+
+
+def stripe_error_details(exc: stripe.StripeError) -> dict:
+    """Stripe's own words about a refused call: code, type, HTTP status, request id, message."""
+    error = getattr(exc, "error", None)
+    message = (getattr(error, "message", None) or exc.user_message or str(exc) or "").strip()
+    return {
+        "code": str(exc.code or getattr(error, "code", None) or "")[:100],
+        "error_type": str(getattr(error, "type", None) or type(exc).__name__)[:100],
+        "http_status": exc.http_status,
+        "request_id": str(exc.request_id or "")[:100],
+        "message": message[:STRIPE_MESSAGE_MAX],
+    }
 
 
 def _account_fields(account: dict) -> dict:
@@ -67,16 +116,22 @@ def stripe_onboarding_link(
     *,
     consultant: Consultant,
     by: User | AnonymousUser | None,
+    country: str | None = None,
     return_url: str | None = None,
     refresh_url: str | None = None,
 ) -> str:
-    """The URL of a fresh Stripe onboarding link for ``consultant`` (Express, recipient).
+    """The URL of a fresh Stripe onboarding link for ``consultant`` (Express).
 
     Creates the connected account first when the consultant has none (one per
     consultant: the creation carries an idempotency key made from the consultant's
-    id, so two clicks at once create one account). The link is single-use and
-    expires within minutes, so it is made when asked for; the Stripe calls run
-    outside any transaction.
+    id, so two clicks at once create one account), in ``country`` (the platform's when
+    not given; only the countries ``allowed_countries`` lists). Once the account exists
+    its country is settled: Stripe never changes an account's country, so neither does
+    this path (a different ``country`` is refused; finance must start over in Stripe).
+    The link is single-use and expires within minutes, so it is made when asked for;
+    the Stripe calls run outside any transaction. When Stripe refuses, its code and
+    message are logged and kept for finance (``StripeSetupFailure``); the caller gets a
+    plain message.
     """
     if not (by and by.is_authenticated):
         raise NotAllowed(_("Sign in first."))
@@ -86,6 +141,32 @@ def stripe_onboarding_link(
         raise ValidationFailed(
             _("Choose direct deposit as the payout method first."), field="payout_method"
         )
+    account = StripeAccount.objects.filter(consultant=consultant).first()
+    wanted = (country or "").strip().upper()
+    if account is not None:
+        if wanted and account.country and wanted != account.country:
+            raise ValidationFailed(
+                _(
+                    "Direct deposit is already being set up for %(country)s; the country "
+                    "cannot change now. Ask the finance team if it is wrong."
+                )
+                % {"country": country_name(account.country)},
+                field="country",
+            )
+        params = None
+    else:
+        wanted = wanted or settings.STRIPE_PLATFORM_COUNTRY
+        try:
+            params = stripe_account_params(
+                country=wanted,
+                # An opaque id only: the consultant gives Stripe their details themselves.
+                metadata={"honora_consultant": str(consultant.public_id)},
+            )
+        except CountryRefused:
+            raise ValidationFailed(
+                _("Direct deposit is not available for that country. Choose one from the list."),
+                field="country",
+            ) from None
     site = settings.SITE_URL
     return_url = return_url or f"{site}/me/payments/?stripe=return"
     refresh_url = refresh_url or f"{site}/me/payments/?stripe=refresh"
@@ -98,21 +179,16 @@ def stripe_onboarding_link(
         raise StateConflict(
             _("Direct deposit through Stripe is not available right now."), code="stripe_off"
         ) from None
+    step = StripeSetupFailure.Step.LINK
     try:
-        account = StripeAccount.objects.filter(consultant=consultant).first()
         if account is None:
+            step = StripeSetupFailure.Step.ACCOUNT
             created = client.v1.accounts.create(
-                params={
-                    "type": "express",
-                    "country": settings.STRIPE_CONNECT_COUNTRY,
-                    "capabilities": {"transfers": {"requested": True}},
-                    "tos_acceptance": {"service_agreement": "recipient"},
-                    # An opaque id only: the consultant gives Stripe their details themselves.
-                    "metadata": {"honora_consultant": str(consultant.public_id)},
-                },
+                params=cast("AccountCreateParams", params),
                 options={"idempotency_key": f"honora-account-{consultant.public_id}"},
             )
             account = stripe_account_save(consultant=consultant, account=created.to_dict(), by=by)
+            step = StripeSetupFailure.Step.LINK
         link = client.v1.account_links.create(
             params={
                 "account": account.account_id,
@@ -122,12 +198,31 @@ def stripe_onboarding_link(
             }
         )
     except stripe.StripeError as exc:
-        log.warning("stripe onboarding link failed: %s", type(exc).__name__)
+        stripe_setup_failed(consultant=consultant, step=step, exc=exc)
         raise StateConflict(
             _("Stripe could not start the set-up just now. Try again in a minute."),
             code="stripe_unavailable",
         ) from None
     return link.url
+
+
+def stripe_setup_failed(
+    *, consultant: Consultant, step: str, exc: stripe.StripeError
+) -> StripeSetupFailure:
+    """Log what Stripe said (never anything personal) and keep it for finance."""
+    details = stripe_error_details(exc)
+    log.warning(
+        "stripe set-up failed at %s for consultant %s: %s code=%s http_status=%s "
+        "request_id=%s message=%s",
+        step,
+        consultant.public_id,
+        details["error_type"],
+        details["code"] or "-",
+        details["http_status"] or "-",
+        details["request_id"] or "-",
+        details["message"] or "-",
+    )
+    return StripeSetupFailure.objects.create(consultant=consultant, step=step, **details)
 
 
 @transaction.atomic
@@ -142,7 +237,12 @@ def stripe_account_save(*, consultant: Consultant, account: dict, by: User | Non
     existing = StripeAccount.objects.filter(consultant=consultant).first()
     if existing is not None:
         return existing
-    sa = StripeAccount(consultant=consultant, account_id=account["id"], **_account_fields(account))
+    sa = StripeAccount(
+        consultant=consultant,
+        account_id=account["id"],
+        country=str(account.get("country") or "")[:2].upper(),
+        **_account_fields(account),
+    )
     stamp(sa, by=by, action=actions.STRIPE_ACCOUNT_CREATED)
     sa.save()
     return sa

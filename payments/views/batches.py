@@ -29,6 +29,7 @@ from payments.forms import (
 )
 from payments.models import PayoutBatch
 from payments.services import batches as batch_actions
+from payments.stripe.countries import country_name
 
 BATCHES_PER_PAGE = 50
 PAYMENTS_PER_PAGE = 100
@@ -214,6 +215,7 @@ def stripe_status(request):
                 "state": state,
                 "state_label": selectors.OnboardingState.LABELS[state],
                 "due": len(account.requirements_due) if account else 0,
+                "country_name": country_name(account.country) if account else "",
             }
         )
     return render(

@@ -6,6 +6,7 @@ cached, so nothing can be shown again from a shared device's cache.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import consultant_required
 from consultants.models import PayoutMethod
-from core.errors import DomainError
+from core.errors import DomainError, ValidationFailed
 from payments import selectors
 from payments.stripe import accounts as stripe_accounts
 
@@ -31,12 +32,21 @@ def _onboarding(consultant):
     state = selectors.onboarding_state(account)
     if state == selectors.OnboardingState.READY:
         return None
-    return {"state": state, "started": account is not None}
+    box = {"state": state, "started": account is not None}
+    if account is None:
+        # Where they are decides Stripe's agreement; asked once, before the account exists.
+        box["countries"] = stripe_accounts.allowed_countries()
+        box["country"] = settings.STRIPE_PLATFORM_COUNTRY
+    return box
 
 
 @never_cache
 @consultant_required
 def my_payments(request):
+    return _payments_page(request)
+
+
+def _payments_page(request, *, country_error=None, status=200):
     consultant = request.consultant
     # Stripe sends the person back here after set-up (return) or when its link
     # expired (refresh); the account's state arrives by webhook, not from this request.
@@ -67,7 +77,9 @@ def my_payments(request):
             "page": page,
             "rows": rows,
             "onboarding": _onboarding(consultant),
+            "country_error": country_error,
         },
+        status=status,
     )
 
 
@@ -84,8 +96,13 @@ def stripe_onboarding(request):
         )
         return redirect("portal:payments")
     try:
-        url = stripe_accounts.stripe_onboarding_link(consultant=consultant, by=request.user)
+        url = stripe_accounts.stripe_onboarding_link(
+            consultant=consultant, by=request.user, country=request.POST.get("country")
+        )
     except DomainError as exc:
+        if isinstance(exc, ValidationFailed) and exc.field == "country":
+            # Nothing was created: the same page again, the message beside the choice.
+            return _payments_page(request, country_error=exc.message, status=exc.status)
         messages.error(request, exc.message)
         return redirect("portal:payments")
     return HttpResponseRedirect(url)

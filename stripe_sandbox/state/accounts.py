@@ -19,6 +19,22 @@ from .base import RequestContext, StateBase, merge_metadata, new_id
 
 LINK_TTL_SECONDS = 300
 
+# Stripe's rules on which account a platform may open (RULES.md, "Accounts and service
+# agreements"). Service agreements: https://docs.stripe.com/connect/service-agreement-types
+# ("cross-border payouts only work with accounts under the recipient service agreement";
+# a recipient account cannot request card_payments). Cross-border payouts:
+# https://docs.stripe.com/connect/cross-border-payouts ("platforms based in the US, UK,
+# EEA, Canada, or Switzerland can transfer funds to connected accounts in any of those
+# regions").
+_EEA = {
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+    "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE",
+    "SI", "SK",
+}  # fmt: skip
+CROSS_BORDER_COUNTRIES = frozenset({"US", "GB", "CA", "CH", *_EEA})
+# What a recipient account may ask for: it takes no payments, it is only paid.
+RECIPIENT_CAPABILITIES = frozenset({"transfers"})
+
 # What a fresh Express account still owes before it can be paid.
 INITIAL_REQUIREMENTS = [
     "business_profile.mcc",
@@ -42,6 +58,45 @@ INITIAL_REQUIREMENTS = [
 
 class AccountsMixin(StateBase):
     """Accounts and account links."""
+
+    # Where the platform's own Stripe account is; the server sets it (``platform_country``).
+    platform_country = "US"
+
+    def check_service_agreement(
+        self, *, country: str, agreement: str, capabilities: list[str]
+    ) -> None:
+        """Refuse, as Stripe does, an account this platform may not open (400)."""
+        platform = self.platform_country
+        param = "tos_acceptance[service_agreement]"
+        if agreement == "recipient":
+            if country == platform or country == "US":
+                raise invalid(
+                    f"Connected accounts in {country} cannot be created with the `recipient` "
+                    f"service agreement by a platform in {platform}: the `recipient` service "
+                    "agreement is only for cross-border payouts. Use the `full` service "
+                    "agreement.",
+                    param=param,
+                )
+            if platform not in CROSS_BORDER_COUNTRIES or country not in CROSS_BORDER_COUNTRIES:
+                raise invalid(
+                    f"Cross-border payouts from a platform in {platform} to connected accounts "
+                    f"in {country} are not supported.",
+                    param="country",
+                )
+            refused = sorted(set(capabilities) - RECIPIENT_CAPABILITIES)
+            if refused:
+                raise invalid(
+                    "Accounts under the `recipient` service agreement cannot request the "
+                    f"`{refused[0]}` capability.",
+                    param=f"capabilities[{refused[0]}]",
+                )
+        elif country != platform:
+            raise invalid(
+                f"Connected accounts in {country} cannot be created with the `full` service "
+                f"agreement by a platform in {platform}. Cross-border payouts need the "
+                "`recipient` service agreement.",
+                param=param,
+            )
 
     def build_account(
         self,
@@ -142,7 +197,10 @@ class AccountsMixin(StateBase):
         type_ = get_str(params, "type") or "express"
         if type_ not in ("express", "custom", "standard"):
             raise invalid("Invalid type: must be one of express, custom, or standard", param="type")
-        country = (get_str(params, "country") or "US").upper()
+        # Stripe's default is the platform's own country.
+        country = (get_str(params, "country") or self.platform_country).upper()
+        if len(country) != 2 or not country.isalpha():
+            raise invalid(f"Invalid country: {country}", param="country")
         email = get_str(params, "email")
         metadata = get_metadata(params)
         requested = []
@@ -164,6 +222,11 @@ class AccountsMixin(StateBase):
                 param="tos_acceptance[service_agreement]",
             )
         business_type = get_str(params, "business_type")
+        self.check_service_agreement(
+            country=country,
+            agreement=agreement or "full",
+            capabilities=requested or ["transfers"],
+        )
         ctx.begin()
         account = self.build_account(
             type_=type_,

@@ -1,4 +1,4 @@
-"""Stripe onboarding: one Express recipient account per consultant, a fresh link each time."""
+"""Stripe onboarding: one Express account per consultant, a fresh link each time."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from consultants.models import PayoutMethod
 from core.errors import NotAllowed, StateConflict, ValidationFailed
-from payments.models import StripeAccount
+from payments.models import StripeAccount, StripeSetupFailure
 from payments.stripe.accounts import stripe_onboarding_link
 from tests.factories import ConsultantFactory, UserFactory
 
@@ -77,3 +77,7 @@ def test_without_stripe_or_when_stripe_fails_it_says_so(me, settings, stripe_san
         stripe_onboarding_link(consultant=me, by=me.user)
     assert caught.value.code == "stripe_unavailable"
     assert not StripeAccount.objects.exists()
+    # What Stripe said is kept for finance (the consultant saw only the plain words).
+    [failure] = StripeSetupFailure.objects.filter(consultant=me)
+    assert failure.step == "account" and failure.http_status == 503
+    assert failure.request_id.startswith("req_")

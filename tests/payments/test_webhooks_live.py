@@ -58,7 +58,7 @@ def test_onboarding_through_the_link_enables_payouts_by_webhook(
     assert not sa.ready
     acct = stripe_sandbox.account(sa.account_id)
     assert acct["type"] == "express"
-    assert acct["tos_acceptance"]["service_agreement"] == "recipient"
+    assert acct["tos_acceptance"]["service_agreement"] == "full"  # a US consultant, US platform
     assert set(acct["capabilities"]) == {"transfers"}
     assert acct["metadata"] == {"honora_consultant": str(consultant.public_id)}
     assert acct["email"] is None  # the consultant tells Stripe themselves
@@ -163,3 +163,117 @@ def test_a_payout_that_showed_paid_then_failed_returns_the_payment(
     # Its transfer was reversed (the money came back), and that news changed nothing more.
     assert stripe_sandbox.live_transfers() == []
     assert outcomes["transfer.reversed"] == "already returned"
+
+
+# --- late, out of order: a retry 30 hours later, after newer news overtook it ----------------
+
+
+def _late_delivery_is_due(sandbox, event_id: str) -> None:
+    """Move the sandbox clock 30 hours on, to when the waiting retry of ``event_id`` is due."""
+    sandbox.clock.advance(hours=30)
+    [pending] = [p for p in sandbox.webhooks.pending() if p["event_id"] == event_id] or [None]
+    if pending is not None and pending["next_attempt_at"] > sandbox.clock.now():
+        sandbox.clock.advance(seconds=pending["next_attempt_at"] - sandbox.clock.now() + 1)
+    drain(sandbox)
+    assert not [p for p in sandbox.webhooks.pending() if p["event_id"] == event_id]
+
+
+def _accepted(sandbox, event_id: str) -> list[dict]:
+    return [d for d in sandbox.webhooks.delivered() if d["event_id"] == event_id]
+
+
+def test_a_not_ready_account_update_30_hours_late_changes_nothing(
+    connect, stripe_sandbox, payout_world
+):
+    consultant = payout_world.consultant(["10.00"], onboarded=False)
+    connect()
+    stripe_sandbox.webhooks.retry_delays = ()  # failures go straight to Stripe's schedule
+    account_id = consultant.stripe_account.account_id
+    # Honora is unreachable for the first news ("not ready": Stripe wants more)...
+    stripe_sandbox.webhooks.faults.add("unreachable", event_type="account.updated", times=1)
+    stripe_sandbox.restrict_account(account_id)
+    [late] = stripe_sandbox.events(type="account.updated")
+    drain(stripe_sandbox)
+    assert _accepted(stripe_sandbox, late["id"]) == []
+    # ...and gets the newer news ("ready") first.
+    stripe_sandbox.clock.advance(seconds=5)
+    stripe_sandbox.complete_onboarding(account_id)
+    drain(stripe_sandbox)
+    sa = StripeAccount.objects.get(account_id=account_id)
+    assert sa.ready
+    history = sa.history.count()
+
+    _late_delivery_is_due(stripe_sandbox, late["id"])
+
+    [delivery] = _accepted(stripe_sandbox, late["id"])
+    assert delivery["status"] == 200 and delivery["attempt"] == 2  # no 4xx: Stripe stops
+    assert stripe_sandbox.clock.now() - late["created"] >= 30 * 3600
+    sa.refresh_from_db()
+    assert sa.ready and sa.payouts_enabled and sa.requirements_due == []
+    assert sa.history.count() == history
+    stored = WebhookEvent.objects.get(event_id=late["id"])
+    assert stored.outcome == "older than what was applied: ignored"
+    assert stored.created == late["created"]
+
+
+def test_a_transfer_created_30_hours_late_after_its_reversal_changes_nothing(
+    connect, stripe_sandbox, payout_world
+):
+    payout_world.consultant(["42.00"])
+    batch = payout_world.executed_batch()
+    [p] = Payment.objects.filter(batch=batch)
+    connect()
+    stripe_sandbox.webhooks.retry_delays = ()
+    stripe_sandbox.webhooks.faults.add("unreachable", event_type="transfer.created", times=1)
+    assert engine.pay(p.pk) == "paid"
+    p.refresh_from_db()
+    stripe_client().v1.transfers.reversals.create(p.transfer_id)
+    drain(stripe_sandbox)
+    p.refresh_from_db()
+    assert p.status == PS.RETURNED
+    history = p.history.count()
+    [late] = stripe_sandbox.events(type="transfer.created")
+    assert _accepted(stripe_sandbox, late["id"]) == []
+
+    _late_delivery_is_due(stripe_sandbox, late["id"])
+
+    [delivery] = _accepted(stripe_sandbox, late["id"])
+    assert delivery["status"] == 200
+    p.refresh_from_db()
+    assert p.status == PS.RETURNED and p.history.count() == history
+    assert WebhookEvent.objects.get(event_id=late["id"]).outcome == "already returned"
+
+
+def test_a_payout_paid_30_hours_late_after_it_failed_changes_nothing(
+    connect, stripe_sandbox, payout_world, settings
+):
+    consultant = payout_world.consultant(["42.00"])
+    batch = payout_world.executed_batch()
+    [p] = Payment.objects.filter(batch=batch)
+    connect()
+    stripe_sandbox.webhooks.hold()
+    assert engine.pay(p.pk) == "paid"
+    stripe_sandbox.webhooks.release()
+    drain(stripe_sandbox)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    stripe_sandbox.webhooks.retry_delays = ()
+    stripe_sandbox.webhooks.faults.add("unreachable", event_type="payout.paid", times=1)
+    payout = stripe_sandbox.create_payout(consultant.stripe_account.account_id, 4200)
+    stripe_sandbox.payout_paid_then_failed(payout["id"], "account_closed")
+    drain(stripe_sandbox)
+    p.refresh_from_db()
+    assert p.status == PS.RETURNED and p.stripe_payout_id == payout["id"]
+    history = p.history.count()
+    [late] = stripe_sandbox.events(type="payout.paid")
+    assert _accepted(stripe_sandbox, late["id"]) == []
+
+    _late_delivery_is_due(stripe_sandbox, late["id"])
+
+    [delivery] = _accepted(stripe_sandbox, late["id"])
+    assert delivery["status"] == 200
+    p.refresh_from_db()
+    assert p.status == PS.RETURNED and p.history.count() == history
+    assert stripe_sandbox.live_transfers() == []
+    assert WebhookEvent.objects.get(event_id=late["id"]).outcome.startswith(
+        "payout already matched"
+    )

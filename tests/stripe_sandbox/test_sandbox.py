@@ -48,7 +48,7 @@ def create_account(client: stripe.StripeClient, email: str = "river@example.org"
             "country": "US",
             "email": email,
             "capabilities": {"transfers": {"requested": True}},
-            "tos_acceptance": {"service_agreement": "recipient"},
+            "tos_acceptance": {"service_agreement": "full"},
             "metadata": {"consultant": "c-1"},
         }
     )

@@ -98,6 +98,8 @@ class Command(BaseCommand):
                 ],
                 "--state-file",
                 str(var / "stripe-sandbox.json"),
+                "--platform-country",
+                settings.STRIPE_PLATFORM_COUNTRY,
             ],
         )
         sandbox_url = f"{sandbox.scheme}://{sandbox.hostname}:{sandbox_port}"
