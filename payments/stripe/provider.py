@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, cast
 
 import stripe
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -186,6 +187,9 @@ class StripeProvider(PaymentProvider):
                 "currency": payment.currency.lower(),
                 "destination": account.account_id,
                 "transfer_group": group,
+                # Which of the platform's balances pays (Stripe draws from "card" unless
+                # told): the one the organisation funds (STRIPE_TRANSFER_SOURCE_TYPE).
+                "source_type": settings.STRIPE_TRANSFER_SOURCE_TYPE,
                 # Ids only: never a name or anything else about the person.
                 "metadata": {"honora_payment": group, "honora_attempt": str(attempt_number)},
             }
@@ -228,6 +232,33 @@ class StripeProvider(PaymentProvider):
             raise translate(exc) from exc
         return [existing(t) for t in transfers]
 
+    def available_balance(self) -> dict[str, dict[str, Decimal]]:
+        """The platform's available Stripe balance: currency (upper case) -> source type
+        -> amount. One read, outside any transaction."""
+        try:
+            balance = self.client.v1.balance.retrieve().to_dict()
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+        return balance_news(balance)
+
+    def topup(
+        self, amount: Decimal, currency: str, *, description: str, idempotency_key: str
+    ) -> str:
+        """Add ``amount`` to the platform's bank_account balance from its bank (a top-up;
+        in test mode it succeeds at once). Only ``manage.py stripe_smoke`` uses it."""
+        try:
+            topup = self.client.v1.topups.create(
+                params={
+                    "amount": to_cents(amount, currency),
+                    "currency": currency.lower(),
+                    "description": description,
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+        return str(topup.id)
+
     def reverse(self, payment: Payment) -> str:
         """Reverse the whole transfer, unless Stripe shows it is reversed already.
 
@@ -257,6 +288,33 @@ class StripeProvider(PaymentProvider):
         except stripe.StripeError as exc:
             raise translate(exc) from exc
         return reversal.id
+
+
+def balance_news(balance: dict[str, Any]) -> dict[str, dict[str, Decimal]]:
+    """Stripe's balance object's ``available`` part, in decimals per source type."""
+    found: dict[str, dict[str, Decimal]] = {}
+    for entry in balance.get("available") or []:
+        currency = str(entry.get("currency") or "").upper()
+        types = entry.get("source_types") or {}
+        pool = found.setdefault(currency, {})
+        for source_type, cents in types.items():
+            pool[str(source_type)] = pool.get(str(source_type), Decimal("0.00")) + from_cents(
+                int(cents or 0)
+            )
+    return found
+
+
+def account_create_params(*, country: str, reference: str) -> dict[str, Any]:
+    """The parameters of a new Express connected account (for the smoke test, and for
+    onboarding to share): only transfers requested; ``reference`` is an opaque id, never
+    anything personal. Same country as the platform: Stripe's full service agreement."""
+    return {
+        "type": "express",
+        "country": country,
+        "capabilities": {"transfers": {"requested": True}},
+        "tos_acceptance": {"service_agreement": "full"},
+        "metadata": {"honora_consultant": reference},
+    }
 
 
 def existing(transfer: stripe.Transfer | dict[str, Any]) -> Existing:
