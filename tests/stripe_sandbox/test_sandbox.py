@@ -796,7 +796,10 @@ def test_manage_py_stripe_sandbox_runs_until_interrupted():
         url = line.split(" on ")[1].split()[0]
         with _no_proxy_session() as session:
             health = json.loads(session.get(f"{url}/_sandbox/health", timeout=60).text)
-        assert health["ok"] is True
+            assert health["ok"] is True
+            # Funded as a study's platform is, by bank top-ups (test mode starts at zero).
+            balance = json.loads(session.get(f"{url}/_sandbox/balance", timeout=60).text)
+        assert balance["source_types"] == {"bank_account": 10_000_000}
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=120)
