@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from accounts.models import User
     from consultants.models import Consultant
     from engagements.models import Phase, Study
+    from payments.stripe.provider import StripeProvider
 
 PS = Payment.Status
 BS = PayoutBatch.Status
@@ -286,7 +287,11 @@ def batch_cancel(*, batch: PayoutBatch, by: User, reason: str) -> PayoutBatch:
 
 
 def batch_execute_funded(
-    *, batch: PayoutBatch, by: User, today: date | None = None, provider=None
+    *,
+    batch: PayoutBatch,
+    by: User,
+    today: date | None = None,
+    provider: StripeProvider | None = None,
 ) -> PayoutBatch:
     """Finance's "execute" (the batch page and the API): ``batch_execute``, once Stripe's
     balance is known to cover what the batch sends through Stripe.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Sum
@@ -29,6 +30,9 @@ from core.money import ZERO, format_money
 from payments import preflight
 from payments.models import Payment, PayoutBatch, Rail
 from payments.providers.base import ProviderError
+
+if TYPE_CHECKING:
+    from payments.stripe.provider import StripeProvider
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def stripe_total(batch: PayoutBatch) -> Decimal:
     return total or ZERO
 
 
-def batch_funding(batch: PayoutBatch, *, provider=None) -> Funding | None:
+def batch_funding(batch: PayoutBatch, *, provider: StripeProvider | None = None) -> Funding | None:
     """Stripe's balance against what ``batch`` sends through Stripe; None when it sends
     nothing through Stripe. Raises ``StateConflict`` when the balance cannot be read."""
     needed = stripe_total(batch)
@@ -119,7 +123,7 @@ def batch_funding(batch: PayoutBatch, *, provider=None) -> Funding | None:
     )
 
 
-def require_funds(batch: PayoutBatch, *, provider=None) -> None:
+def require_funds(batch: PayoutBatch, *, provider: StripeProvider | None = None) -> None:
     """Refuse (409, nothing changed) when Stripe's balance does not cover ``batch``."""
     funding = batch_funding(batch, provider=provider)
     if funding is not None and not funding.covered:
