@@ -206,3 +206,22 @@ def test_the_same_key_on_two_connected_accounts_is_two_requests(stripe_sandbox, 
         params=params, options={**options, "stripe_account": one["id"]}
     )
     assert again.id == first.id
+
+
+def test_a_state_file_from_before_source_types_keeps_its_money_as_bank_account(tmp_path):
+    import json
+
+    state_file = tmp_path / "sandbox.json"
+    state_file.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "state": {"platform_balance": {"usd": 4_200}, "account_balance": {}},
+                "idempotency": [],
+                "clock_offset": 0,
+            }
+        )
+    )
+    server = SandboxServer(state_file=state_file)
+    assert server.balances() == {"usd": {"bank_account": 4_200}}
+    assert server.balance(source_type="card") == 0
