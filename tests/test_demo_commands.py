@@ -299,7 +299,13 @@ def stop_and_check(demo: RunningDemo, sig: signal.Signals) -> str:
 
 
 def test_demo_serves_and_stops_everything_on_ctrl_c(running_demo, tmp_path):
+    from stripe_sandbox import SandboxControl
+
     assert (tmp_path / "var" / "honora.sqlite3").exists()
+    # Stripe's test mode starts at zero: the demo funds its platform as a study's is, by
+    # bank top-ups (bank_account money, what Honora's transfers draw from).
+    funds = SandboxControl(f"http://127.0.0.1:{running_demo.sandbox_port}").balance()
+    assert 0 < funds["source_types"]["bank_account"] <= 10_000_000  # less what it paid
     # To the demo alone (a terminal's Ctrl-C reaches the whole group): the demo
     # itself must pass it on to the server and the worker.
     output = stop_and_check(running_demo, signal.SIGINT)
