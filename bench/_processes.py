@@ -202,8 +202,12 @@ def sandbox_argv(
         str(port),
         "--latency-ms",
         str(latency_ms),
+        # Stripe's test mode starts at zero: the bench funds the platform, as a study's
+        # bank top-ups do (bank_account money, what Honora's transfers draw from).
         "--balance",
         str(balance),
+        "--balance-source-type",
+        "bank_account",
     ]
     if rate_limit:
         argv += ["--rate-limit", str(rate_limit)]

@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     env_bool,
+    env_choice,
     env_decimal,
     env_int,
     env_list,
@@ -518,6 +519,12 @@ if STRIPE_ENABLED and not DEBUG:
             "SITE_URL must be the site's https:// address when Stripe is on (onboarding "
             "links return there)"
         )
+# Stripe keeps a platform's balance per source type and a transfer draws from "card"
+# unless it names another. A study's platform is funded by bank top-ups and never
+# charges cards, so Honora's transfers draw from bank_account unless told otherwise.
+STRIPE_TRANSFER_SOURCE_TYPE = env_choice(
+    "STRIPE_TRANSFER_SOURCE_TYPE", "bank_account", ("bank_account", "card", "fpx")
+)
 # The SDK's own retries of one call (same idempotency key); the task retries beyond them.
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0)
 STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 30, minimum=1)

@@ -51,6 +51,9 @@ class ApiRoutes:
                 False,
             ),
             ("GET", r"/v1/balance", s.retrieve_balance, True),
+            ("POST", r"/v1/topups", s.create_topup, False),
+            ("GET", r"/v1/topups", s.list_topups, False),
+            ("GET", r"/v1/topups/(?P<id>[^/]+)", s.retrieve_topup, False),
             ("POST", r"/v1/payouts", s.create_payout, True),
             ("GET", r"/v1/payouts", s.list_payouts, True),
             ("GET", r"/v1/payouts/(?P<id>[^/]+)", s.retrieve_payout, True),
@@ -76,9 +79,9 @@ class ApiRoutes:
                 "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, "
                 "or we can help at https://support.stripe.com/.",
             )
-        if not key.startswith(("sk_", "rk_")) or (
-            self.api_keys is not None and key not in self.api_keys
-        ):
+        with self._api_keys_lock:
+            known = self.api_keys is None or key in self.api_keys
+        if not key.startswith(("sk_", "rk_")) or not known:
             raise ApiError(
                 401,
                 f"Invalid API Key provided: {key[:8]}{'*' * 4}{key[-4:]}",
@@ -171,7 +174,9 @@ class ApiRoutes:
                 fault.triggered.set()
                 return answer(fault.status, dumps(server_error(fault).body()), should_retry(True))
 
-        scope = (api_key, account, idem_key) if method == "POST" and idem_key else None
+        # Stripe scopes a key by account (the platform's, or the connected account named
+        # in Stripe-Account), not by API key: a retry after a key rotation replays.
+        scope = (account, idem_key) if method == "POST" and idem_key else None
         fingerprint = (method, path, tuple(pairs))
         ctx = RequestContext(
             method=method,

@@ -9,6 +9,7 @@ import threading
 from typing import TextIO
 
 from .server import SandboxServer
+from .state import SOURCE_TYPES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate-limit", type=int, default=None, help="requests/second before 429")
     parser.add_argument("--seed", type=int, default=0, help="seed for probabilistic faults")
     parser.add_argument(
-        "--balance", type=int, default=10_000_000, help="platform balance in cents (usd)"
+        "--balance",
+        type=int,
+        default=0,
+        help="platform balance in cents (usd) to start with; 0, as in Stripe's test mode",
+    )
+    parser.add_argument(
+        "--balance-source-type",
+        choices=SOURCE_TYPES,
+        default="bank_account",
+        help="the source type that balance is held as (default bank_account: top-up money)",
     )
     parser.add_argument(
         "--platform-country",
@@ -44,7 +54,8 @@ def build(options: dict) -> SandboxServer:
         latency_ms=options.get("latency_ms") or 0,
         rate_limit=options.get("rate_limit"),
         seed=options.get("seed") or 0,
-        balance=options.get("balance", 10_000_000),
+        balance=options.get("balance") or 0,
+        balance_source_type=options.get("balance_source_type") or "bank_account",
         state_file=options.get("state_file"),
         platform_country=options.get("platform_country") or "US",
         verbose=bool(options.get("verbose")),

@@ -65,10 +65,32 @@ class SandboxControl:
     def advance_clock(self, **delta: float) -> dict[str, Any]:
         return self.call("POST", "clock/advance", delta)
 
-    def set_balance(self, amount: int, currency: str = "usd", account: str | None = None) -> dict:
+    def set_balance(
+        self,
+        amount: int,
+        currency: str = "usd",
+        account: str | None = None,
+        source_type: str = "bank_account",
+    ) -> dict:
+        """Set one source type's available balance in cents (bank_account: top-up money)."""
         return self.call(
-            "POST", "balance", {"amount": amount, "currency": currency, "account": account}
+            "POST",
+            "balance",
+            {
+                "amount": amount,
+                "currency": currency,
+                "account": account,
+                "source_type": source_type,
+            },
         )
+
+    def balance(self, currency: str = "usd", account: str | None = None) -> dict[str, Any]:
+        """``{"amount": total, "currency": .., "source_types": {type: cents}}``."""
+        query = f"?currency={currency}" + (f"&account={account}" if account else "")
+        return self.call("GET", f"balance{query}")
+
+    def add_api_key(self, key: str) -> None:
+        self.call("POST", "api_keys", {"key": key})
 
     def create_account(self, *, email: str | None = None, onboarded: bool = False) -> dict:
         return self.call("POST", "accounts", {"email": email, "onboarded": onboarded})

@@ -3,6 +3,7 @@ uses to drive faults, webhooks, payouts and the clock; ``SandboxControl`` is its
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -10,7 +11,7 @@ from urllib.parse import parse_qsl
 
 from .errors import ApiError
 from .faults import FaultPlan, FaultRule
-from .state import PAYOUT_FAILURES
+from .state import PAYOUT_FAILURES, SOURCE_TYPES
 from .wire import (
     API_VERSION,
     error_body,
@@ -40,6 +41,7 @@ class ControlRoutes:
                 ("POST", r"/_sandbox/clock/advance", self._c_clock_advance),
                 ("GET", r"/_sandbox/balance", self._c_get_balance),
                 ("POST", r"/_sandbox/balance", self._c_set_balance),
+                ("POST", r"/_sandbox/api_keys", self._c_add_api_key),
                 ("POST", r"/_sandbox/accounts", self._c_create_account),
                 ("POST", r"/_sandbox/accounts/(?P<account_id>acct_\w+)/onboard", lambda b, q, account_id: self.complete_onboarding(account_id)),
                 ("POST", r"/_sandbox/accounts/(?P<account_id>acct_\w+)/restrict", lambda b, q, account_id: self.restrict_account(account_id)),
@@ -95,10 +97,15 @@ class ControlRoutes:
                 "payouts": len(self.state.payouts),
                 "events": len(self.state.events),
             }
-            balance = dict(self.state.platform_balance)
+            balance = {
+                currency: sum(pool.values())
+                for currency, pool in self.state.platform_balance.items()
+            }
+            by_source_type = copy.deepcopy(self.state.platform_balance)
         return {
             "counts": counts,
             "balance": balance,
+            "balance_by_source_type": by_source_type,
             "clock": self._c_clock(),
             "latency_ms": self.latency_ms,
             "rate_limit": self.rate_limiter.per_second,
@@ -170,18 +177,32 @@ class ControlRoutes:
 
     def _c_get_balance(self, body, query):
         q = dict(parse_qsl(query))
+        currency, account = q.get("currency", "usd"), q.get("account")
         return {
-            "amount": self.balance(q.get("currency", "usd"), q.get("account")),
-            "currency": q.get("currency", "usd"),
+            "amount": self.balance(currency, account),
+            "currency": currency,
+            "source_types": self.balances(account).get(currency, {}),
         }
 
     def _c_set_balance(self, body, query):
         amount = body.get("amount")
-        if not isinstance(amount, int):
+        if not isinstance(amount, int) or isinstance(amount, bool):
             raise ValueError("amount is integer cents")
-        currency = body.get("currency", "usd")
-        self.set_balance(amount, currency, body.get("account"))
-        return {"amount": self.balance(currency, body.get("account")), "currency": currency}
+        currency = body.get("currency") or "usd"
+        source_type = body.get("source_type") or "bank_account"
+        if source_type not in SOURCE_TYPES:
+            raise ValueError(f"source_type is one of {', '.join(SOURCE_TYPES)}")
+        account = body.get("account")
+        self.set_balance(amount, currency, account, source_type)
+        return {
+            "amount": self.balance(currency, account),
+            "currency": currency,
+            "source_types": self.balances(account).get(currency, {}),
+        }
+
+    def _c_add_api_key(self, body, query):
+        self.add_api_key(str(body.get("key") or ""))
+        return {"ok": True}
 
     def _c_create_account(self, body, query):
         return self.create_account(

@@ -1,4 +1,9 @@
-"""Stripe's idempotency rules (API v1), scoped by (API key, Stripe-Account, key)."""
+"""Stripe's idempotency rules (API v1), scoped by (account, key).
+
+The account is the platform (``None``) or the connected account named in
+``Stripe-Account``; the API key plays no part, so a retry made with a rotated secret key
+replays what the first request did (RULES.md, "Idempotency").
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from .errors import ApiError
 
 TTL_SECONDS = 24 * 3600
 
-Scope = tuple[str, str | None, str]
+Scope = tuple[str | None, str]
 
 
 @dataclass
@@ -49,7 +54,7 @@ class IdempotencyStore:
                     fingerprint=fingerprint, created=self.clock.now(), request_id=request_id
                 )
                 return
-            key = scope[2]
+            key = scope[-1]
             if entry.fingerprint != fingerprint:
                 raise ApiError(
                     400,
@@ -121,7 +126,9 @@ class IdempotencyStore:
             self._entries = {}
             for item in items:
                 method, path, pairs = item["fingerprint"]
-                self._entries[tuple(item["scope"])] = StoredResponse(
+                # A state file from before keys were scoped by account: (api key, account, key).
+                scope = tuple(item["scope"])[-2:]
+                self._entries[scope] = StoredResponse(  # type: ignore[index]
                     fingerprint=(method, path, tuple(tuple(p) for p in pairs)),
                     created=item["created"],
                     request_id=item["request_id"],

@@ -63,8 +63,9 @@ class SandboxServer(ApiRoutes, OnboardingRoutes, ControlRoutes):
         latency_ms: int = 0,
         rate_limit: int | None = None,
         seed: int = 0,
-        balance: int = 10_000_000,
+        balance: int = 0,
         currency: str = "usd",
+        balance_source_type: str = "bank_account",
         api_keys: list[str] | None = None,
         platform_country: str = "US",
         public_url: str | None = None,
@@ -77,7 +78,10 @@ class SandboxServer(ApiRoutes, OnboardingRoutes, ControlRoutes):
         self._port = port
         self.verbose = verbose
         self.public_url = public_url.rstrip("/") if public_url else None
+        # None: any sk_/rk_ key is the platform's; a set: only these (add_api_key adds one,
+        # as when a platform rolls its secret key and both work for a while).
         self.api_keys = set(api_keys) if api_keys else None
+        self._api_keys_lock = threading.Lock()
         self.seed = seed
         self.latency_ms = latency_ms
         self.rate_limiter = RateLimiter(rate_limit)
@@ -95,6 +99,7 @@ class SandboxServer(ApiRoutes, OnboardingRoutes, ControlRoutes):
             base_url=lambda: self.public_url or self.url,
             balance=balance,
             currency=currency,
+            balance_source_type=balance_source_type,
             api_version=API_VERSION,
         )
         self.state.platform_country = platform_country.upper()
@@ -260,12 +265,38 @@ class SandboxServer(ApiRoutes, OnboardingRoutes, ControlRoutes):
                 groups.setdefault(t["transfer_group"], []).append(t["id"])
         return {g: ids for g, ids in groups.items() if len(ids) > 1}
 
-    def set_balance(self, amount: int, currency: str = "usd", account: str | None = None) -> None:
-        """Set the platform's (or a connected account's) available balance, in cents."""
-        self.state.set_balance(int(amount), currency.lower(), account)
+    def add_api_key(self, key: str) -> None:
+        """Accept one more secret key for the platform (a rolled key; the old one stays)."""
+        if not key.startswith(("sk_", "rk_")):
+            raise ValueError("a secret key starts with sk_ or rk_")
+        with self._api_keys_lock:
+            if self.api_keys is not None:
+                self.api_keys.add(key)
 
-    def balance(self, currency: str = "usd", account: str | None = None) -> int:
-        return self.state.balance_of(currency.lower(), account)
+    def set_balance(
+        self,
+        amount: int,
+        currency: str = "usd",
+        account: str | None = None,
+        source_type: str = "bank_account",
+    ) -> None:
+        """Set the platform's (or a connected account's) available balance of one source
+        type, in cents (``bank_account`` unless told: money added by top-ups)."""
+        self.state.set_balance(int(amount), currency.lower(), account, source_type)
+
+    def balance(
+        self, currency: str = "usd", account: str | None = None, source_type: str | None = None
+    ) -> int:
+        """The available balance in cents: of one source type, or of all (``None``)."""
+        return self.state.balance_of(currency.lower(), account, source_type)
+
+    def balances(self, account: str | None = None) -> dict[str, dict[str, int]]:
+        """Every available balance: currency -> source type -> cents."""
+        return self.state.balance_breakdown(account)
+
+    def topups(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return copy.deepcopy(list(self.state.topups.values()))
 
     def create_account(
         self,

@@ -31,6 +31,7 @@ UNDER_TEST = (
     "EMAIL_USE_SSL",
     "HOURLY_RATE_FLOOR",
     "CURRENCY",
+    "STRIPE_TRANSFER_SOURCE_TYPE",
     "REDIS_URL",
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
@@ -88,6 +89,7 @@ def test_development_needs_no_variable_at_all():
         ("HOURLY_RATE_FLOOR", "cheap"),
         ("HOURLY_RATE_FLOOR", "1e40"),
         ("CURRENCY", "dollars"),
+        ("STRIPE_TRANSFER_SOURCE_TYPE", "cash"),
         ("SECRET_KEY", "short"),
         # Limits that would let a day exceed 24 hours or sums overflow a money column.
         ("LIMIT_HOURS_PER_DAY", "144"),

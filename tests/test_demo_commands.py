@@ -310,6 +310,7 @@ def _account_updates_delivered(control: SandboxControl) -> bool:
 
 
 def test_demo_serves_and_stops_everything_on_ctrl_c(running_demo, tmp_path):
+
     assert (tmp_path / "var" / "honora.sqlite3").exists()
     # The onboarded accounts' account.updated events go out before the web server is up;
     # the sandbox's retries (quick ones, then a minute later) deliver every one of them.
@@ -322,6 +323,10 @@ def test_demo_serves_and_stops_everything_on_ctrl_c(running_demo, tmp_path):
         details=lambda: str(control.pending_deliveries())[-3000:],
     )
     assert control.pending_deliveries()["given_up"] == []
+    # Stripe's test mode starts at zero: the demo funds its platform as a study's is, by
+    # bank top-ups (bank_account money, what Honora's transfers draw from).
+    funds = control.balance()
+    assert 0 < funds["source_types"]["bank_account"] <= 10_000_000  # less what it paid
     # To the demo alone (a terminal's Ctrl-C reaches the whole group): the demo
     # itself must pass it on to the server and the worker.
     output = stop_and_check(running_demo, signal.SIGINT)

@@ -126,7 +126,10 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honor
     @action(detail=True, methods=["post"])
     def execute(self, request, public_id=None):
         """Start paying an approved batch; direct deposits go out as background tasks."""
-        batch = batch_actions.batch_execute(batch=self.get_object(), by=request.user)
+        # Stripe's balance is read first: when the configured source type does not cover
+        # the batch's direct deposits (409 balance_insufficient) or Stripe cannot be
+        # reached (409 stripe_balance_unavailable), nothing changes.
+        batch = batch_actions.batch_execute_funded(batch=self.get_object(), by=request.user)
         return self._answer(batch)
 
     @extend_schema(request=ReasonSerializer, responses=PayoutBatchSerializer)

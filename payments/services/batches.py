@@ -29,11 +29,13 @@ from payments.models import Payment, PaymentItem, PayoutBatch, Rail
 from payments.services.access import not_a_payee, require_finance
 from payments.services.lifecycle import batch_refresh, close_payment, put_on_hold
 from payments.services.locks import conflict, locked_batch
+from payments.stripe import funding
 
 if TYPE_CHECKING:
     from accounts.models import User
     from consultants.models import Consultant
     from engagements.models import Phase, Study
+    from payments.stripe.provider import StripeProvider
 
 PS = Payment.Status
 BS = PayoutBatch.Status
@@ -282,6 +284,27 @@ def batch_cancel(*, batch: PayoutBatch, by: User, reason: str) -> PayoutBatch:
     stamp(b, by=by, action=actions.BATCH_CANCELLED, reason=reason)
     b.save()
     return b
+
+
+def batch_execute_funded(
+    *,
+    batch: PayoutBatch,
+    by: User,
+    today: date | None = None,
+    provider: StripeProvider | None = None,
+) -> PayoutBatch:
+    """Finance's "execute" (the batch page and the API): ``batch_execute``, once Stripe's
+    balance is known to cover what the batch sends through Stripe.
+
+    The balance is read outside any transaction (``payments.stripe.funding``); when it
+    does not cover the batch, or cannot be read, a ``StateConflict`` says so and nothing
+    changes: no transfer, no payment failed, the batch still approved.
+    """
+    require_finance(by)
+    status = PayoutBatch.objects.filter(pk=batch.pk).values_list("status", flat=True).first()
+    if status == BS.APPROVED:  # executed already, or not yet approved: batch_execute says
+        funding.require_funds(batch, provider=provider)
+    return batch_execute(batch=batch, by=by, today=today)
 
 
 @transaction.atomic

@@ -45,6 +45,14 @@ def stripe_client(
     return clients[config][0]
 
 
+def stripe_client_for(
+    *, api_key: str, api_base: str, max_network_retries: int = 0, timeout: float = 30.0
+) -> stripe.StripeClient:
+    """A client for another key or address than the settings' (``manage.py stripe_smoke``),
+    built as ``stripe_client`` builds its own."""
+    return _build(api_key, api_base, max_network_retries, timeout)[0]
+
+
 def _build(
     api_key: str, base: str, retries: int, timeout: float
 ) -> tuple[stripe.StripeClient, requests.Session]:

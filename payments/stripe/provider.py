@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, cast
 
 import stripe
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,7 +24,7 @@ from payments.providers.base import Executed, Existing, PaymentProvider, Provide
 from payments.stripe.client import StripeNotConfigured, stripe_client
 
 if TYPE_CHECKING:
-    from stripe.params import TransferCreateParams
+    from stripe.params import AccountCreateParams, TransferCreateParams
 
 log = logging.getLogger(__name__)
 
@@ -179,25 +180,26 @@ class StripeProvider(PaymentProvider):
                 kind=ProviderError.REFUSED,
                 code="account_missing",
             )
-        group = str(payment.public_id)
-        return canonical(
-            {
-                "amount": to_cents(payment.amount, payment.currency),
-                "currency": payment.currency.lower(),
-                "destination": account.account_id,
-                "transfer_group": group,
-                # Ids only: never a name or anything else about the person.
-                "metadata": {"honora_payment": group, "honora_attempt": str(attempt_number)},
-            }
+        return transfer_params(
+            amount=payment.amount,
+            currency=payment.currency,
+            destination=account.account_id,
+            group=str(payment.public_id),
+            attempt_number=attempt_number,
         )
 
     def execute(self, payment: Payment, attempt: PaymentAttempt) -> Executed:
-        request = canonical(attempt.request)
+        return self.send_transfer(attempt.request, idempotency_key=attempt.idempotency_key)
+
+    def send_transfer(self, request: dict[str, Any], *, idempotency_key: str) -> Executed:
+        """Create the transfer ``transfer_params`` described, under ``idempotency_key``;
+        what Stripe answers is checked against the request."""
+        request = canonical(request)
         try:
             transfer = self.client.v1.transfers.create(
                 # The stored request is the one ``prepare`` built: a transfer's parameters.
                 params=cast("TransferCreateParams", request),
-                options={"idempotency_key": attempt.idempotency_key},
+                options={"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as exc:
             raise translate(exc) from exc
@@ -219,14 +221,43 @@ class StripeProvider(PaymentProvider):
         return Executed(reference=transfer.id, replayed=replayed)
 
     def find_existing(self, payment: Payment) -> list[Existing]:
+        return self.transfers_in_group(str(payment.public_id))
+
+    def transfers_in_group(self, group: str) -> list[Existing]:
+        """Every transfer Stripe holds with this ``transfer_group``."""
         try:
-            page = self.client.v1.transfers.list(
-                params={"transfer_group": str(payment.public_id), "limit": 100}
-            )
+            page = self.client.v1.transfers.list(params={"transfer_group": group, "limit": 100})
             transfers = list(page.auto_paging_iter())
         except stripe.StripeError as exc:
             raise translate(exc) from exc
         return [existing(t) for t in transfers]
+
+    def available_balance(self) -> dict[str, dict[str, Decimal]]:
+        """The platform's available Stripe balance: currency (upper case) -> source type
+        -> amount. One read, outside any transaction."""
+        try:
+            balance = self.client.v1.balance.retrieve().to_dict()
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+        return balance_news(balance)
+
+    def topup(
+        self, amount: Decimal, currency: str, *, description: str, idempotency_key: str
+    ) -> str:
+        """Add ``amount`` to the platform's bank_account balance from its bank (a top-up;
+        in test mode it succeeds at once). Only ``manage.py stripe_smoke`` uses it."""
+        try:
+            topup = self.client.v1.topups.create(
+                params={
+                    "amount": to_cents(amount, currency),
+                    "currency": currency.lower(),
+                    "description": description,
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+        return str(topup.id)
 
     def reverse(self, payment: Payment) -> str:
         """Reverse the whole transfer, unless Stripe shows it is reversed already.
@@ -246,17 +277,92 @@ class StripeProvider(PaymentProvider):
             if transfer.get("reversed"):
                 done = (transfer.get("reversals") or {}).get("data") or []
                 return str(done[0]["id"]) if done else payment.transfer_id
-            key = f"honora-reverse-{payment.public_id}"
-            if payment.reversal_refusals:
-                key = f"{key}-{payment.reversal_refusals}"
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+        key = f"honora-reverse-{payment.public_id}"
+        if payment.reversal_refusals:
+            key = f"{key}-{payment.reversal_refusals}"
+        return self.reverse_transfer(
+            payment.transfer_id, group=str(payment.public_id), idempotency_key=key
+        )
+
+    def reverse_transfer(self, transfer_id: str, *, group: str, idempotency_key: str) -> str:
+        """Reverse all of what is left of a transfer; the reversal's id."""
+        try:
             reversal = self.client.v1.transfers.reversals.create(
-                payment.transfer_id,
-                params={"metadata": {"honora_payment": str(payment.public_id)}},
-                options={"idempotency_key": key},
+                transfer_id,
+                params={"metadata": {"honora_payment": group}},
+                options={"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as exc:
             raise translate(exc) from exc
         return reversal.id
+
+    def create_account(self, *, params: dict[str, Any], idempotency_key: str) -> dict:
+        """A new connected account from ``params`` (``payments.stripe.accounts.
+        stripe_account_params``: the agreement the countries call for); Stripe's object."""
+        try:
+            account = self.client.v1.accounts.create(
+                params=cast("AccountCreateParams", params),
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+        return account.to_dict()
+
+    def onboarding_link(self, account_id: str, *, refresh_url: str, return_url: str) -> str:
+        """A fresh single-use Express onboarding link for the account."""
+        try:
+            link = self.client.v1.account_links.create(
+                params={
+                    "account": account_id,
+                    "type": "account_onboarding",
+                    "refresh_url": refresh_url,
+                    "return_url": return_url,
+                }
+            )
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+        return str(link.url)
+
+    def retrieve_account(self, account_id: str) -> dict[str, Any]:
+        try:
+            return self.client.v1.accounts.retrieve(account_id).to_dict()
+        except stripe.StripeError as exc:
+            raise translate(exc) from exc
+
+
+def transfer_params(
+    *, amount: Decimal, currency: str, destination: str, group: str, attempt_number: int
+) -> dict[str, Any]:
+    """A transfer's parameters (what an attempt stores and sends under its key)."""
+    return canonical(
+        {
+            "amount": to_cents(amount, currency),
+            "currency": currency.lower(),
+            "destination": destination,
+            "transfer_group": group,
+            # Which of the platform's balances pays (Stripe draws from "card" unless
+            # told): the one the organisation funds (STRIPE_TRANSFER_SOURCE_TYPE).
+            "source_type": settings.STRIPE_TRANSFER_SOURCE_TYPE,
+            # Ids only: never a name or anything else about the person.
+            "metadata": {"honora_payment": group, "honora_attempt": str(attempt_number)},
+        }
+    )
+
+
+def balance_news(balance: dict[str, Any]) -> dict[str, dict[str, Decimal]]:
+    """Stripe's balance object's ``available`` part, in decimals per source type."""
+    found: dict[str, dict[str, Decimal]] = {}
+    for entry in balance.get("available") or []:
+        currency = str(entry.get("currency") or "").upper()
+        types = entry.get("source_types") or {}
+        pool = found.setdefault(currency, {})
+        for source_type, cents in types.items():
+            pool[str(source_type)] = pool.get(str(source_type), Decimal("0.00")) + from_cents(
+                int(cents or 0)
+            )
+    return found
 
 
 def existing(transfer: stripe.Transfer | dict[str, Any]) -> Existing:

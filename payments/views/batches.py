@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.access import finance_required, get_visible_or_404
-from core.errors import ValidationFailed
+from core.errors import StateConflict, ValidationFailed
 from core.forms import show_error
 from payments import selectors
 from payments.forms import (
@@ -98,7 +98,7 @@ def _get_batch(request, public_id) -> PayoutBatch:
     )
 
 
-def _batch_page(request, batch, *, cancel_form=None, status=200):
+def _batch_page(request, batch, *, cancel_form=None, status=200, funding_flag=""):
     user = request.user
     summary = selectors.batch_summary(batch)
     page = Paginator(selectors.batch_payments(batch), PAYMENTS_PER_PAGE).get_page(
@@ -125,6 +125,7 @@ def _batch_page(request, batch, *, cancel_form=None, status=200):
         "can_approve": batch.status == BS.PENDING_APPROVAL,
         "approve_blocked": approve_blocked,
         "can_execute": batch.status == BS.APPROVED,
+        "funding_flag": funding_flag,
         "execute_blocked": execute_blocked,
         "can_cancel": batch.status in PayoutBatch.CANCELLABLE,
         "cancel_form": cancel_form or batch_cancel_form(),
@@ -171,7 +172,14 @@ def batch_approve(request, public_id):
 @require_POST
 def batch_execute(request, public_id):
     batch = _get_batch(request, public_id)
-    batch_actions.batch_execute(batch=batch, by=request.user)
+    try:
+        batch_actions.batch_execute_funded(batch=batch, by=request.user)
+    except StateConflict as exc:
+        if exc.code not in ("balance_insufficient", "stripe_balance_unavailable"):
+            raise
+        # Stripe's balance does not cover the batch (or could not be read): a pre-flight
+        # flag on the batch's own page; nothing changed.
+        return _batch_page(request, batch, status=exc.status, funding_flag=exc.message)
     messages.success(
         request,
         _(

@@ -7,7 +7,7 @@ their endpoints and test controls as a mixin.
 
 from .accounts import AccountsMixin
 from .balance import BalanceMixin
-from .base import RequestContext, StateBase, new_id
+from .base import SOURCE_TYPES, RequestContext, StateBase, new_id
 from .events import EventsMixin
 from .payouts import PAYOUT_FAILURES, PayoutsMixin
 from .transfers import TransfersMixin
@@ -19,4 +19,4 @@ class SandboxState(
     """Everything the sandbox's Stripe holds, behind one lock (``self.lock``)."""
 
 
-__all__ = ["PAYOUT_FAILURES", "RequestContext", "SandboxState", "new_id"]
+__all__ = ["PAYOUT_FAILURES", "SOURCE_TYPES", "RequestContext", "SandboxState", "new_id"]

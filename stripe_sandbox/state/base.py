@@ -27,6 +27,14 @@ from ..errors import (
 )
 from ..faults import FaultRule
 
+# Stripe keeps a balance per source type of the money in it; a transfer or payout draws
+# from ``card`` unless it names another (RULES.md, "Balances and source types").
+SOURCE_TYPES = ("card", "bank_account", "fpx")
+DEFAULT_DRAW = "card"
+
+# currency -> source type -> cents
+Balances = dict[str, dict[str, int]]
+
 _ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
@@ -62,8 +70,9 @@ class StateBase:
         emit: Callable[[dict[str, Any]], None],
         count_targets: Callable[[dict[str, Any]], int],
         base_url: Callable[[], str],
-        balance: int = 10_000_000,
+        balance: int = 0,
         currency: str = "usd",
+        balance_source_type: str = "bank_account",
         api_version: str = "2026-10-28.endive",
     ) -> None:
         self.lock = threading.RLock()
@@ -72,20 +81,24 @@ class StateBase:
         self._count_targets = count_targets
         self._base_url = base_url
         self.api_version = api_version
-        self._initial_balance = (balance, currency)
+        if balance_source_type not in SOURCE_TYPES:
+            raise ValueError(f"source type is one of {', '.join(SOURCE_TYPES)}")
+        # Stripe's test mode starts at zero: whoever runs the sandbox funds it.
+        self._initial_balance = (balance, currency, balance_source_type)
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
-            amount, currency = self._initial_balance
+            amount, currency, source_type = self._initial_balance
             self.accounts: dict[str, dict[str, Any]] = {}
             self.links: dict[str, dict[str, Any]] = {}
             self.transfers: dict[str, dict[str, Any]] = {}
             self.payouts: dict[str, dict[str, Any]] = {}
             self.payout_account: dict[str, str] = {}
+            self.topups: dict[str, dict[str, Any]] = {}
             self.events: list[dict[str, Any]] = []
-            self.platform_balance: dict[str, int] = {currency: amount}
-            self.account_balance: dict[str, dict[str, int]] = {}
+            self.platform_balance: Balances = {currency: {source_type: amount}} if amount else {}
+            self.account_balance: dict[str, Balances] = {}
 
     _SNAPSHOT_FIELDS = (
         "accounts",
@@ -93,6 +106,7 @@ class StateBase:
         "transfers",
         "payouts",
         "payout_account",
+        "topups",
         "events",
         "platform_balance",
         "account_balance",
@@ -108,6 +122,12 @@ class StateBase:
             for name in self._SNAPSHOT_FIELDS:
                 if name in data:
                     setattr(self, name, copy.deepcopy(data[name]))
+            # A state file from before balances were kept per source type held one pool
+            # per currency: it becomes bank_account money (what Honora draws from).
+            self.platform_balance = _per_source(self.platform_balance)
+            self.account_balance = {
+                acct: _per_source(balances) for acct, balances in self.account_balance.items()
+            }
 
     def _now(self) -> int:
         return self.clock.timestamp()
@@ -167,8 +187,14 @@ class StateBase:
             raise missing("payout", payout_id)
         return payout
 
-    def _credit(self, balances: dict[str, int], currency: str, amount: int) -> None:
-        balances[currency] = balances.get(currency, 0) + amount
+    @staticmethod
+    def _credit(balances: Balances, currency: str, amount: int, source_type: str) -> None:
+        pool = balances.setdefault(currency, {})
+        pool[source_type] = pool.get(source_type, 0) + amount
+
+    @staticmethod
+    def _available(balances: Balances, currency: str, source_type: str) -> int:
+        return balances.get(currency, {}).get(source_type, 0)
 
     @staticmethod
     def _page(items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
@@ -225,6 +251,26 @@ class StateBase:
             )
 
         return keep
+
+
+def _per_source(balances: dict[str, Any]) -> Balances:
+    return {
+        currency: dict(pool) if isinstance(pool, dict) else {"bank_account": int(pool)}
+        for currency, pool in balances.items()
+    }
+
+
+def get_source_type(params: dict[str, Any], name: str = "source_type") -> str:
+    """A ``source_type`` parameter: one of Stripe's, ``card`` when absent."""
+    value = get_str(params, name)
+    if value is None:
+        return DEFAULT_DRAW
+    if value not in SOURCE_TYPES:
+        raise invalid(
+            f"Invalid {name}: must be one of {', '.join(SOURCE_TYPES)}",
+            param=name,
+        )
+    return value
 
 
 def merge_metadata(target: dict[str, str], update: dict[str, str]) -> None:

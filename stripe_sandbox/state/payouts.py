@@ -13,7 +13,7 @@ from ..errors import (
     get_str,
     invalid,
 )
-from .base import RequestContext, StateBase, new_id
+from .base import RequestContext, StateBase, get_source_type, new_id
 
 PAYOUT_FAILURES = {
     "account_closed": "The bank account has been closed.",
@@ -39,6 +39,10 @@ class PayoutsMixin(StateBase):
     ) -> dict[str, Any]:
         acct = self.accounts[account_id]
         bank = acct["external_accounts"]["data"]
+        balances = self.account_balance.setdefault(account_id, {})
+        # An automatic payout (a control) pays out of whichever source type holds most.
+        pool = balances.get(currency) or {"card": 0}
+        source_type = extra.get("source_type") or max(pool, key=lambda t: pool[t])
         now = self._now()
         payout = {
             "id": new_id("po"),
@@ -62,14 +66,14 @@ class PayoutsMixin(StateBase):
             "original_payout": None,
             "reconciliation_status": "not_applicable",
             "reversed_by": None,
-            "source_type": "card",
+            "source_type": source_type,
             "statement_descriptor": extra.get("statement_descriptor"),
             "status": "pending",
             "type": "bank_account",
         }
         self.payouts[payout["id"]] = payout
         self.payout_account[payout["id"]] = account_id
-        self._credit(self.account_balance[account_id], currency, -amount)
+        self._credit(balances, currency, -amount, source_type)
         return payout
 
     def create_payout(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +105,8 @@ class PayoutsMixin(StateBase):
             "metadata": get_metadata(params),
             "method": method,
             "statement_descriptor": get_str(params, "statement_descriptor", max_length=22),
+            # Like a transfer, a payout draws from the card balance unless told otherwise.
+            "source_type": get_source_type(params),
         }
         ctx.begin()
         with self.lock:
@@ -109,10 +115,12 @@ class PayoutsMixin(StateBase):
                 raise invalid(
                     "Payouts are not enabled for this account.", code="payouts_not_allowed"
                 )
-            if self.account_balance[ctx.account].get(currency, 0) < (amount or 0):
+            source_type = extra["source_type"]
+            balances = self.account_balance.setdefault(ctx.account, {})
+            if self._available(balances, currency, source_type) < (amount or 0):
                 raise invalid(
                     "You have insufficient funds in your Stripe account for this transfer. "
-                    "Your card balance is too low.",
+                    f"Your {source_type.replace('_', ' ')} balance is too low.",
                     code="balance_insufficient",
                 )
             payout = self._new_payout(ctx.account, amount or 0, currency, automatic=False, **extra)
@@ -206,7 +214,12 @@ class PayoutsMixin(StateBase):
             payout["status"] = status
             if status in ("failed", "canceled"):
                 # the money comes back to the connected account's balance
-                self._credit(self.account_balance[account], payout["currency"], payout["amount"])
+                self._credit(
+                    self.account_balance.setdefault(account, {}),
+                    payout["currency"],
+                    payout["amount"],
+                    payout.get("source_type") or "card",
+                )
             if status == "failed":
                 if failure_code not in PAYOUT_FAILURES:
                     raise ValueError(f"unknown failure code {failure_code!r}")

@@ -17,7 +17,7 @@ from ..errors import (
     invalid,
     missing,
 )
-from .base import RequestContext, StateBase, merge_metadata, new_id
+from .base import RequestContext, StateBase, get_source_type, merge_metadata, new_id
 
 
 class TransfersMixin(StateBase):
@@ -43,7 +43,8 @@ class TransfersMixin(StateBase):
         transfer_group = get_str(params, "transfer_group")
         metadata = {k: v for k, v in (get_metadata(params) or {}).items() if v}
         description = get_str(params, "description")
-        source_type = get_str(params, "source_type") or "card"
+        # Stripe draws from the card balance unless the transfer names another source type.
+        source_type = get_source_type(params)
         ctx.begin()
         with self.lock:
             acct = self._account(destination, param="destination")
@@ -55,9 +56,9 @@ class TransfersMixin(StateBase):
                     code="insufficient_capabilities_for_transfer",
                     param="destination",
                 )
-            if ctx.fault_is("balance_insufficient") or self.platform_balance.get(currency, 0) < (
-                amount or 0
-            ):
+            available = self._available(self.platform_balance, currency, source_type)
+            if ctx.fault_is("balance_insufficient") or available < (amount or 0):
+                # Only the named source type counts: money held as another is not drawn.
                 raise ApiError(
                     400,
                     "You have insufficient available funds in your Stripe account. Try adding "
@@ -92,8 +93,10 @@ class TransfersMixin(StateBase):
                 "transfer_group": transfer_group,
             }
             self.transfers[transfer_id] = transfer
-            self._credit(self.platform_balance, currency, -amount)
-            self._credit(self.account_balance[destination], currency, amount)
+            self._credit(self.platform_balance, currency, -amount, source_type)
+            self._credit(
+                self.account_balance.setdefault(destination, {}), currency, amount, source_type
+            )
             self.emit("transfer.created", transfer, ctx=ctx)
             return copy.deepcopy(transfer)
 
@@ -193,8 +196,15 @@ class TransfersMixin(StateBase):
             transfer["reversals"]["data"].insert(0, reversal)
             transfer["reversals"]["total_count"] += 1
             currency = transfer["currency"]
-            self._credit(self.platform_balance, currency, amount)
-            self._credit(self.account_balance[transfer["destination"]], currency, -amount)
+            # The money goes back to the source type the transfer drew from.
+            source_type = transfer.get("source_type") or "card"
+            self._credit(self.platform_balance, currency, amount, source_type)
+            self._credit(
+                self.account_balance.setdefault(transfer["destination"], {}),
+                currency,
+                -amount,
+                source_type,
+            )
             self.emit("transfer.reversed", transfer, previous=previous, ctx=ctx)
             return copy.deepcopy(reversal)
 

@@ -384,6 +384,7 @@ def test_a_retry_finds_the_transfer_an_earlier_attempt_made(batch, stripe_sandbo
             "destination": account,
             "transfer_group": str(p.public_id),
             "metadata": {"honora_payment": str(p.public_id), "honora_attempt": "1"},
+            "source_type": "bank_account",
         }
     )
     payment_retry(payment=fresh(p), by=finance)

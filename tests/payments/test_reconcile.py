@@ -42,6 +42,7 @@ def transfer(payment, *, amount=None, destination=None, group=None):
             "currency": "usd",
             "destination": destination or payment.consultant.stripe_account.account_id,
             "transfer_group": group or str(payment.public_id),
+            "source_type": "bank_account",
         }
     )
 

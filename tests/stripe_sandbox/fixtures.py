@@ -24,11 +24,16 @@ from stripe_sandbox import SandboxServer
 
 API_KEY = "sk_test_honora"
 WEBHOOK_SECRET = "whsec_test_honora_sandbox"
+# Stripe's test mode starts at zero; the test funds it, as a platform does with bank
+# top-ups (bank_account money, what Honora's transfers draw from). A test about
+# underfunding sets the balance itself (``stripe_sandbox.set_balance``).
+TEST_FUNDS = 10_000_000  # $100,000.00 in cents
+TEST_FUNDS_SOURCE_TYPE = "bank_account"
 
 
 @pytest.fixture
 def stripe_sandbox(monkeypatch):
-    server = SandboxServer(port=0)
+    server = SandboxServer(port=0, balance=TEST_FUNDS, balance_source_type=TEST_FUNDS_SOURCE_TYPE)
     server.start()
     # Module-level SDK calls must not reach stripe.com either.
     for name in ("api_base", "connect_api_base", "upload_api_base", "meter_events_api_base"):

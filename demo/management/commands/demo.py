@@ -23,6 +23,7 @@ from accounts.models import User
 from demo import data
 from demo.accounts import refuse_unless_debug
 from demo.management.commands.seed_demo import print_sign_ins
+from demo.management.commands.stripe_sandbox import DEMO_FUNDS
 from demo.processes import Children, Stopped, port_taken, wait_until_up
 
 # Generous: on a busy machine starting Django in a fresh process can take a while.
@@ -100,6 +101,12 @@ class Command(BaseCommand):
                 str(var / "stripe-sandbox.json"),
                 "--platform-country",
                 settings.STRIPE_PLATFORM_COUNTRY,
+                # The platform is funded as a study's is, by bank top-ups (a new state
+                # file starts with this; a kept one keeps its own balances).
+                "--balance",
+                str(DEMO_FUNDS),
+                "--balance-source-type",
+                "bank_account",
             ],
         )
         sandbox_url = f"{sandbox.scheme}://{sandbox.hostname}:{sandbox_port}"
