@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Prefetch
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -232,7 +233,7 @@ class HistoryView(APIView):
         parameters=[
             OpenApiParameter("type", str, enum=sorted(HISTORY_SOURCES), required=True),
             OpenApiParameter(
-                "id", str, description="The record's public id (UUID).", required=True
+                "id", OpenApiTypes.UUID, description="The record's public id.", required=True
             ),
         ],
         responses=HistorySerializer,

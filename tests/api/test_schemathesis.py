@@ -16,7 +16,6 @@ import schemathesis
 from django.conf import settings
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from accounts.services import api_token_create
 from engagements.services.contributions import contribution_create
@@ -157,7 +156,4 @@ def test_api_fuzz(case, role, fuzz_world):
         base_url=base_url,
         headers={"Authorization": f"Token {tokens[role]}"},
         timeout=30,
-        # Schema-valid bodies may still break business rules (quarter hours, a
-        # study's floor, an engagement that does not exist): a 400 is right there.
-        excluded_checks=[positive_data_acceptance],
     )
