@@ -8,7 +8,6 @@ from consultants.models import Consultant, PayoutMethod
 from engagements.models import Activity, Contribution, Engagement, Phase, RateCard
 from payments.models import Payment, PayoutBatch, Rail
 
-
 ID_MAX = 2**31 - 1
 
 

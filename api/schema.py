@@ -147,7 +147,9 @@ def shared_headers(result, generator, request, public):
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             operation["parameters"] = [
-                {"$ref": "#/components/parameters/IdempotencyKey"} if parameter == key else parameter
+                {"$ref": "#/components/parameters/IdempotencyKey"}
+                if parameter == key
+                else parameter
                 for parameter in operation.get("parameters", [])
             ]
             if not operation["parameters"]:
