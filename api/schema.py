@@ -10,7 +10,10 @@ Declared here once for every operation, from what the views really do:
 
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
@@ -102,6 +105,116 @@ class AutoSchema(BaseAutoSchema):
                     ErrorSerializer, code, direction=direction
                 )
         return responses
+
+
+# --- numbers sent as text ---------------------------------------------------------------
+
+
+def whole_upto(n: int, *, nonzero: bool = False) -> str:
+    """A regex (unanchored) for the whole numbers 0..n, or 1..n; no leading zeros."""
+    text = str(n)
+    length = len(text)
+    alternatives = [] if nonzero else ["0"]
+    if length > 1:
+        alternatives.append("[1-9]" if length == 2 else f"[1-9]\\d{{0,{length - 2}}}")
+    for i, char in enumerate(text):
+        digit, lowest = int(char), 1 if i == 0 else 0
+        if digit > lowest:
+            first = str(lowest) if digit - 1 == lowest else f"[{lowest}-{digit - 1}]"
+            rest = length - i - 1
+            tail = f"\\d{{{rest}}}" if rest > 1 else "\\d" if rest == 1 else ""
+            alternatives.append(text[:i] + first + tail)
+    if n > 0 or not nonzero:
+        alternatives.append(text)
+    return "(?:" + "|".join(dict.fromkeys(alternatives)) + ")"
+
+
+CENTS = "(?:\\.\\d{1,2})?"
+NO_CENTS = "(?:\\.00?)?"
+SOME_CENTS = "0\\.(?:0[1-9]|[1-9]\\d?)"  # 0.01 to 0.99
+
+
+def decimal_pattern(*, max_digits: int, decimal_places: int, positive: bool = False) -> str:
+    """What a DRF decimal field reads: digits, a point and at most ``decimal_places`` more.
+
+    drf-spectacular's own pattern also matches "", "-" and ".", which the field refuses.
+    """
+    whole = max_digits - decimal_places
+    places = f"(?:\\.\\d{{1,{decimal_places}}})?" if decimal_places else ""
+    if not positive:
+        return f"^-?\\d{{1,{whole}}}{places}$"
+    assert decimal_places == 2, "more than zero is written for cents"
+    return f"^(?:[1-9]\\d{{0,{whole - 1}}}{places}|{SOME_CENTS})$"
+
+
+def amount_pattern(most: int) -> str:
+    """Dollars and cents, more than zero and at most ``most``."""
+    below = f"{whole_upto(most - 1, nonzero=True)}{CENTS}"
+    return f"^(?:{below}|{SOME_CENTS}|{most}{NO_CENTS})$"
+
+
+def quarter_hours_pattern(most: int) -> str:
+    """Quarter hours, more than zero and at most ``most`` (a whole number of hours)."""
+    quarter = "(?:\\.(?:00?|25|50?|75))?"
+    below = f"{whole_upto(most - 1, nonzero=True)}{quarter}" if most > 1 else None
+    parts = ["0\\.(?:25|50?|75)", *([below] if below else []), f"{most}{NO_CENTS}"]
+    return f"^(?:{'|'.join(parts)})$"
+
+
+def whole_count_pattern(most: int) -> str:
+    """A whole count from 1 to ``most`` (written 3, 3.0 or 3.00)."""
+    return f"^{whole_upto(most, nonzero=True)}{NO_CENTS}$"
+
+
+class DecimalTextExtension(OpenApiSerializerFieldExtension):
+    """Decimal fields sent as text: the pattern the field really reads, in requests."""
+
+    target_class = "core.numbers.AsciiDecimalSerializerField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if (
+            direction == "request"
+            and schema.get("type") == "string"
+            and field.max_digits is not None
+            and field.decimal_places is not None
+        ):
+            positive = field.min_value is not None and field.min_value > 0
+            schema["pattern"] = decimal_pattern(
+                max_digits=field.max_digits,
+                decimal_places=field.decimal_places,
+                positive=positive,
+            )
+        return schema
+
+
+# --- text ---------------------------------------------------------------------------------
+
+# What DRF's CharField refuses in any text: NUL (PostgreSQL cannot store it) and lone
+# surrogates (not text at all). Characters beyond them, and around them, are fine.
+TEXT_CHAR = "[^\\x00\\ud800-\\udfff]"
+# A field that may not be blank is trimmed first: it needs one character that is not space.
+VISIBLE_CHAR = "[^\\s\\x00\\ud800-\\udfff]"
+
+
+class TextExtension(OpenApiSerializerFieldExtension):
+    """Text fields in requests: the characters DRF's CharField takes, and not only spaces
+    where it may not be blank (it trims before it checks)."""
+
+    target_class = "api.serializers.common.StrictCharField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if direction == "request" and schema.get("type") == "string" and "pattern" not in schema:
+            if field.allow_blank or not field.trim_whitespace:
+                schema["pattern"] = f"^{TEXT_CHAR}*$"
+            else:
+                schema["pattern"] = f"^{TEXT_CHAR}*{VISIBLE_CHAR}{TEXT_CHAR}*$"
+        return schema
 
 
 class TokenScheme(OpenApiAuthenticationExtension):

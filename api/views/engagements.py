@@ -23,6 +23,7 @@ from api.serializers.engagements import (
     RateCardSerializer,
     RejectSerializer,
     StudySerializer,
+    contribution_create_request,
 )
 from api.views.base import HonoraViewSet
 from consultants.selectors import consultants_visible_to, history_hidden_fields
@@ -122,7 +123,7 @@ class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Hono
         fresh = self.get_queryset().get(pk=contribution.pk)
         return Response(ContributionSerializer(fresh).data, status=code)
 
-    @extend_schema(request=ContributionCreateSerializer, responses={201: ContributionSerializer})
+    @extend_schema(request=contribution_create_request(), responses={201: ContributionSerializer})
     def create(self, request):
         serializer = ContributionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -121,9 +121,9 @@ def test_a_generated_client_logs_replays_approves_reads_history_and_downloads(
         ActivityEnum,
         ApproveRequest,
         Contribution,
-        ContributionCreateRequest,
-        ContributionKindEnum,
         HistoryRetrieveType,
+        HoursContributionCreateKindEnum,
+        HoursContributionCreateRequest,
     )
 
     from engagements.models import Contribution as ContributionRow
@@ -134,9 +134,10 @@ def test_a_generated_client_logs_replays_approves_reads_history_and_downloads(
 
     logger, approver, payer = client_for(coordinator), client_for(coordinator2), client_for(finance)
     work_day = date.today() - timedelta(days=3)
-    body = ContributionCreateRequest(
+    # One request shape per kind, each with its own rules (quarter hours here).
+    body = HoursContributionCreateRequest(
         engagement=engagement.public_id,
-        kind=ContributionKindEnum.HOURS,
+        kind=HoursContributionCreateKindEnum.HOURS,
         activity=ActivityEnum.WORK,
         date=work_day,
         quantity="2.5",
