@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from django.conf import settings
+from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -163,9 +164,10 @@ def _fit_business_rules(case, real) -> None:
       refused (422 idempotency_key_reused).
     - Records named in a body are real (the engagement work is logged on, a batch's
       study and phase): a schema says an id's shape, not which records exist.
-    - The day of work is in the past: "not in the future" is about the clock, and a
-      day's hours across entries (at most 24) about the records already there; the
-      day is spread over two years so the generated entries rarely share one.
+    - Days and years are in the past: "not in the future" is about the clock (the day
+      of work, a batch's cut-off, the day a tax form arrived, a statement's year). The
+      day of work is spread over two years so generated entries rarely share a day
+      (a day's hours across entries are a state rule, answered 409 if full).
     - Rules between fields of one body, which OpenAPI 3.0 cannot state (its schemas
       have no if/then or dependencies): a gift card needs its store, a pseudonym chosen
       for receipts or credits needs the pseudonym, a benefits limit needs its period.
@@ -178,10 +180,18 @@ def _fit_business_rules(case, real) -> None:
     if not isinstance(body, dict):
         return
     pick = zlib.crc32(repr(sorted(body.items(), key=str)).encode())
+    today = timezone.localdate()
+    past = (today - timedelta(days=1 + pick % 730)).isoformat()
     if case.method == "POST" and case.path == "/api/v1/contributions/":
         body["engagement"] = real["engagement"]
-        body["date"] = (date(2026, 6, 30) - timedelta(days=pick % 730)).isoformat()
+        body["date"] = past
+    if case.path == "/api/v1/consultants/{public_id}/tax-form/" and "received_on" in body:
+        body["received_on"] = past
+    if case.path == "/api/v1/statements/" and isinstance(body.get("year"), int):
+        body["year"] = 2000 + pick % (today.year - 1999)
     if case.method == "POST" and case.path == "/api/v1/payout-batches/":
+        if "cutoff_date" in body:
+            body["cutoff_date"] = past
         if body.get("study") is not None:
             body["study"] = real["study"]
         if body.get("phase") is not None:
