@@ -39,16 +39,11 @@ ERROR_CODES = {
 }
 
 
-# Visible ASCII: what any HTTP client sends unchanged (the server takes any printable key
-# of 1 to 255 characters; a key that is all spaces is no key, as headers are trimmed).
+# Printable ASCII, as api.idempotency checks; an empty key (or one of spaces, which HTTP
+# trims) is no key: the request runs without one.
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": MAX_KEY_LENGTH,
-        "pattern": "^[!-~]+$",
-    },
+    {"type": "string", "maxLength": MAX_KEY_LENGTH, "pattern": "^[ -~]*$"},
     OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -57,7 +52,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "Idempotent-Replayed: true) and changes nothing; the same key for a different "
         "request is refused with 422 idempotency_key_reused, and 409 idempotency_key_in_use "
         "while the first is still running. Keys belong to the signed-in user. Use a new key "
-        f"(a UUID, say) for each new request; 1 to {MAX_KEY_LENGTH} visible ASCII characters."
+        f"(a UUID, say) for each new request; up to {MAX_KEY_LENGTH} printable ASCII "
+        "characters (empty: no key)."
     ),
 )
 # The answers a replay can repeat: everything kept, i.e. all but 401, 429 and 5xx.
@@ -169,7 +165,7 @@ def whole_count_pattern(most: int) -> str:
 class DecimalTextExtension(OpenApiSerializerFieldExtension):
     """Decimal fields sent as text: the pattern the field really reads, in requests."""
 
-    target_class = "core.numbers.AsciiDecimalSerializerField"
+    target_class = "rest_framework.fields.DecimalField"
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema, direction):
@@ -182,11 +178,13 @@ class DecimalTextExtension(OpenApiSerializerFieldExtension):
             and field.decimal_places is not None
         ):
             positive = field.min_value is not None and field.min_value > 0
-            schema["pattern"] = decimal_pattern(
+            pattern = decimal_pattern(
                 max_digits=field.max_digits,
                 decimal_places=field.decimal_places,
                 positive=positive,
             )
+            # A nullable decimal field reads "" as null.
+            schema["pattern"] = f"^(?:{pattern[1:-1]})?$" if field.allow_null else pattern
         return schema
 
 
