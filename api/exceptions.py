@@ -50,10 +50,11 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 
 # Refusals about the records already there, not about the request: the same well-formed
 # body may be accepted once the state changes (nothing approved is left to pay; the day's
-# hours across entries are full; the engagement's hours cap is reached). Pages show them
-# on their form (400); the API answers 409 Conflict, as for every state conflict, so a
-# request the schema allows is never a 400 for them.
-STATE_CODES = frozenset({"nothing_to_pay", "hours_per_day", "hours_cap"})
+# hours across entries are full; the engagement's hours cap is reached; the payment's rail
+# is not the one this action is for). Pages show them on their form (400); the API answers
+# 409 Conflict, as for every state conflict, so a request the schema allows is never a
+# 400 for them.
+STATE_CODES = frozenset({"nothing_to_pay", "hours_per_day", "hours_cap", "wrong_rail"})
 
 
 def exception_handler(exc, context):
