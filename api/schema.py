@@ -190,11 +190,11 @@ class DecimalTextExtension(OpenApiSerializerFieldExtension):
 
 # --- text ---------------------------------------------------------------------------------
 
-# What DRF's CharField refuses in any text: NUL (PostgreSQL cannot store it) and lone
-# surrogates (not text at all). Characters beyond them, and around them, are fine.
-TEXT_CHAR = "[^\\x00\\ud800-\\udfff]"
+# What DRF's CharField refuses in any text: NUL (PostgreSQL cannot store it). (It also
+# refuses lone surrogates, which JSON text from a conforming encoder never holds.)
+TEXT_CHAR = "[^\\x00]"
 # A field that may not be blank is trimmed first: it needs one character that is not space.
-VISIBLE_CHAR = "[^\\s\\x00\\ud800-\\udfff]"
+VISIBLE_CHAR = "[^\\s\\x00]"
 
 
 class TextExtension(OpenApiSerializerFieldExtension):
