@@ -98,10 +98,8 @@ class ConsultantSerializer(StrictModelSerializer):
         return form.tin_last4 if form else ""
 
 
-class ConsultantCreateSerializer(StrictModelSerializer):
-    class Meta:
-        model = Consultant
-        fields = PREFERENCE_FIELDS
+class ConsultantCreateSerializer(PreferencesSerializer):
+    """The same fields and bounds as preferences (a benefits limit is more than zero)."""
 
 
 class RevealRequestSerializer(serializers.Serializer):
