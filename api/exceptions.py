@@ -48,10 +48,20 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"code": code, "message": message, "fields": fields or {}}
 
 
+# Refusals about the records already there, not about the request: the same well-formed
+# body may be accepted once the state changes (nothing approved is left to pay; the day's
+# hours across entries are full; the engagement's hours cap is reached; the payment's rail
+# is not the one this action is for). Pages show them on their form (400); the API answers
+# 409 Conflict, as for every state conflict, so a request the schema allows is never a
+# 400 for them.
+STATE_CODES = frozenset({"nothing_to_pay", "hours_per_day", "hours_cap", "wrong_rail"})
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         fields = {exc.field: [exc.message]} if exc.field else {}
-        return Response(error_body(exc.code, exc.message, fields), status=exc.status)
+        code = status.HTTP_409_CONFLICT if exc.code in STATE_CODES else exc.status
+        return Response(error_body(exc.code, exc.message, fields), status=code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

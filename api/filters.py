@@ -2,20 +2,39 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from drf_spectacular.utils import extend_schema_field
 
 from consultants.models import Consultant, PayoutMethod
 from engagements.models import Activity, Contribution, Engagement, Phase, RateCard
 from payments.models import Payment, PayoutBatch, Rail
 
+ID_MAX = 2**31 - 1
 
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": ID_MAX})
 class IdFilter(django_filters.NumberFilter):
     """A database id: a whole number in range, so nothing odd reaches SQL."""
 
     field_class = forms.IntegerField
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**31 - 1)
+        kwargs["min_value"] = 1
+        kwargs["max_value"] = ID_MAX
+        super().__init__(*args, **kwargs)
+
+
+YEAR_MIN, YEAR_MAX = 2000, 9999
+
+
+@extend_schema_field({"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX})
+class YearFilter(django_filters.NumberFilter):
+    """A calendar year, as a whole number."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs["min_value"] = YEAR_MIN
+        kwargs["max_value"] = YEAR_MAX
         super().__init__(*args, **kwargs)
 
 

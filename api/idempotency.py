@@ -56,12 +56,12 @@ class IdempotentMixin:
             self._idempotency = None
             return
         key = info["key"]
-        if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        if len(key) > MAX_KEY_LENGTH or not all(" " <= ch <= "~" for ch in key):
             raise _Answer(
                 Response(
                     error_body(
                         "invalid_idempotency_key",
-                        "The Idempotency-Key must be 1 to 255 printable characters.",
+                        "The Idempotency-Key must be 1 to 255 printable ASCII characters.",
                     ),
                     status=400,
                 )

@@ -1,3 +1,5 @@
+import re
+
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
@@ -25,3 +27,25 @@ class StrictOrderingFilter(OrderingFilter):
                 }
             )
         return terms
+
+    def get_schema_operation_parameters(self, view):
+        """The schema says what ``get_ordering`` takes: one or more of the view's
+        ordering fields, each maybe prefixed with ``-``, separated by commas."""
+        params = super().get_schema_operation_parameters(view)
+        fields = sorted(self.get_ordering_fields(view))
+        if not fields:
+            return params
+        term = f"-?(?:{'|'.join(re.escape(name) for name in fields)})"
+        for param in params:
+            if param["name"] == self.ordering_param:
+                param["description"] = (
+                    f"Order by any of: {', '.join(fields)}, separated by commas; "
+                    "prefix - to reverse (e.g. -" + fields[0] + ")."
+                )
+                param["schema"] = {"type": "string", "pattern": f"^{term}(?:,{term})*$"}
+        return params
+
+    @staticmethod
+    def get_ordering_fields(view) -> list[str]:
+        fields = getattr(view, "ordering_fields", None) or []
+        return [name for name in fields if isinstance(name, str)]

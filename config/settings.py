@@ -307,7 +307,10 @@ SPECTACULAR_SETTINGS = {
         "ConsultantStatusEnum": "consultants.models.Consultant.Status",
         "EngagementStatusEnum": "engagements.models.Engagement.Status",
     },
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.shared_headers",
+    ],
     # Swagger UI served from our own static files: nothing loads from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

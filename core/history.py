@@ -7,7 +7,6 @@ set both on the instance before saving; a signal copies the action over.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -148,7 +147,7 @@ class HistoryEntry:
         if self.changes and lists_changes(self.action):
             what = "; ".join(
                 _("%(field)s from %(old)s to %(new)s")
-                % {"field": c.label, "old": c.old or "—", "new": c.new or "—"}
+                % {"field": c.label, "old": c.old, "new": c.new}
                 for c in self.changes
             )
             text = _("%(actor)s changed %(what)s on %(when)s") % {
@@ -176,9 +175,17 @@ def plain_number(value: Decimal) -> str:
 PLAIN_NUMBER_FIELDS = {"quantity", "hours_cap"}
 
 
+# What history says for a field with no value: words, never a blank.
+NOT_SET = _("not set")
+NOBODY = _("nobody")
+
+# People who work for the study: a consultant reading history sees them by name.
+STAFF_ROLES = ("admin", "finance", "coordinator")
+
+
 def _display(model: type[models.Model], name: str, value: object) -> str:
     if value is None or value == "":
-        return ""
+        return str(NOT_SET)
     try:
         # Only concrete fields are named here; a reverse relation never is.
         model_field: Any = model._meta.get_field(name)
@@ -194,60 +201,175 @@ def _display(model: type[models.Model], name: str, value: object) -> str:
     return str(value)
 
 
+def _role_names(user: Any) -> set[str]:
+    # ``groups`` is prefetched by every reader here: no query per person.
+    return {g.name for g in user.groups.all()}
+
+
 def _role_label(user: Any) -> str:
     if user is None:
         return ""
-    names = {g.name for g in user.groups.all()}
+    names = _role_names(user)
     for role in ("admin", "finance", "coordinator", "consultant"):
         if role in names:
             return str(_(role))
     return ""
 
 
-def history_entries(
-    instance: Any, *, viewer: AbstractBaseUser | None = None, hidden_fields: tuple[str, ...] = ()
-) -> list[HistoryEntry]:
-    """The change history of ``instance``, oldest first, in words a person reads.
-
-    Runs a fixed number of queries whatever the length of the history.
-    """
-    model = type(instance)
-    rows = list(
-        instance.history.select_related("history_user")
-        .prefetch_related("history_user__groups")
-        .order_by("history_date", "history_id")
+def _is_staff(user: Any) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or bool(
+        _role_names(user).intersection(STAFF_ROLES)
     )
+
+
+def _viewer_is_staff(viewer: Any) -> bool:
+    return viewer is None or bool(getattr(viewer, "is_staff_member", False))
+
+
+def person(user: Any, *, viewer: Any = None) -> tuple[str, str]:
+    """(name, role) of a person in history: by display name and role, never an id.
+
+    The viewer is "You". A consultant reading history sees staff by name, and any
+    other consultant only as "another consultant" (staff readers see everyone).
+    """
+    if viewer is not None and user.pk == viewer.pk:
+        return str(_("You")), ""
+    if not _viewer_is_staff(viewer) and not _is_staff(user):
+        return str(_("another consultant")), ""
+    return user.get_short_name(), _role_label(user)
+
+
+def _person_text(user: Any, *, viewer: Any) -> str:
+    name, role = person(user, viewer=viewer)
+    return f"{name} ({role})" if role else name
+
+
+def _foreign_key(model: type[models.Model], name: str) -> Any:
+    """The field if ``name`` points at another record (a foreign key), else None."""
+    model_field: Any = model._meta.get_field(name)
+    if model_field.is_relation and (model_field.many_to_one or model_field.one_to_one):
+        return model_field
+    return None
+
+
+def _is_user_model(related: Any) -> bool:
+    from django.contrib.auth import get_user_model
+
+    return related is get_user_model()
+
+
+def _load_related(
+    model: type[models.Model], wanted: dict[str, set[object]], *, viewer: Any
+) -> dict[tuple[str, object], str]:
+    """What to show for each (field, id) a change names: a person, or the record's name.
+
+    One query per related model named (two for people, with their roles), however
+    long the history.
+    """
+    shown: dict[tuple[str, object], str] = {}
+    by_model: dict[Any, dict[str, set[object]]] = {}
+    for name, ids in wanted.items():
+        related = _foreign_key(model, name).related_model
+        by_model.setdefault(related, {})[name] = ids
+    for related, fields in by_model.items():
+        ids = set().union(*fields.values())
+        query = related._default_manager.filter(pk__in=ids)
+        if _is_user_model(related):
+            objects = {obj.pk: obj for obj in query.prefetch_related("groups")}
+        else:
+            objects = {obj.pk: obj for obj in query}
+        for name, field_ids in fields.items():
+            for pk in field_ids:
+                obj = objects.get(pk)
+                if obj is None:
+                    text = str(_("a removed record"))
+                elif _is_user_model(related):
+                    text = _person_text(obj, viewer=viewer)
+                else:
+                    text = str(obj)
+                shown[name, pk] = text
+    return shown
+
+
+def _tracked(model: type[models.Model], hidden_fields: tuple[str, ...]) -> list[tuple[str, str]]:
     # (attname, name): a foreign key's column is "batch_id", its field "batch"; a
     # plain field that merely ends in "_id" ("transfer_id") is its own name.
-    tracked = [
+    return [
         (f.attname, f.name)
         for f in model._meta.concrete_fields
         if f.attname not in QUIET_FIELDS and f.name not in hidden_fields
     ]
-    entries = []
+
+
+def _raw_changes(
+    model: type[models.Model], rows: list[Any], tracked: list[tuple[str, str]]
+) -> list[list[tuple[str, object, object]]]:
+    """For each row, the (field, old, new) it changed from the row before, as stored."""
+    result: list[list[tuple[str, object, object]]] = []
     previous = None
     for row in rows:
-        changes: list[Change] = []
+        changed: list[tuple[str, object, object]] = []
         if previous is not None:
             for attname, name in tracked:
                 old, new = getattr(previous, attname, None), getattr(row, attname, None)
                 if old != new:
-                    label = str(model._meta.get_field(name).verbose_name)
-                    changes.append(
-                        Change(
-                            field=name,
-                            label=label,
-                            old=_display(model, name, old),
-                            new=_display(model, name, new),
-                        )
-                    )
+                    changed.append((name, old, new))
+        result.append(changed)
+        previous = row
+    return result
+
+
+def _related_wanted(
+    model: type[models.Model], changes: Iterable[list[tuple[str, object, object]]]
+) -> dict[str, set[object]]:
+    wanted: dict[str, set[object]] = {}
+    for changed in changes:
+        for name, old, new in changed:
+            if _foreign_key(model, name) is None:
+                continue
+            for value in (old, new):
+                if value is not None:
+                    wanted.setdefault(name, set()).add(value)
+    return wanted
+
+
+def _label(model: type[models.Model], name: str) -> str:
+    model_field: Any = model._meta.get_field(name)
+    return str(model_field.verbose_name)
+
+
+def _entries(
+    model: type[models.Model],
+    rows: list[Any],
+    raw: list[list[tuple[str, object, object]]],
+    related: dict[tuple[str, object], str],
+    *,
+    viewer: Any,
+) -> list[HistoryEntry]:
+    def shown(name: str, value: object) -> str:
+        if _foreign_key(model, name) is None:
+            return _display(model, name, value)
+        if value is None:
+            fk = _foreign_key(model, name)
+            return str(NOBODY if _is_user_model(fk.related_model) else NOT_SET)
+        return related[name, value]
+
+    entries = []
+    for row, changed in zip(rows, raw, strict=True):
+        changes = [
+            Change(
+                field=name,
+                label=_label(model, name),
+                old=shown(name, old),
+                new=shown(name, new),
+            )
+            for name, old, new in changed
+        ]
         user = row.history_user
-        if viewer is not None and user is not None and user.pk == viewer.pk:
-            who, role = str(_("You")), ""
-        elif user is None:
+        if user is None:
             who, role = str(_("Honora")), ""
         else:
-            who, role = user.get_short_name(), _role_label(user)
+            who, role = person(user, viewer=viewer)
         action = row.history_action or ("" if row.history_type == "~" else "created")
         phrase = phrase_of(action, created=row.history_type == "+")
         entries.append(
@@ -261,8 +383,27 @@ def history_entries(
                 changes=changes,
             )
         )
-        previous = row
     return entries
+
+
+def history_entries(
+    instance: Any, *, viewer: AbstractBaseUser | None = None, hidden_fields: tuple[str, ...] = ()
+) -> list[HistoryEntry]:
+    """The change history of ``instance``, oldest first, in words a person reads.
+
+    People are named by display name and role, other records by their name, never
+    by an id; a field with no value reads "not set" (a person "nobody"). Runs a
+    fixed number of queries whatever the length of the history.
+    """
+    model = type(instance)
+    rows = list(
+        instance.history.select_related("history_user")
+        .prefetch_related("history_user__groups")
+        .order_by("history_date", "history_id")
+    )
+    raw = _raw_changes(model, rows, _tracked(model, hidden_fields))
+    related = _load_related(model, _related_wanted(model, raw), viewer=viewer)
+    return _entries(model, rows, raw, related, viewer=viewer)
 
 
 def history_entries_many(
@@ -271,11 +412,12 @@ def history_entries_many(
     viewer: AbstractBaseUser | None = None,
     hidden_fields: tuple[str, ...] = (),
 ) -> dict[object, list[HistoryEntry]]:
-    """``history_entries`` for many records of one model, by primary key, in two queries.
+    """``history_entries`` for many records of one model, by primary key.
 
-    The rows of every record are read at once (with their users and roles);
-    each record's entries are then built by ``history_entries`` itself, from
-    its own rows, so both read history in the same words.
+    The rows of every record are read at once (with their users and roles), and the
+    people and records their changes name at once too: a fixed number of queries
+    however many records; each record's entries are built from its own rows by the
+    same code as ``history_entries``, so both read history in the same words.
     """
     instances = list(instances)
     if not instances:
@@ -291,19 +433,16 @@ def history_entries_many(
     )
     for row in rows:
         rows_of[getattr(row, pk_name)].append(row)
-
-    class _Loaded(list):
-        """Rows already read, answering the queryset calls ``history_entries`` makes."""
-
-        def select_related(self, *fields: str) -> _Loaded:
-            return self
-
-        prefetch_related = order_by = select_related
-
-    entries = {}
-    for instance in instances:
-        # A copy, so the caller's instance keeps its own ``history`` manager.
-        view = copy.copy(instance)
-        view.history = _Loaded(rows_of[instance.pk])
-        entries[instance.pk] = history_entries(view, viewer=viewer, hidden_fields=hidden_fields)
-    return entries
+    tracked = _tracked(model, hidden_fields)
+    raw_of = {pk: _raw_changes(model, rows_of[pk], tracked) for pk in rows_of}
+    related = _load_related(
+        model,
+        _related_wanted(model, (changed for raw in raw_of.values() for changed in raw)),
+        viewer=viewer,
+    )
+    return {
+        instance.pk: _entries(
+            model, rows_of[instance.pk], raw_of[instance.pk], related, viewer=viewer
+        )
+        for instance in instances
+    }

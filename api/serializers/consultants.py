@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.common import Money, StrictCharField, StrictModelSerializer
@@ -97,10 +98,8 @@ class ConsultantSerializer(StrictModelSerializer):
         return form.tin_last4 if form else ""
 
 
-class ConsultantCreateSerializer(StrictModelSerializer):
-    class Meta:
-        model = Consultant
-        fields = PREFERENCE_FIELDS
+class ConsultantCreateSerializer(PreferencesSerializer):
+    """The same fields and bounds as preferences (a benefits limit is more than zero)."""
 
 
 class RevealRequestSerializer(serializers.Serializer):
@@ -167,3 +166,56 @@ class TaxFormResultSerializer(serializers.Serializer):
                 {"payment": p.public_id, "detail": detail} for p, detail in result.still_held
             ],
         }
+
+
+# --- what taxform_receive accepts, form by form (the schema; the view reads the above) ----
+
+
+def _text_matching(pattern: str, help_text: str, **kwargs) -> serializers.CharField:
+    field_class = extend_schema_field({"type": "string", "pattern": pattern})(
+        type("TinText", (serializers.CharField,), {})
+    )
+    return field_class(help_text=help_text, **kwargs)
+
+
+def _form(form_type: str) -> serializers.Field:
+    field_class = extend_schema_field({"type": "string", "enum": [form_type]})(
+        type("FormType", (serializers.CharField,), {})
+    )
+    return field_class()
+
+
+class _TaxFormBase(serializers.Serializer):
+    received_on = serializers.DateField(
+        help_text="The day it arrived: not in the future, nor before 2000."
+    )
+    reason = StrictCharField(max_length=2000, help_text="Why it is recorded; kept in history.")
+
+
+class W9Receive(_TaxFormBase):
+    form_type = _form(str(TaxForm.FormType.W9.value))
+    tin = _text_matching(
+        r"^(?:\d{9}|\d{3}-\d{2}-\d{4}|\d{2}-\d{7})$",
+        "The SSN, ITIN or EIN: nine digits (dashes as printed are fine). The server also "
+        "takes it left out when one is already on file. Never returned.",
+    )
+
+
+class W8BenReceive(_TaxFormBase):
+    form_type = _form(str(TaxForm.FormType.W8BEN.value))
+    tin = _text_matching(
+        r"^(?:[A-Za-z0-9-]{4,20})?$",
+        "The foreign taxpayer id, if any: 4 to 20 letters, digits or dashes. Never returned.",
+        required=False,
+        allow_blank=True,
+    )
+
+
+TAX_FORM_RECEIVE_REQUEST = PolymorphicProxySerializer(
+    component_name="TaxFormReceive",
+    serializers={
+        str(TaxForm.FormType.W9.value): W9Receive,
+        str(TaxForm.FormType.W8BEN.value): W8BenReceive,
+    },
+    resource_type_field_name="form_type",
+)

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from api.schema import amount_pattern, quarter_hours_pattern, whole_count_pattern
 from api.serializers.common import Money, StrictBooleanField, StrictCharField
+from core import limits
 from core.numbers import AsciiDecimalSerializerField
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
 
@@ -199,4 +202,73 @@ class AdjustSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="For reimbursements: the change in dollars and cents.",
+    )
+
+
+# --- what contribution_create accepts, kind by kind (the schema; the view reads the above) --
+
+
+def _matching(pattern: str, help_text: str, **kwargs) -> serializers.CharField:
+    """A decimal sent as text that must match ``pattern`` (a schema-only field)."""
+    field_class = extend_schema_field({"type": "string", "format": "decimal", "pattern": pattern})(
+        type("DecimalText", (serializers.CharField,), {})
+    )
+    return field_class(help_text=help_text, **kwargs)
+
+
+def _kind(kind: str) -> serializers.Field:
+    field_class = extend_schema_field({"type": "string", "enum": [kind]})(
+        type("Kind", (serializers.CharField,), {})
+    )
+    return field_class()
+
+
+class _ContributionCreateBase(serializers.Serializer):
+    engagement = serializers.UUIDField(help_text="An engagement you may log work on.")
+    activity = serializers.ChoiceField(choices=Activity.choices)
+    date = serializers.DateField(
+        help_text=(
+            "The day of the work: not in the future, and not before the earliest work date "
+            "(LIMIT_EARLIEST_WORK_DATE)."
+        )
+    )
+    description = StrictCharField(max_length=4000, required=False, allow_blank=True, default="")
+    submit = StrictBooleanField(required=False, default=False)
+
+
+def contribution_create_request():
+    """The request body of ``contributions_create``: one shape per kind, with its rules."""
+    hours_most = int(limits.hours_per_entry())
+    honoraria_most = int(limits.honoraria_per_entry())
+    amount_most = int(limits.amount_per_entry())
+
+    class HoursContributionCreate(_ContributionCreateBase):
+        kind = _kind("hours")
+        quantity = _matching(
+            quarter_hours_pattern(hours_most),
+            f"Hours in quarter hours, more than 0 and at most {hours_most} "
+            "(and a day holds at most LIMIT_HOURS_PER_DAY hours across all engagements).",
+        )
+
+    class HonorariumContributionCreate(_ContributionCreateBase):
+        kind = _kind("honorarium")
+        quantity = _matching(
+            whole_count_pattern(honoraria_most), f"A whole count from 1 to {honoraria_most}."
+        )
+
+    class ReimbursementContributionCreate(_ContributionCreateBase):
+        kind = _kind("reimbursement")
+        claimed_amount = _matching(
+            amount_pattern(amount_most),
+            f"The amount spent, in dollars and cents, more than 0 and at most {amount_most}.",
+        )
+
+    return PolymorphicProxySerializer(
+        component_name="ContributionCreate",
+        serializers={
+            "hours": HoursContributionCreate,
+            "honorarium": HonorariumContributionCreate,
+            "reimbursement": ReimbursementContributionCreate,
+        },
+        resource_type_field_name="kind",
     )

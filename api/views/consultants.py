@@ -10,6 +10,7 @@ from api.filters import ConsultantFilter
 from api.idempotency import IdempotentMixin
 from api.permissions import HasModelPermission, IsStaff, SignedInWithMFA
 from api.serializers.consultants import (
+    TAX_FORM_RECEIVE_REQUEST,
     ConsultantCreateSerializer,
     ConsultantSerializer,
     MeSerializer,
@@ -116,7 +117,7 @@ class ConsultantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honora
         response["Cache-Control"] = "no-store"
         return response
 
-    @extend_schema(request=TaxFormReceiveSerializer, responses=TaxFormResultSerializer)
+    @extend_schema(request=TAX_FORM_RECEIVE_REQUEST, responses=TaxFormResultSerializer)
     @action(detail=True, methods=["post"], url_path="tax-form")
     def tax_form(self, request, public_id=None):
         """Finance only: record a W-9 or W-8BEN as received, and release every payment

@@ -28,7 +28,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts.access import get_visible_or_404
-from api.filters import StrictFilterSet
+from api.filters import StrictFilterSet, YearFilter
 from api.permissions import SignedInWithMFA
 from api.schema import ErrorSerializer
 from api.serializers.common import ReasonSerializer
@@ -128,7 +128,7 @@ class PaymentReceiptView(DocumentMixin, APIView):
 
 
 class ReceiptFilter(StrictFilterSet):
-    year = django_filters.NumberFilter(min_value=2000, max_value=9999)
+    year = YearFilter()
     consultant = django_filters.UUIDFilter(field_name="consultant__public_id")
     payment = django_filters.UUIDFilter(field_name="payment__public_id")
     status = django_filters.ChoiceFilter(
@@ -230,7 +230,7 @@ class ReceiptViewSet(
 
 
 class StatementFilter(StrictFilterSet):
-    year = django_filters.NumberFilter(min_value=2000, max_value=9999)
+    year = YearFilter()
     consultant = django_filters.UUIDFilter(field_name="consultant__public_id")
 
     class Meta:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Prefetch
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -22,6 +23,7 @@ from api.serializers.engagements import (
     RateCardSerializer,
     RejectSerializer,
     StudySerializer,
+    contribution_create_request,
 )
 from api.views.base import HonoraViewSet
 from consultants.selectors import consultants_visible_to, history_hidden_fields
@@ -121,7 +123,7 @@ class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Hono
         fresh = self.get_queryset().get(pk=contribution.pk)
         return Response(ContributionSerializer(fresh).data, status=code)
 
-    @extend_schema(request=ContributionCreateSerializer, responses={201: ContributionSerializer})
+    @extend_schema(request=contribution_create_request(), responses={201: ContributionSerializer})
     def create(self, request):
         serializer = ContributionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -232,7 +234,7 @@ class HistoryView(APIView):
         parameters=[
             OpenApiParameter("type", str, enum=sorted(HISTORY_SOURCES), required=True),
             OpenApiParameter(
-                "id", str, description="The record's public id (UUID).", required=True
+                "id", OpenApiTypes.UUID, description="The record's public id.", required=True
             ),
         ],
         responses=HistorySerializer,

@@ -143,7 +143,9 @@ def payment_check_with_stripe(*, payment: Payment, by: User) -> Payment:
     require_finance(by)
     p = lock_payment(payment)
     if p.rail != Rail.STRIPE:
-        raise ValidationFailed(_("Only Stripe payments are checked with Stripe."))
+        raise ValidationFailed(
+            _("Only Stripe payments are checked with Stripe."), code="wrong_rail"
+        )
     if p.status != PS.FAILED:
         raise conflict(_("payment"), p.get_status_display())
     if not needs_stripe_check(p):
@@ -169,7 +171,9 @@ def payment_record_manual(
     reference = (reference or "").strip()
     p = lock_payment(payment)
     if p.rail != Rail.MANUAL:
-        raise ValidationFailed(_("Stripe payments are recorded by Stripe, not by hand."))
+        raise ValidationFailed(
+            _("Stripe payments are recorded by Stripe, not by hand."), code="wrong_rail"
+        )
     if p.status == PS.PAID:
         raise conflict(_("payment"), p.get_status_display())
     if p.status != PS.PROCESSING:
@@ -221,7 +225,9 @@ def payment_void(*, payment: Payment, by: User, reason: str) -> Payment:
         raise ValidationFailed(_("Say why the payment is voided."), field="reason")
     p = lock_payment(payment)
     if p.rail != Rail.MANUAL:
-        raise ValidationFailed(_("Only manual payments are voided; Stripe transfers are reversed."))
+        raise ValidationFailed(
+            _("Only manual payments are voided; Stripe transfers are reversed."), code="wrong_rail"
+        )
     if p.status == PS.PAID:
         raise StateConflict(
             _(
@@ -256,7 +262,8 @@ def payment_mark_returned(*, payment: Payment, by: User, reason: str) -> Payment
     p = lock_payment(payment)
     if p.rail != Rail.MANUAL:
         raise ValidationFailed(
-            _("A Stripe payment comes back through Stripe (a reversal), not by hand.")
+            _("A Stripe payment comes back through Stripe (a reversal), not by hand."),
+            code="wrong_rail",
         )
     if p.status == PS.RETURNED:
         return p
@@ -288,7 +295,8 @@ def payment_retry(*, payment: Payment, by: User) -> Payment:
     p = lock_payment(payment)
     if p.rail != Rail.STRIPE:
         raise ValidationFailed(
-            _("Manual payments are recorded when handed over; they are not retried.")
+            _("Manual payments are recorded when handed over; they are not retried."),
+            code="wrong_rail",
         )
     if p.status == PS.PROCESSING:
         return p  # already being retried: a second click changes nothing

@@ -63,17 +63,18 @@ TABLE = [
         "/api/v1/payments/{payment}/release/",
         {**FINANCE, O: 404, F: 409, F2: 409},
     ),
-    # A manual payment is never retried: bad input, not a state.
+    # A manual payment is never retried: the request is well formed, the payment's rail
+    # is what refuses it (wrong_rail), so 409 like any state conflict.
     row(
         "post",
         "/api/v1/payments/{payment}/retry/",
-        {**FINANCE, O: 404, F: 400, F2: 400},
+        {**FINANCE, O: 404, F: 409, F2: 409},
     ),
-    # Only a failed Stripe payment is checked with Stripe: this one is manual.
+    # Only a failed Stripe payment is checked with Stripe: this one is manual (wrong_rail).
     row(
         "post",
         "/api/v1/payments/{payment}/check_with_stripe/",
-        {**FINANCE, O: 404, F: 400, F2: 400},
+        {**FINANCE, O: 404, F: 409, F2: 409},
     ),
     # Not paid yet: it cannot have come back.
     row(

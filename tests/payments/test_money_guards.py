@@ -818,5 +818,6 @@ def test_the_api_checks_with_stripe_and_marks_returned_for_finance_only(
     assert fresh(paid_check).history.filter(history_action="payment.returned").count() == 1
 
     stripe_paid = fin.post(_api(failed_sent, "mark_returned"), body, format="json")
-    assert stripe_paid.status_code == 400
+    # The payment's rail refuses it, not the request: a state conflict.
+    assert stripe_paid.status_code == 409 and stripe_paid.json()["code"] == "wrong_rail"
     assert "through Stripe" in stripe_paid.json()["message"]

@@ -67,7 +67,7 @@ def test_a_change_is_saved_and_recorded_with_the_user(consultant_client, consult
     assert "Your preferences are saved." in page
     assert (
         "You changed preferred payout method from Check to Gift card; "
-        "gift card store from — to Grocery Outlet on" in page
+        "gift card store from not set to Grocery Outlet on" in page
     )
 
 
