@@ -135,7 +135,8 @@ def test_a_day_holds_at_most_24_hours_across_all_engagements(engagement, consult
     first = api.post("/api/v1/contributions/", api_body(engagement, quantity="20"), format="json")
     assert first.status_code == 201, first.content
     over = api.post("/api/v1/contributions/", api_body(other, quantity="4.25"), format="json")
-    assert over.status_code == 400, over.content
+    # A conflict with the entries already there (the same body fits on another day).
+    assert over.status_code == 409, over.content
     assert list(over.json()["fields"]) == ["quantity"]
     assert "24" in over.json()["message"]
     fits = api.post("/api/v1/contributions/", api_body(other, quantity="4"), format="json")
