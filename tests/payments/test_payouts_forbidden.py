@@ -217,4 +217,4 @@ def test_history_names_a_plain_field_that_ends_in_id(paid_payment):
 
     changes = [c for e in history_entries(paid_payment) for c in e.changes]
     [change] = [c for c in changes if c.field == "transfer_id"]
-    assert (change.old, change.new) == ("", paid_payment.transfer_id)
+    assert (change.old, change.new) == ("not set", paid_payment.transfer_id)
