@@ -139,9 +139,9 @@ def test_a_secret_rotation_on_the_wire(connect, stripe_sandbox, payout_world, se
     assert StripeAccount.objects.get(account_id=account_id).ready
 
 
-def test_a_payout_that_showed_paid_then_failed_returns_the_payment(
-    connect, stripe_sandbox, payout_world, settings
-):
+def _paid_through_stripe(connect, stripe_sandbox, payout_world, settings):
+    """A consultant's $42.00 paid by a Stripe transfer, its events delivered; tasks from
+    here on run at once (the payout events' effects are read right after)."""
     consultant = payout_world.consultant(["42.00"])
     batch = payout_world.executed_batch()
     [p] = Payment.objects.filter(batch=batch)
@@ -151,6 +151,13 @@ def test_a_payout_that_showed_paid_then_failed_returns_the_payment(
     stripe_sandbox.webhooks.release()
     drain(stripe_sandbox)
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    return consultant, p
+
+
+def test_a_payout_that_showed_paid_then_failed_returns_the_payment(
+    connect, stripe_sandbox, payout_world, settings
+):
+    consultant, p = _paid_through_stripe(connect, stripe_sandbox, payout_world, settings)
     payout = stripe_sandbox.create_payout(consultant.stripe_account.account_id, 4200)
     stripe_sandbox.payout_paid_then_failed(payout["id"], "invalid_account_number")
     drain(stripe_sandbox)
@@ -247,15 +254,7 @@ def test_a_transfer_created_30_hours_late_after_its_reversal_changes_nothing(
 def test_a_payout_paid_30_hours_late_after_it_failed_changes_nothing(
     connect, stripe_sandbox, payout_world, settings
 ):
-    consultant = payout_world.consultant(["42.00"])
-    batch = payout_world.executed_batch()
-    [p] = Payment.objects.filter(batch=batch)
-    connect()
-    stripe_sandbox.webhooks.hold()
-    assert engine.pay(p.pk) == "paid"
-    stripe_sandbox.webhooks.release()
-    drain(stripe_sandbox)
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    consultant, p = _paid_through_stripe(connect, stripe_sandbox, payout_world, settings)
     stripe_sandbox.webhooks.retry_delays = ()
     stripe_sandbox.webhooks.faults.add("unreachable", event_type="payout.paid", times=1)
     payout = stripe_sandbox.create_payout(consultant.stripe_account.account_id, 4200)
