@@ -139,6 +139,23 @@ def test_a_secret_rotation_on_the_wire(connect, stripe_sandbox, payout_world, se
     assert StripeAccount.objects.get(account_id=account_id).ready
 
 
+def _delivered_late_to_a_returned_payment(stripe_sandbox, p, event_type):
+    """The one ``event_type`` event, held back so far, delivered late (its retry made due):
+    answered 200, and the returned payment and its history stay as they were. The stored
+    event, for its outcome."""
+    history = p.history.count()
+    [late] = stripe_sandbox.events(type=event_type)
+    assert _accepted(stripe_sandbox, late["id"]) == []
+
+    _late_delivery_is_due(stripe_sandbox, late["id"])
+
+    [delivery] = _accepted(stripe_sandbox, late["id"])
+    assert delivery["status"] == 200
+    p.refresh_from_db()
+    assert p.status == PS.RETURNED and p.history.count() == history
+    return WebhookEvent.objects.get(event_id=late["id"])
+
+
 def _paid_through_stripe(connect, stripe_sandbox, payout_world, settings):
     """A consultant's $42.00 paid by a Stripe transfer, its events delivered; tasks from
     here on run at once (the payout events' effects are read right after)."""
@@ -238,17 +255,8 @@ def test_a_transfer_created_30_hours_late_after_its_reversal_changes_nothing(
     drain(stripe_sandbox)
     p.refresh_from_db()
     assert p.status == PS.RETURNED
-    history = p.history.count()
-    [late] = stripe_sandbox.events(type="transfer.created")
-    assert _accepted(stripe_sandbox, late["id"]) == []
-
-    _late_delivery_is_due(stripe_sandbox, late["id"])
-
-    [delivery] = _accepted(stripe_sandbox, late["id"])
-    assert delivery["status"] == 200
-    p.refresh_from_db()
-    assert p.status == PS.RETURNED and p.history.count() == history
-    assert WebhookEvent.objects.get(event_id=late["id"]).outcome == "already returned"
+    event = _delivered_late_to_a_returned_payment(stripe_sandbox, p, "transfer.created")
+    assert event.outcome == "already returned"
 
 
 def test_a_payout_paid_30_hours_late_after_it_failed_changes_nothing(
@@ -262,17 +270,6 @@ def test_a_payout_paid_30_hours_late_after_it_failed_changes_nothing(
     drain(stripe_sandbox)
     p.refresh_from_db()
     assert p.status == PS.RETURNED and p.stripe_payout_id == payout["id"]
-    history = p.history.count()
-    [late] = stripe_sandbox.events(type="payout.paid")
-    assert _accepted(stripe_sandbox, late["id"]) == []
-
-    _late_delivery_is_due(stripe_sandbox, late["id"])
-
-    [delivery] = _accepted(stripe_sandbox, late["id"])
-    assert delivery["status"] == 200
-    p.refresh_from_db()
-    assert p.status == PS.RETURNED and p.history.count() == history
+    event = _delivered_late_to_a_returned_payment(stripe_sandbox, p, "payout.paid")
     assert stripe_sandbox.live_transfers() == []
-    assert WebhookEvent.objects.get(event_id=late["id"]).outcome.startswith(
-        "payout already matched"
-    )
+    assert event.outcome.startswith("payout already matched")
