@@ -98,3 +98,33 @@ def test_the_portal_payments_page_passes_axe(
     assert page.get_by_role("button", name="Set up direct deposit").is_visible()
     assert "On hold: your direct deposit setup is not finished yet." in page.content()
     a11y.check(page)
+
+
+def test_the_country_choice_fits_a_360_px_phone(
+    browser, a11y, client, live_server, consultant, engagement, coordinator, finance
+):
+    """Direct-deposit set-up asks for the country on the smallest phones too: the list is
+    labelled, reachable, and the page never scrolls sideways."""
+    from tests.browser.conftest import _offline
+
+    consultant.payout_method = PayoutMethod.STRIPE
+    consultant.save()
+    approved(engagement, approver=coordinator)
+    build(by=finance)
+    small = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    small.route("**/*", _offline(live_server.url))
+    small.set_default_timeout(15_000)
+    try:
+        phone = small.new_page()
+        sign_in_with_session(small, client, consultant.user, live_server.url)
+        phone.goto(live_server.url + reverse("portal:payments"))
+        country = phone.get_by_label("Country where you will receive payments")
+        assert country.is_visible()
+        assert country.input_value() == "US"  # the platform's country comes first
+        box = country.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, box
+        assert phone.get_by_role("button", name="Set up direct deposit").is_visible()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+        a11y.check(phone)
+    finally:
+        small.close()
