@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from core.views import favicon
 from payments.public_views import verify as receipt_verify
 from payments.stripe.webhooks import stripe_webhook
 
@@ -11,6 +12,7 @@ admin.site.index_title = "Administration"
 
 urlpatterns = [
     path("", account_views.home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("tokens/", account_views.api_tokens, name="api_tokens"),
     path("", include("engagements.urls")),
     path("", include("consultants.urls")),

@@ -83,6 +83,8 @@ PAGES = {
             "admin": OK,
         },
     ),
+    # Browsers ask for it on their own; it redirects to the static icon, for everyone.
+    "favicon": (None, dict.fromkeys(ROLES_FOR_WEBHOOK, REDIRECT)),
     # Stripe posts signed events here; a GET is refused for everyone (see test_webhooks.py).
     "stripe_webhook": (None, dict.fromkeys(ROLES_FOR_WEBHOOK, 405)),
     # Public on purpose: load balancers and monitors call them without signing in. They

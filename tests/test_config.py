@@ -231,3 +231,11 @@ def test_the_platform_country_reads_its_old_name_and_refuses_a_disagreement():
     both = platform_country(STRIPE_PLATFORM_COUNTRY="GB", STRIPE_CONNECT_COUNTRY="US")
     assert both.returncode != 0
     assert "STRIPE_CONNECT_COUNTRY" in both.stderr and "STRIPE_PLATFORM_COUNTRY" in both.stderr
+
+
+def test_the_favicon_is_served_for_everyone(client):
+    """Browsers ask for /favicon.ico on every page: it must not be a 404."""
+    response = client.get("/favicon.ico", follow=True)
+    assert response.redirect_chain[0][0].endswith("img/favicon.ico")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"
