@@ -18,10 +18,22 @@ pytest_plugins = ["tests.stripe_sandbox.fixtures"]
 
 # Tests whose proof does not depend on the test run's database: the browser (it drives
 # pages; the rules behind them are proved on both databases elsewhere), the production
-# processes (they run on PostgreSQL in production, and on it when the run is on it), and
-# /readyz with backends of its own. CI runs them once, in its PostgreSQL run
+# processes (they run on PostgreSQL in production, and on it when the run is on it),
+# /readyz with backends of its own, the real Redis, S3 and SMTP servers, and the API's
+# contract as outsiders meet it (schemathesis and the generated client: they exercise
+# HTTP and the schema; the rules behind each answer are proved on both databases by the
+# API's own tests). CI runs them once, in its PostgreSQL run
 # (``-m "not database_neutral"`` in the SQLite run); ``uv run pytest`` runs them too.
-DATABASE_NEUTRAL = ("tests/browser/", "tests/production/", "tests/ops/test_readyz_real.py")
+DATABASE_NEUTRAL = (
+    "tests/browser/",
+    "tests/production/",
+    "tests/ops/test_readyz_real.py",
+    "tests/parts/test_redis.py",
+    "tests/parts/test_s3.py",
+    "tests/parts/test_smtp.py",
+    "tests/api/test_schemathesis.py",
+    "tests/api/test_generated_client.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):
