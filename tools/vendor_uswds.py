@@ -31,6 +31,7 @@ VERSION_FILE = TARGET / "VERSION"
 PACKAGE = "@uswds/uswds"
 ENTRY_FILES = ("css/uswds.min.css", "js/uswds.min.js", "js/uswds-init.min.js", "img/sprite.svg")
 URL = re.compile(r"url\(\s*['\"]?([^'\")]+?)['\"]?\s*\)")
+VERSION_PATTERN = re.compile(r"\d+\.\d+\.\d+")
 SOURCE_MAP = re.compile(r"sourceMappingURL=(\S+?)\s*(?:\*/)?\s*$", re.M)
 
 
@@ -61,9 +62,14 @@ def referenced(dist: Path, relative: str) -> set[str]:
 
 
 def vendor(version: str) -> None:
+    if not VERSION_PATTERN.fullmatch(version):
+        raise SystemExit(f"not a release version: {version!r} (e.g. 3.14.0)")
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit("npm is needed to fetch the package (running Honora never needs it)")
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run(
-            ["npm", "pack", f"{PACKAGE}@{version}", "--json", "--pack-destination", tmp],
+        out = subprocess.run(  # noqa: S603 - fixed program, version checked above
+            [npm, "pack", f"{PACKAGE}@{version}", "--json", "--pack-destination", tmp],
             check=True,
             capture_output=True,
             text=True,

@@ -33,8 +33,8 @@ def test_the_longest_matching_link_is_the_current_page(client, consultant, engag
 
 
 def test_staff_keep_api_tokens_in_their_menu(client, coordinator):
-    links, html = _nav(client, coordinator, reverse("api_tokens"))
+    links, _html = _nav(client, coordinator, reverse("api_tokens"))
     assert reverse("api_tokens") in [link.url for link in links]
     assert reverse("portal:home") not in [link.url for link in links]
-    links, html = _nav(client, coordinator, reverse("engagements:review"))
+    links, _html = _nav(client, coordinator, reverse("engagements:review"))
     assert [link.url for link in links if link.current] == [reverse("engagements:review")]

@@ -172,3 +172,35 @@ def test_the_sign_in_page_has_the_quick_exit_too(page, a11y, live_server):
     page.keyboard.press("Shift")
     page.keyboard.press("Shift")
     page.wait_for_url(NEUTRAL_SITE + "**")
+
+
+def test_on_a_phone_the_quick_exit_stays_on_top_of_the_open_menu(
+    browser, live_server, client, consultant
+):
+    """At 360 px the menu slides over the page; the exit button must still be there to press."""
+    EngagementFactory(consultant=consultant)
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    context.route("**/*", _offline(live_server.url))
+    try:
+        sign_in_with_session(context, client, consultant.user, live_server.url)
+        page = context.new_page()
+        page.goto(live_server.url + "/me/")
+        page.get_by_role("button", name="Menu").click()
+        sign_out = page.get_by_role("navigation", name="Main").get_by_role(
+            "button", name="Sign out"
+        )
+        sign_out.wait_for(state="visible")
+        exit_button = page.get_by_role("link", name="Exit this page")
+        box = exit_button.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+        # The element at the button's centre is the button: nothing of the menu covers it.
+        on_top = page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y).closest('#quick-exit') !== null",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+        )
+        assert on_top
+        exit_button.click()
+        page.wait_for_url(NEUTRAL_SITE + "**")
+        assert _is_neutral(page)
+    finally:
+        context.close()
