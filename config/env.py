@@ -6,6 +6,7 @@ is malformed, so a typo stops start-up instead of silently falling back.
 
 from __future__ import annotations
 
+import itertools
 import os
 from decimal import Decimal, InvalidOperation
 
@@ -159,7 +160,7 @@ def parse_tax_id(name: str, raw: str) -> str:
         and all(ch.isascii() and (ch.isalnum() or ch in " .-/") for ch in value)
         and value[0].isalnum()
         and value[-1].isalnum()
-        and not any(a in " .-/" and b in " .-/" for a, b in zip(value, value[1:], strict=False))
+        and not any(a in " .-/" and b in " .-/" for a, b in itertools.pairwise(value))
     )
     if not ok:
         raise ImproperlyConfigured(

@@ -578,7 +578,9 @@ ORGANIZATION_ADDRESS = parse_address(
     "ORGANIZATION_ADDRESS",
     env_str("ORGANIZATION_ADDRESS", "400 Example Avenue, Suite 200\nSpringfield, IL 62701"),
 )
-ORGANIZATION_TAX_ID = parse_tax_id("ORGANIZATION_TAX_ID", env_str("ORGANIZATION_TAX_ID", "00-0000000"))
+ORGANIZATION_TAX_ID = parse_tax_id(
+    "ORGANIZATION_TAX_ID", env_str("ORGANIZATION_TAX_ID", "00-0000000")
+)
 
 # --- Security -----------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

@@ -18,7 +18,6 @@ import pytest
 from django.urls import reverse
 
 from consultants.models import TaxForm
-
 from payments.documents.receipts import receipt_issue, receipt_render, receipt_replace
 from payments.documents.rendering import stored_pdf
 from payments.documents.statements import statement_generate
@@ -137,7 +136,7 @@ def test_a_long_receipt_says_number_and_total_on_page_one_and_its_number_on_ever
 
 
 def test_a_receipt_names_the_payer_with_address_and_tax_id_and_writes_human_dates(paid):
-    payment, receipt = paid
+    _payment, receipt = paid
     pages = pages_of(stored_pdf(receipt))
     text = "\n".join(page.extract_text() for page in pages)
     # The name recorded on the receipt when it was issued, then the address and tax id.
