@@ -153,6 +153,7 @@ def test_a_receipt_whose_payment_was_reversed_no_longer_verifies_as_valid(client
     payment_mark_returned(payment=payment, by=finance2, reason="The check came back uncashed")
     text = _page(client, receipt.verification_code).content.decode()
     assert "no longer valid" in text.lower() and "is genuine and in force" not in text
+    assert f"Receipt {receipt.number} was issued by Honora Demo Research Collaborative" in text
     body = APIClient().get(f"/api/v1/receipts/verify/{receipt.verification_code}/").json()
     assert body["status"] == "void" and body["replaced_by"] is None
     for name in _names(payment):
