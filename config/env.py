@@ -6,6 +6,7 @@ is malformed, so a typo stops start-up instead of silently falling back.
 
 from __future__ import annotations
 
+import itertools
 import os
 from decimal import Decimal, InvalidOperation
 
@@ -130,3 +131,40 @@ def parse_encryption_secrets(name: str, raw: str) -> list[str]:
                 "each must have 32 or more"
             )
     return secrets
+
+
+def parse_address(name: str, raw: str, *, max_lines: int = 6, max_length: int = 300) -> str:
+    """A postal address as printed lines: a real line break or a written ``\\n`` between
+    lines (an env file keeps one line per variable); blank lines and edge spaces dropped."""
+    lines = [line.strip() for line in raw.replace("\\n", "\n").splitlines() if line.strip()]
+    text = "\n".join(lines)
+    if len(lines) > max_lines or len(text) > max_length:
+        raise ImproperlyConfigured(
+            f"{name} must be at most {max_lines} lines and {max_length} characters"
+        )
+    if any(ord(ch) < 32 and ch != "\n" for ch in text):
+        raise ImproperlyConfigured(f"{name} must not contain control characters")
+    return text
+
+
+def parse_tax_id(name: str, raw: str) -> str:
+    """An organisation's tax id, such as a U.S. EIN (12-3456789) or another country's
+    number: 4 to 20 letters and digits with single spaces, dots, dashes or slashes."""
+    value = raw.strip()
+    if not value:
+        return ""
+    digits = sum(ch.isdigit() for ch in value)
+    ok = (
+        len(value) <= 20
+        and digits >= 4
+        and all(ch.isascii() and (ch.isalnum() or ch in " .-/") for ch in value)
+        and value[0].isalnum()
+        and value[-1].isalnum()
+        and not any(a in " .-/" and b in " .-/" for a, b in itertools.pairwise(value))
+    )
+    if not ok:
+        raise ImproperlyConfigured(
+            f"{name} must be a tax id such as 12-3456789 (up to 20 letters, digits, "
+            f"spaces, dots, dashes or slashes); got {raw!r}"
+        )
+    return value

@@ -23,7 +23,9 @@ from config.env import (
     env_int,
     env_list,
     env_str,
+    parse_address,
     parse_encryption_secrets,
+    parse_tax_id,
     parse_year_table,
 )
 from ops import sentry
@@ -571,6 +573,14 @@ PAYMENTS_MAX_AUTOMATIC_ATTEMPTS = env_int("PAYMENTS_MAX_AUTOMATIC_ATTEMPTS", 3, 
 
 ORGANIZATION_NAME = env_str("ORGANIZATION_NAME", "Honora Demo Research Collaborative")
 ORGANIZATION_CONTACT = env_str("ORGANIZATION_CONTACT", "finance@example.org")
+# The payer as receipts and statements name it: its address (lines split by "\n") and tax id.
+ORGANIZATION_ADDRESS = parse_address(
+    "ORGANIZATION_ADDRESS",
+    env_str("ORGANIZATION_ADDRESS", "400 Example Avenue, Suite 200\nSpringfield, IL 62701"),
+)
+ORGANIZATION_TAX_ID = parse_tax_id(
+    "ORGANIZATION_TAX_ID", env_str("ORGANIZATION_TAX_ID", "00-0000000")
+)
 
 # --- Security -----------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import parse_encryption_secrets, parse_year_table
+from config.env import parse_address, parse_encryption_secrets, parse_tax_id, parse_year_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +38,8 @@ UNDER_TEST = (
     "DJANGO_SETTINGS_MODULE",
     "STRIPE_PLATFORM_COUNTRY",
     "STRIPE_CONNECT_COUNTRY",
+    "ORGANIZATION_ADDRESS",
+    "ORGANIZATION_TAX_ID",
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by some test tools; check --deploy rightly flags it
 )
 
@@ -99,6 +101,9 @@ def test_development_needs_no_variable_at_all():
         ("STRIPE_PLATFORM_COUNTRY", "USA"),
         ("STRIPE_PLATFORM_COUNTRY", "ZZ"),
         ("STRIPE_CONNECT_COUNTRY", "Narnia"),
+        # What receipts print as the payer's tax id and address must look like one.
+        ("ORGANIZATION_TAX_ID", "<script>alert(1)</script>"),
+        ("ORGANIZATION_ADDRESS", "\\n".join(["a line"] * 7)),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_its_variable(variable, value):
@@ -184,6 +189,46 @@ def test_year_table_refuses_what_it_cannot_read_and_names_the_variable(raw):
     with pytest.raises(ImproperlyConfigured) as exc:
         parse_year_table("TAX_FORM_THRESHOLDS", raw)
     assert "TAX_FORM_THRESHOLDS" in str(exc.value)
+
+
+def test_an_address_is_read_as_lines_from_a_written_or_a_real_line_break():
+    assert parse_address("ORGANIZATION_ADDRESS", " 1 Main St \\n\\n Springfield, IL 62701 ") == (
+        "1 Main St\nSpringfield, IL 62701"
+    )
+    assert parse_address("ORGANIZATION_ADDRESS", "1 Main St\nSuite 2") == "1 Main St\nSuite 2"
+    assert parse_address("ORGANIZATION_ADDRESS", "") == ""
+
+
+@pytest.mark.parametrize("raw", ["x\n" * 7, "x" * 301, "1 Main St\x00", "bell\x07"])
+def test_an_address_too_long_or_with_control_characters_is_refused(raw):
+    with pytest.raises(ImproperlyConfigured) as exc:
+        parse_address("ORGANIZATION_ADDRESS", raw)
+    assert "ORGANIZATION_ADDRESS" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "read"),
+    [
+        ("12-3456789", "12-3456789"),
+        (" 12-3456789 ", "12-3456789"),
+        ("GB 123 4567 89", "GB 123 4567 89"),
+        ("DE123456789", "DE123456789"),
+        ("", ""),
+        ("   ", ""),
+    ],
+)
+def test_a_tax_id_is_an_ein_or_another_countrys_number(raw, read):
+    assert parse_tax_id("ORGANIZATION_TAX_ID", raw) == read
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["abc", "12", "12--3456789", "-123456789", "1" * 21, "12-345678<9", "12\n3456789", "١٢٣٤٥"],
+)
+def test_a_tax_id_that_is_not_one_is_refused(raw):
+    with pytest.raises(ImproperlyConfigured) as exc:
+        parse_tax_id("ORGANIZATION_TAX_ID", raw)
+    assert "ORGANIZATION_TAX_ID" in str(exc.value)
 
 
 def test_encryption_secrets_keep_their_order_newest_first():

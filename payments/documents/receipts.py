@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -26,7 +27,13 @@ from core.tasks import enqueue_on_commit
 from engagements.models import Contribution
 from payments.documents.models import Receipt, ReceiptCounter
 from payments.documents.notifications import receipt_ready
-from payments.documents.rendering import payee_name, qr_svg_data_uri, render_pdf, verification_url
+from payments.documents.rendering import (
+    organization,
+    payee_name,
+    qr_svg_data_uri,
+    render_pdf,
+    verification_url,
+)
 from payments.models import Payment
 
 ZERO = Decimal("0.00")
@@ -165,22 +172,21 @@ def receipt_replace(*, receipt: Receipt, by, reason: str) -> Receipt:
 
 def receipt_html(receipt: Receipt) -> str:
     url = verification_url(receipt.verification_code)
-    lines = receipt.lines
+    # The stored lines keep ISO dates (data); the document writes them for people.
+    lines = [
+        dict(line, day=date.fromisoformat(line["date"]), amount_text=format_money(line["amount"]))
+        for line in receipt.lines
+    ]
     return render_to_string(
         "pdf/receipt.html",
         {
             "receipt": receipt,
             "replaces": receipt.replaces,
-            "pay_lines": [
-                dict(line, amount_text=format_money(line["amount"]))
-                for line in lines
-                if line["kind"] != "reimbursement"
-            ],
-            "reimbursement_lines": [
-                dict(line, amount_text=format_money(line["amount"]))
-                for line in lines
-                if line["kind"] == "reimbursement"
-            ],
+            "organization": organization(
+                name=receipt.organization_name, contact=receipt.organization_contact
+            ),
+            "pay_lines": [line for line in lines if line["kind"] != "reimbursement"],
+            "reimbursement_lines": [line for line in lines if line["kind"] == "reimbursement"],
             "total": format_money(receipt.total),
             "pay_total": format_money(receipt.pay_total),
             "reimbursement_total": format_money(receipt.reimbursement_total),
@@ -232,12 +238,14 @@ def receipt_status(receipt: Receipt) -> str:
 @dataclass
 class Verification:
     number: str
-    issued_on: str
-    paid_on: str
+    issued_on: date
+    paid_on: date
     total: str
     currency: str
     status: str  # "valid", "replaced" or "void"
     replaced_by: str | None
+    # The organisation that issued the receipt, as the receipt names it (not in the API).
+    issuer: str = ""
 
 
 def receipt_verify(code: str) -> Verification | None:
@@ -259,10 +267,11 @@ def receipt_verify(code: str) -> Verification | None:
     replacement = getattr(receipt, "replaced_by", None)
     return Verification(
         number=receipt.number,
-        issued_on=timezone.localdate(receipt.issued_at).isoformat(),
-        paid_on=receipt.paid_on.isoformat(),
+        issued_on=timezone.localdate(receipt.issued_at),
+        paid_on=receipt.paid_on,
         total=plain_amount(receipt.total),
         currency=receipt.currency,
         status=receipt_status(receipt),
         replaced_by=replacement.number if replacement else None,
+        issuer=receipt.organization_name,
     )

@@ -49,6 +49,17 @@ def payee_name(consultant) -> str:
     return consultant.display_name
 
 
+def organization(*, name: str | None = None, contact: str | None = None) -> dict:
+    """The paying organisation as documents print it: name, address lines, tax id and
+    contact. A receipt passes the name and contact it recorded when it was issued."""
+    return {
+        "name": settings.ORGANIZATION_NAME if name is None else name,
+        "address_lines": [line for line in settings.ORGANIZATION_ADDRESS.splitlines() if line],
+        "tax_id": settings.ORGANIZATION_TAX_ID,
+        "contact": settings.ORGANIZATION_CONTACT if contact is None else contact,
+    }
+
+
 def qr_svg_data_uri(text: str) -> str:
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
     buffer = io.BytesIO()

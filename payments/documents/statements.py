@@ -25,7 +25,7 @@ from core.money import format_money, plain_amount
 from core.tasks import enqueue_on_commit
 from engagements.models import Contribution
 from payments.documents.models import AnnualStatement, Receipt
-from payments.documents.rendering import payee_name, render_pdf
+from payments.documents.rendering import organization, payee_name, render_pdf
 from payments.models import Payment, PaymentItem, Rail
 from payments.preflight import tax_threshold
 
@@ -130,6 +130,7 @@ def statement_html(data: StatementData) -> str:
         {
             "data": data,
             "name": payee_name(data.consultant),
+            "organization": organization(),
             "pay_total": format_money(data.pay_total),
             "reimbursement_total": format_money(data.reimbursement_total),
             "threshold": format_money(data.threshold),

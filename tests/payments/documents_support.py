@@ -83,7 +83,7 @@ def assert_pdf_states_the_receipt(text: str, receipt: Receipt, *, name: str) -> 
     assert len(items) == len(receipt.lines) == 3
     for item in items:
         c = item.contribution
-        assert c.date.isoformat() in text
+        assert c.date.strftime("%-d %B %Y") in text  # as people write dates
         assert f"${item.amount:,.2f}" in text
         if c.kind == "hours":
             assert f"{c.quantity.normalize():f} h × ${c.rate:,.2f}" in text

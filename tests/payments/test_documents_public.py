@@ -43,7 +43,8 @@ def test_the_page_confirms_the_receipt_without_naming_anyone(client, paid):
     assert response.status_code == 200
     text = response.content.decode()
     assert f"Receipt {receipt.number} is genuine" in text
-    assert receipt.paid_on.isoformat() in text and "$323.40" in text and "Valid" in text
+    assert receipt.paid_on.strftime("%-d %B %Y") in text and "$323.40" in text and "Valid" in text
+    assert "Honora Demo Research Collaborative" in text  # the issuer, as the receipt names it
     for name in _names(payment):
         assert name not in text
     assert "no-store" in response["Cache-Control"]
@@ -152,6 +153,7 @@ def test_a_receipt_whose_payment_was_reversed_no_longer_verifies_as_valid(client
     payment_mark_returned(payment=payment, by=finance2, reason="The check came back uncashed")
     text = _page(client, receipt.verification_code).content.decode()
     assert "no longer valid" in text.lower() and "is genuine and in force" not in text
+    assert f"Receipt {receipt.number} was issued by Honora Demo Research Collaborative" in text
     body = APIClient().get(f"/api/v1/receipts/verify/{receipt.verification_code}/").json()
     assert body["status"] == "void" and body["replaced_by"] is None
     for name in _names(payment):
