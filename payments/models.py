@@ -313,6 +313,24 @@ class Payment(models.Model):
     def is_manual(self) -> bool:
         return self.rail == Rail.MANUAL
 
+    @property
+    def status_label(self) -> str:
+        """The status as pages show it: see ``payment_status_label``."""
+        return payment_status_label(self.status, self.rail)
+
+
+# A check, card or cash payment that is "processing" waits for someone to hand it over;
+# nothing is paying it yet. Pages say so instead of "Paying" (a label by rail; the
+# status stays the same, so every rule about processing payments still applies).
+WAITING_FOR_HAND_OVER = _("Waiting for hand-over")
+
+
+def payment_status_label(status: str, rail: str) -> str:
+    """A payment's status in plain words, told apart by rail where it matters."""
+    if status == Payment.Status.PROCESSING and rail == Rail.MANUAL:
+        return str(WAITING_FOR_HAND_OVER)
+    return str(Payment.Status(status).label)
+
 
 class PaymentItem(models.Model):
     """Which contribution a payment pays, and for how much (copied when the batch was built)."""

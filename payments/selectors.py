@@ -27,8 +27,10 @@ from payments.models import (
     PaymentAttempt,
     PaymentItem,
     PayoutBatch,
+    Rail,
     StripeAccount,
     StripeSetupFailure,
+    payment_status_label,
 )
 
 if TYPE_CHECKING:
@@ -135,9 +137,16 @@ class BatchSummary:
         return sum((m.held_amount for m in self.by_method), ZERO)
 
 
-def _by_status(counts: dict[str, int]) -> list[StatusCount]:
-    labels = dict(PS.choices)
-    return [StatusCount(s, str(labels[s]), counts[s]) for s in PS.values if counts.get(s)]
+def _by_status(counts: dict[tuple[str, str], int]) -> list[StatusCount]:
+    """Counts by (status, rail) as one line per label, in the order of the statuses:
+    processing payments count as "Paying" (Stripe) or "Waiting for hand-over" (manual)."""
+    lines: dict[tuple[str, str], int] = {}
+    for s in PS.values:
+        for rail in Rail.values:
+            if counts.get((s, rail)):
+                key = (s, payment_status_label(s, rail))
+                lines[key] = lines.get(key, 0) + counts[(s, rail)]
+    return [StatusCount(s, label, n) for (s, label), n in lines.items()]
 
 
 def batch_summaries(batches: Iterable[PayoutBatch]) -> dict[int, BatchSummary]:
@@ -149,12 +158,12 @@ def batch_summaries(batches: Iterable[PayoutBatch]) -> dict[int, BatchSummary]:
     payments = Payment.objects.filter(batch_id__in=by_pk)
     rows = (
         payments.order_by()
-        .values("batch_id", "method", "status")
+        .values("batch_id", "method", "rail", "status")
         .annotate(n=Count("id"), amount=Sum("amount"))
     )
     labels = dict(PayoutMethod.choices)
     methods: dict[int, dict[str, MethodTotal]] = {pk: {} for pk in by_pk}
-    statuses: dict[int, dict[str, int]] = {pk: {} for pk in by_pk}
+    statuses: dict[int, dict[tuple[str, str], int]] = {pk: {} for pk in by_pk}
     for row in rows:
         method = row["method"]
         m = methods[row["batch_id"]].setdefault(
@@ -167,7 +176,8 @@ def batch_summaries(batches: Iterable[PayoutBatch]) -> dict[int, BatchSummary]:
             m.held_count += row["n"]
             m.held_amount += amount
         counts = statuses[row["batch_id"]]
-        counts[row["status"]] = counts.get(row["status"], 0) + row["n"]
+        key = (row["status"], row["rail"])
+        counts[key] = counts.get(key, 0) + row["n"]
     flags: dict[int, list[Payment]] = {pk: [] for pk in by_pk}
     for p in (
         payments.filter(status=PS.HELD)
@@ -238,17 +248,16 @@ class Progress:
 
 def batch_progress(batch: PayoutBatch) -> Progress:
     """Where a batch stands: its status, counts by payment status, each payment (one query)."""
-    labels = dict(PS.choices)
-    statuses = list(batch.payments.order_by().values_list("public_id", "status"))
-    counts: dict[str, int] = {}
-    for _pid, s in statuses:
-        counts[s] = counts.get(s, 0) + 1
+    statuses = list(batch.payments.order_by().values_list("public_id", "status", "rail"))
+    counts: dict[tuple[str, str], int] = {}
+    for _pid, s, rail in statuses:
+        counts[(s, rail)] = counts.get((s, rail), 0) + 1
     return Progress(
         status=batch.status,
         status_label=str(batch.get_status_display()),
         done=batch.status != BS.PROCESSING,
         counts=_by_status(counts),
-        payments={str(pid): (s, str(labels[s])) for pid, s in statuses},
+        payments={str(pid): (s, payment_status_label(s, rail)) for pid, s, rail in statuses},
     )
 
 

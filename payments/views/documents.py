@@ -6,6 +6,8 @@ errors come back.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -94,13 +96,23 @@ def _get_receipt(request, public_id) -> Receipt:
     )
 
 
+def _line_for_page(line: dict) -> dict:
+    """A stored receipt line with its date as a date, so the page writes "12 March 2026"
+    (the receipt keeps the ISO date it was issued with)."""
+    try:
+        when = date.fromisoformat(str(line.get("date", "")))
+    except ValueError:
+        return line
+    return {**line, "date": when}
+
+
 def _receipt_page(request, receipt, *, replace_form=None, status=200):
     replaced_by = getattr(receipt, "replaced_by", None)
     context = {
         "receipt": receipt,
         "replaced_by": replaced_by,
         "status": receipt_status(receipt),
-        "lines": receipt.lines,
+        "lines": [_line_for_page(line) for line in receipt.lines],
         "can_replace": replaced_by is None and receipt.payment.status == PS.PAID,
         "replace_form": replace_form or receipt_replace_form(),
     }

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consultants.models import PayoutMethod
-from payments.models import Payment, PayoutBatch
+from payments.models import Payment, PayoutBatch, StripeAccount
 from tests.factories import ConsultantFactory, EngagementFactory, PhaseFactory
 from tests.payments.payout_support import (
     CUTOFF,
@@ -24,6 +24,7 @@ from tests.payments.payout_support import (
     build,
     consultant_with_work,
     count_queries,
+    executed_batch,
 )
 
 pytestmark = pytest.mark.django_db
@@ -230,8 +231,39 @@ def test_execute_starts_paying_and_the_page_polls_progress(as_finance, work, fin
     assert "no-cache" in progress["Cache-Control"] or "no-store" in progress["Cache-Control"]
     data = json.loads(progress.content)
     assert data["status"] == "processing" and data["done"] is False
-    assert data["counts"] == [{"status": "processing", "label": "Paying", "count": 1}]
-    assert data["payments"] == {str(payment.public_id): {"status": "processing", "label": "Paying"}}
+    # River is paid by check: nothing is paying it until someone hands it over.
+    waiting = "Waiting for hand-over"
+    assert data["counts"] == [{"status": "processing", "label": waiting, "count": 1}]
+    assert data["payments"] == {str(payment.public_id): {"status": "processing", "label": waiting}}
+
+
+def test_after_execution_manual_payments_wait_for_hand_over_and_stripe_ones_are_paying(
+    as_finance, work, finance, finance2, coordinator
+):
+    wren = consultant_with_work(approver=coordinator, method=PayoutMethod.STRIPE, name="Wren")
+    StripeAccount.objects.create(
+        consultant=wren, account_id="acct_wren", payouts_enabled=True, transfers_active=True
+    )
+    # Executed by the service (the page first asks Stripe's balance, not wanted here).
+    batch = executed_batch(builder=finance, approver=finance2)
+    by_check = batch.payments.get(method=PayoutMethod.CHECK)
+    by_stripe = batch.payments.get(method=PayoutMethod.STRIPE)
+    assert (by_check.status, by_stripe.status) == ("processing", "processing")
+
+    data = json.loads(as_finance.get(_batch_url(batch, "payments:batch_progress")).content)
+    assert data["counts"] == [
+        {"status": "processing", "label": "Paying", "count": 1},
+        {"status": "processing", "label": "Waiting for hand-over", "count": 1},
+    ]
+    assert data["payments"] == {
+        str(by_check.public_id): {"status": "processing", "label": "Waiting for hand-over"},
+        str(by_stripe.public_id): {"status": "processing", "label": "Paying"},
+    }
+    page = _text(as_finance.get(_batch_url(batch)))
+    assert f'data-payment-status="{by_check.public_id}">Waiting for hand-over<' in page
+    assert f'data-payment-status="{by_stripe.public_id}">Paying<' in page
+    check_page = _text(as_finance.get(_batch_url(by_check, "payments:payment")))
+    assert f'data-payment-status="{by_check.public_id}">Waiting for hand-over<' in check_page
 
 
 def test_progress_says_done_once_the_batch_completes(as_finance, work, finance, finance2):

@@ -44,7 +44,7 @@ def test_the_batch_page_follows_payments_live(
     page.goto(live_server.url + reverse("payments:batch", kwargs={"public_id": batch.public_id}))
     a11y.check(page)
     pill = page.locator(f'[data-payment-status="{payment.public_id}"]')
-    assert pill.inner_text() == "Paying"
+    assert pill.inner_text() == "Waiting for hand-over"  # a check: nobody has handed it over
 
     # Someone records the hand-over elsewhere; this page catches up by itself.
     payment_record_manual(payment=payment, by=finance2, reference="1001", handed_over_on=CUTOFF)
