@@ -383,9 +383,14 @@ def study_dashboard(
     phases = list(Phase.objects.filter(study=study).order_by("position", "id"))
     index = {status: i for i, status in enumerate(STATUS_ORDER)}
     by_phase: dict[int, PhaseRow] = {
-        p.pk: PhaseRow(name=p.name, cells=[Cell(label=str(status.label)) for status in STATUS_ORDER]) for p in phases
+        p.pk: PhaseRow(
+            name=p.name, cells=[Cell(label=str(status.label)) for status in STATUS_ORDER]
+        )
+        for p in phases
     }
-    totals = PhaseRow(name=str(_("All phases")), cells=[Cell(label=str(status.label)) for status in STATUS_ORDER])
+    totals = PhaseRow(
+        name=str(_("All phases")), cells=[Cell(label=str(status.label)) for status in STATUS_ORDER]
+    )
     grouped = in_study.values("engagement__phase_id", "status").annotate(
         n=Count("id"),
         # The stubs refuse an annotation named like Contribution's ``hours`` property.

@@ -69,9 +69,7 @@ def test_review_offers_no_checkbox_for_an_entry_you_changed(
     assert "You changed this: another coordinator approves it" in page
 
 
-def test_a_forged_selection_of_your_own_entry_is_still_refused(
-    client, coordinator, engagement
-):
+def test_a_forged_selection_of_your_own_entry_is_still_refused(client, coordinator, engagement):
     mine = log(engagement, coordinator)
     client.force_login(coordinator)
     response = client.post(
