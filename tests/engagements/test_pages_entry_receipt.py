@@ -66,3 +66,5 @@ def test_an_adjustment_says_which_entry_it_adjusts_and_labels_its_own_reason(
     assert f'This entry adjusts <a href="{detail(original)}">the entry of 3 March 2026</a>.' in page
     assert "Reason for the adjustment</dt><dd>Call ended early</dd>" in page
     assert "2026-03-03" not in page
+    # Its description is its reason: said once, as the reason.
+    assert "Description</dt>" not in page
