@@ -329,6 +329,7 @@ class Cell:
     hours: Decimal = ZERO
     amount: Decimal = ZERO  # frozen amounts only (approved and paid)
     claimed: Decimal = ZERO  # reimbursements asked for, before approval
+    label: str = ""  # the status, to label the cell where the table is stacked
 
 
 @dataclass
@@ -382,9 +383,14 @@ def study_dashboard(
     phases = list(Phase.objects.filter(study=study).order_by("position", "id"))
     index = {status: i for i, status in enumerate(STATUS_ORDER)}
     by_phase: dict[int, PhaseRow] = {
-        p.pk: PhaseRow(name=p.name, cells=[Cell() for _status in STATUS_ORDER]) for p in phases
+        p.pk: PhaseRow(
+            name=p.name, cells=[Cell(label=str(status.label)) for status in STATUS_ORDER]
+        )
+        for p in phases
     }
-    totals = PhaseRow(name=str(_("All phases")), cells=[Cell() for _status in STATUS_ORDER])
+    totals = PhaseRow(
+        name=str(_("All phases")), cells=[Cell(label=str(status.label)) for status in STATUS_ORDER]
+    )
     grouped = in_study.values("engagement__phase_id", "status").annotate(
         n=Count("id"),
         # The stubs refuse an annotation named like Contribution's ``hours`` property.
@@ -533,6 +539,22 @@ def disputes_visible_to(user: User | AnonymousUser) -> QuerySet[Dispute]:
         "contribution__engagement__phase__study",
         "raised_by",
         "resolved_by",
+    )
+
+
+def week_logged_entries(engagements: Iterable[Engagement], monday: date) -> list[Contribution]:
+    """The hours entries of the week starting ``monday``, each with its amount or an estimate.
+
+    Returned ones too: the week grid shows them, marked, so nobody types them twice.
+    """
+    return with_estimates(
+        Contribution.objects.filter(
+            engagement__in=[e.pk for e in engagements],
+            kind=Contribution.Kind.HOURS,
+            date__range=(monday, monday + timedelta(days=6)),
+        )
+        .select_related("engagement__rate_card")
+        .order_by("date", "logged_at", "id")
     )
 
 

@@ -14,11 +14,12 @@ from decimal import Decimal
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import limits
 from core.money import CENT
 from core.numbers import has_other_digits
-from engagements.models import Activity, Engagement
+from engagements.models import Activity, Contribution, Engagement
 from engagements.rates import QUARTER
 
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{1,2})$")
@@ -43,6 +44,22 @@ def parse_week(value: str | None) -> date | None:
         return None
 
 
+# Short words for a status, to fit a grid cell; the entry's page says it in full.
+SHORT_STATUS = {
+    Contribution.Status.DRAFT: gettext_lazy("Draft"),
+    Contribution.Status.SUBMITTED: gettext_lazy("Waiting"),
+    Contribution.Status.APPROVED: gettext_lazy("Approved"),
+    Contribution.Status.PAID: gettext_lazy("Paid"),
+    Contribution.Status.REJECTED: gettext_lazy("Returned"),
+}
+ZERO = Decimal("0")
+
+
+def counts(entry: Contribution) -> bool:
+    """Whether an entry counts in the totals: everything but a returned entry."""
+    return entry.status != Contribution.Status.REJECTED
+
+
 def week_label(monday: date) -> str:
     year, week, _day = monday.isocalendar()
     return f"{year}-W{week:02d}"
@@ -59,6 +76,12 @@ class GridCell:
     raw: str = ""
     value: Decimal | None = None
     error: str = ""
+    # What is already logged in this cell (returned entries too, marked as such).
+    logged: list[Contribution] = field(default_factory=list)
+
+    @property
+    def logged_hours(self) -> Decimal:
+        return sum((e.quantity for e in self.logged if counts(e)), ZERO)
 
     @property
     def label(self) -> str:
@@ -74,6 +97,11 @@ class GridRow:
     label: str
     cells: list[GridCell]
 
+    @property
+    def total(self) -> Decimal:
+        """Hours logged for this activity in the week."""
+        return sum((c.logged_hours for c in self.cells), ZERO)
+
 
 @dataclass
 class GridBlock:
@@ -81,7 +109,6 @@ class GridBlock:
 
     engagement: Engagement
     rows: list[GridRow]
-    logged: list[Decimal | None]  # hours already logged per day
     note_name: str
     note: str = ""
     note_error: str = ""
@@ -89,6 +116,34 @@ class GridBlock:
     @property
     def cells(self) -> list[GridCell]:
         return [cell for row in self.rows for cell in row.cells]
+
+    @property
+    def day_totals(self) -> list[Decimal]:
+        """Hours logged per day, all activities together."""
+        return [
+            sum((row.cells[i].logged_hours for row in self.rows), ZERO)
+            for i in range(len(self.rows[0].cells) if self.rows else 0)
+        ]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.day_totals, ZERO)
+
+    @property
+    def entries(self) -> list[Contribution]:
+        return [e for cell in self.cells for e in cell.logged if counts(e)]
+
+    @property
+    def amount(self) -> Decimal | None:
+        """The amount of what is logged: frozen where approved, else at today's rates."""
+        amounts = [getattr(e, "shown_amount", None) for e in self.entries]
+        if any(a is None for a in amounts):
+            return None  # some rate is missing: no honest total
+        return sum((a for a in amounts if a is not None), ZERO)
+
+    @property
+    def amount_is_estimate(self) -> bool:
+        return any(getattr(e, "amount_is_estimate", True) for e in self.entries)
 
 
 @dataclass
@@ -105,8 +160,13 @@ class WeekGrid:
     errors: list[str] = field(default_factory=list)
 
     @classmethod
-    def build(cls, *, engagements, monday: date, today: date, logged: dict, data=None):
+    def build(cls, *, engagements, monday: date, today: date, logged=(), data=None):
+        """``logged``: the week's hours entries (``selectors.week_logged_entries``)."""
         days = [monday + timedelta(days=i) for i in range(7)]
+        by_cell: dict[tuple[int, str, date], list[Contribution]] = {}
+        for entry in logged:
+            entry.short_status = str(SHORT_STATUS.get(entry.status, entry.get_status_display()))
+            by_cell.setdefault((entry.engagement_id, entry.activity, entry.date), []).append(entry)
         blocks = []
         for e in engagements:
             key = e.public_id.hex
@@ -120,6 +180,7 @@ class WeekGrid:
                         activity_label=str(label),
                         day=day,
                         future=day > today,
+                        logged=by_cell.get((e.pk, activity, day), []),
                     )
                     for i, day in enumerate(days)
                 ]
@@ -128,7 +189,6 @@ class WeekGrid:
                 GridBlock(
                     engagement=e,
                     rows=rows,
-                    logged=[logged.get((e.pk, day)) for day in days],
                     note_name=f"note-{key}",
                 )
             )

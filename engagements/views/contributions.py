@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import coordinator_required, get_visible_or_404, staff_required
+from accounts.roles import FINANCE
 from core.csv import csv_response, dated_filename, wants_csv
 from core.errors import DomainError, StateConflict, ValidationFailed
 from core.files import stored_file_download
@@ -86,6 +87,25 @@ def get_contribution(request, public_id) -> Contribution:
     )
 
 
+def payment_receipt(c: Contribution):
+    """The receipt in force for the payment that paid this entry, or None.
+
+    An entry is paid through one live payment item; the payment's current receipt is
+    the one nothing replaced (payments.documents.receipts.current_receipt).
+    """
+    if c.status != Contribution.Status.PAID:
+        return None
+    from payments.documents.receipts import current_receipt
+    from payments.models import Payment, PaymentItem
+
+    item = (
+        PaymentItem.objects.filter(contribution=c, live=True, payment__status=Payment.Status.PAID)
+        .select_related("payment")
+        .first()
+    )
+    return current_receipt(item.payment) if item else None
+
+
 def contribution_page(request, c, *, reject_form=None, adjust_form=None, error="", status=200):
     user = request.user
     selectors.with_estimates([c])
@@ -124,6 +144,9 @@ def contribution_page(request, c, *, reject_form=None, adjust_form=None, error="
         "adjust_form": adjust_form or AdjustmentForm(contribution=c, prefix="adjust"),
         "can_resolve": can_approve,
         "error": error,
+        "payment_receipt": payment_receipt(c),
+        # The receipt's own page is finance's; others see its number.
+        "can_open_receipt": user.has_role(FINANCE),
         "is_receipt_image": c.attachment.name.rsplit(".", 1)[-1].lower() in ("jpg", "png", "webp")
         if c.attachment
         else False,

@@ -65,7 +65,7 @@ def week(request, public_id):
             messages.warning(request, _("That week could not be read; here is this week."))
         monday = parse_week(week_label(today))
     engagements = list(active_engagements(user, consultant))
-    logged = selectors.week_logged_hours(engagements, monday)
+    logged = selectors.week_logged_entries(engagements, monday)
     grid = WeekGrid.build(
         engagements=engagements,
         monday=monday,

@@ -126,6 +126,53 @@ def test_week_grid_shows_hours_already_logged(client, coordinator, engagement):
     assert "Already logged" in text(response) and "3.25" in text(response)
 
 
+def test_after_saving_each_cell_shows_what_it_holds_with_its_status_and_totals(
+    client, coordinator, coordinator2, engagement
+):
+    monday = last_week()
+    client.force_login(coordinator)
+    response = client.post(
+        week_url(engagement.consultant, monday),
+        {cell(engagement, "work", 0): "2.5", cell(engagement, "meeting", 0): "1", "then": "submit"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    work = Contribution.objects.get(activity="work")
+    grid = response.context["grid"]
+    block = grid.blocks[0]
+    work_row = next(r for r in block.rows if r.activity == "work")
+    # The cell is empty for new hours, and lists what is already in it, with its status.
+    first = work_row.cells[0]
+    assert first.raw == "" and first.logged == [work]
+    page = text(response)
+    logged_list = page.split(f'id="{first.name}-logged"', 1)[1].split("</ul>", 1)[0]
+    assert f"/contributions/{work.public_id}/" in logged_list
+    assert "2.5 h" in logged_list and "Waiting" in logged_list
+    assert f'aria-describedby="{first.name}-logged"' in page
+    # Row, day and week totals, and the amount at the rate card's $60.00 an hour.
+    assert work_row.total == Decimal("2.5")
+    assert block.day_totals[0] == Decimal("3.5") and block.total == Decimal("3.5")
+    assert block.amount == Decimal("210.00") and block.amount_is_estimate
+    assert "Logged this week: 3.5 h" in page and "about $210.00" in page
+
+    # A draft says so; a returned entry shows, marked, but no longer counts.
+    client.post(
+        week_url(engagement.consultant, monday),
+        {cell(engagement, "travel", 1): "0.5", "then": "draft"},
+    )
+    from engagements.services.reviews import contribution_reject
+
+    contribution_reject(contribution=work, by=coordinator2, reason="Wrong day")
+    response = client.get(week_url(engagement.consultant, monday))
+    block = response.context["grid"].blocks[0]
+    travel = next(r for r in block.rows if r.activity == "travel").cells[1]
+    assert [e.status for e in travel.logged] == [Contribution.Status.DRAFT]
+    page = text(response)
+    assert ">Draft</span>" in page and ">Returned</span>" in page
+    assert block.day_totals[0] == Decimal("1") and block.total == Decimal("1.5")
+    assert block.amount == Decimal("90.00")
+
+
 def test_week_grid_with_an_unreadable_week_falls_back_to_this_week(client, coordinator, engagement):
     client.force_login(coordinator)
     response = client.get(

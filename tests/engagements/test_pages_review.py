@@ -39,6 +39,49 @@ def test_review_lists_submitted_entries_oldest_first_and_marks_your_own(
     assert 'class="flag flag-own"' in text(response)
 
 
+def test_review_offers_no_checkbox_for_your_own_entries_and_says_why(
+    client, coordinator, coordinator2, engagement, consultant_user
+):
+    theirs = log(engagement, consultant_user)
+    mine = log(engagement, coordinator)
+    client.force_login(coordinator)
+    page = text(client.get(reverse("engagements:review")))
+    assert f'name="selected" value="{theirs.public_id}"' in page
+    assert f'value="{mine.public_id}"' not in page
+    assert "You logged this: another coordinator approves it" in page
+    # Select-all is there for JavaScript to show; hidden without it.
+    assert "data-select-all-wrap hidden" in page and "js/review.js" in page
+    # The other coordinator sees a checkbox for it, and none for their own.
+    client.force_login(coordinator2)
+    page = text(client.get(reverse("engagements:review")))
+    assert f'name="selected" value="{mine.public_id}"' in page
+    assert "You logged this" not in page
+
+
+def test_review_offers_no_checkbox_for_an_entry_you_changed(
+    client, coordinator, coordinator2, engagement, consultant_user
+):
+    c = log(engagement, consultant_user)
+    contribution_update(contribution=c, by=coordinator, reason="Typo", description="Corrected")
+    client.force_login(coordinator)
+    page = text(client.get(reverse("engagements:review")))
+    assert f'value="{c.public_id}"' not in page
+    assert "You changed this: another coordinator approves it" in page
+
+
+def test_a_forged_selection_of_your_own_entry_is_still_refused(client, coordinator, engagement):
+    mine = log(engagement, coordinator)
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("engagements:review"),
+        {"selected": [mine.public_id], "decision": "approve"},
+        follow=True,
+    )
+    assert response.context["outcomes"][0]["outcome"] == "refused"
+    mine.refresh_from_db()
+    assert mine.status == S.SUBMITTED
+
+
 def test_review_filters_by_consultant(
     client, coordinator, engagement, outsider_engagement, consultant_user, outsider_user
 ):
