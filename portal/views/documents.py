@@ -72,21 +72,29 @@ def _latest_statements(consultant, year=None) -> dict:
 
 @never_cache
 @consultant_required
-def statement_status(request, year):
-    """Where my statement for ``year`` stands, for the receipts page to update itself.
+def statement_status(request):
+    """Where my statements stand, for the receipts page to update itself while one is prepared.
 
-    JSON: ``state`` ("pending", "ready" or "none") and ``html``, the page's own block
-    for that year. A year with nothing of mine in it is a 404, like anyone else's record.
+    JSON: ``years``, each with its ``state`` ("pending", "ready" or "none") and ``html``,
+    the page's own block for that year. ``?year=`` asks for one year only (the URL
+    carries no id); a year with nothing of mine in it is a 404, like anyone else's record.
     """
     consultant = request.consultant
-    if year not in statements.statement_years(consultant):
-        raise Http404
-    statement = _latest_statements(consultant, year).get(year)
-    pending = year in statements.statements_waiting(consultant, [year])
-    row = {"year": year, "statement": statement, "pending": pending}
-    state = "pending" if pending else ("ready" if statement else "none")
-    html = render_to_string("portal/_statement_year.html", {"row": row}, request=request)
-    return JsonResponse({"year": year, "state": state, "html": html})
+    years = statements.statement_years(consultant)
+    asked = request.GET.get("year")
+    if asked is not None:
+        if not asked.isdigit() or int(asked) not in years:
+            raise Http404
+        years = [int(asked)]
+    latest = _latest_statements(consultant)
+    waiting = statements.statements_waiting(consultant, years)
+    answer = {}
+    for year in years:
+        row = {"year": year, "statement": latest.get(year), "pending": year in waiting}
+        state = "pending" if row["pending"] else ("ready" if row["statement"] else "none")
+        html = render_to_string("portal/_statement_year.html", {"row": row}, request=request)
+        answer[str(year)] = {"state": state, "html": html}
+    return JsonResponse({"years": answer})
 
 
 def _download(request, document, template):

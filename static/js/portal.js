@@ -18,7 +18,8 @@
       tries += 1;
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (response) { return response.ok ? response.json() : null; })
-        .then(function (data) {
+        .then(function (answer) {
+          var data = answer && answer.years ? answer.years[String(block.getAttribute("data-statement-year"))] : null;
           if (data && data.state !== "pending") {
             block.innerHTML = data.html;
             block.removeAttribute("data-statement-poll");

@@ -29,7 +29,13 @@ def paid(engagement, coordinator, coordinator2, finance, finance2):
 
 
 def _status(client, year):
-    return client.get(reverse("portal:statement_status", kwargs={"year": year}))
+    return client.get(reverse("portal:statement_status"), {"year": str(year)})
+
+
+def _year(client, year):
+    response = _status(client, year)
+    assert response.status_code == 200
+    return response.json()["years"][str(year)]
 
 
 def _ask(client, year, django_capture_on_commit_callbacks):
@@ -44,8 +50,8 @@ def test_nothing_asked_yet_is_none(consultant_client, paid):
     response = _status(consultant_client, receipt.year)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    data = response.json()
-    assert data["state"] == "none" and data["year"] == receipt.year
+    data = response.json()["years"][str(receipt.year)]
+    assert data["state"] == "none"
     assert f"Prepare my statement for {receipt.year}" in data["html"]
 
 
@@ -54,19 +60,20 @@ def test_pending_then_ready(consultant_client, paid, django_capture_on_commit_ca
     year = receipt.year
     _ask(consultant_client, year, django_capture_on_commit_callbacks)
 
-    data = _status(consultant_client, year).json()
+    data = _year(consultant_client, year)
     assert data["state"] == "pending"
     assert "Being prepared" in data["html"] and "Reload" not in data["html"]
 
     # The page marks the block it updates, in a live region, with a plain link for no-JS.
     page = consultant_client.get(reverse("portal:receipts")).content.decode()
-    poll_url = reverse("portal:statement_status", kwargs={"year": year})
-    assert f'aria-live="polite" data-statement-poll="{poll_url}"' in page
+    poll_url = reverse("portal:statement_status") + f"?year={year}"
+    assert f'data-statement-poll="{poll_url}"' in page
+    assert f'aria-live="polite" data-statement-year="{year}"' in page
     assert f'href="{reverse("portal:receipts")}#statement-{year}"' in page
     assert "Reload this page" not in page
 
     statement = statement_generate(consultant=payment.consultant, year=year)
-    data = _status(consultant_client, year).json()
+    data = _year(consultant_client, year)
     assert data["state"] == "ready"
     download = reverse("portal:statement_pdf", kwargs={"public_id": statement.public_id})
     assert download in data["html"] and "data-download" in data["html"]
@@ -79,12 +86,23 @@ def test_another_consultant_gets_a_404(client, outsider, paid):
     _payment, receipt = paid
     client.force_login(outsider.user)
     assert _status(client, receipt.year).status_code == 404
+    # and without a year, only their own (none)
+    response = client.get(reverse("portal:statement_status"))
+    assert response.status_code == 200 and response.json() == {"years": {}}
+
+
+def test_without_a_year_every_year_of_mine(consultant_client, paid):
+    _payment, receipt = paid
+    years = consultant_client.get(reverse("portal:statement_status")).json()["years"]
+    assert list(years) == [str(receipt.year)]
 
 
 def test_a_year_without_payments_is_a_404(consultant_client, paid):
     _payment, receipt = paid
     assert _status(consultant_client, receipt.year - 5).status_code == 404
     assert _status(consultant_client, 0).status_code == 404
+    for junk in ("abc", "-1", "2026.0", "9" * 40):
+        assert _status(consultant_client, junk).status_code == 404
 
 
 def test_staff_have_no_portal(client, coordinator, paid):
