@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from consultants.models import Consultant
+    from payments.models import StripeAccount
 
 
 def contributions_of(consultant: Consultant) -> QuerySet[Contribution]:
@@ -165,7 +166,7 @@ class DepositState:
     STEP = {NOT_STARTED: 1, STARTED: 2, NEEDS_ATTENTION: 2, CHECKING: 3, READY: 4}
 
 
-def deposit_state(account) -> str:
+def deposit_state(account: StripeAccount | None) -> str:
     """The state of ``account`` (a StripeAccount or None), as the consultant reads it.
 
     Only the stored, webhook-driven fields decide it: the page after Stripe's return

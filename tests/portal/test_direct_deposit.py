@@ -89,9 +89,7 @@ def test_needs_attention_says_what_to_do(consultant_client, on_stripe):
 
 
 def test_ready_says_so_plainly(consultant_client, on_stripe):
-    _account(
-        on_stripe, details_submitted=True, payouts_enabled=True, transfers_active=True
-    )
+    _account(on_stripe, details_submitted=True, payouts_enabled=True, transfers_active=True)
     box = _page(consultant_client)
     assert READY in box and "usa-alert--success" in box
     for word in (RESUME, SET_UP, CHECKING, ATTENTION, "<form"):
