@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from consultants.models import Consultant
+    from payments.models import StripeAccount
 
 
 def contributions_of(consultant: Consultant) -> QuerySet[Contribution]:
@@ -151,3 +152,32 @@ def disputes_on(contribution: Contribution) -> QuerySet[Dispute]:
     return Dispute.objects.filter(contribution=contribution).select_related(
         "raised_by", "resolved_by"
     )
+
+
+class DepositState:
+    """Where a consultant's direct-deposit set-up stands, from what Stripe's webhooks said."""
+
+    NOT_STARTED = "not_started"  # no Stripe account yet
+    STARTED = "started"  # an account, but Stripe's form is not finished
+    CHECKING = "checking"  # details given; Stripe is verifying them
+    NEEDS_ATTENTION = "needs_attention"  # details given, but Stripe asks for more
+    READY = "ready"  # Stripe can pay this account
+    # The step of the indicator each state is on (1-based), of STEPS.
+    STEP = {NOT_STARTED: 1, STARTED: 2, NEEDS_ATTENTION: 2, CHECKING: 3, READY: 4}
+
+
+def deposit_state(account: StripeAccount | None) -> str:
+    """The state of ``account`` (a StripeAccount or None), as the consultant reads it.
+
+    Only the stored, webhook-driven fields decide it: the page after Stripe's return
+    and a reload of it always say the same thing.
+    """
+    if account is None:
+        return DepositState.NOT_STARTED
+    if account.ready:
+        return DepositState.READY
+    if not account.details_submitted:
+        return DepositState.STARTED
+    if account.requirements_due:
+        return DepositState.NEEDS_ATTENTION
+    return DepositState.CHECKING

@@ -21,5 +21,6 @@ urlpatterns = [
     path("receipts/<uuid:public_id>/pdf/", documents.receipt_pdf, name="receipt_pdf"),
     path("statements/<uuid:public_id>/pdf/", documents.statement_pdf, name="statement_pdf"),
     path("statements/prepare/", documents.statement_prepare, name="statement_prepare"),
+    path("statements/status/", documents.statement_status, name="statement_status"),
     path("preferences/", preferences.preferences, name="preferences"),
 ]

@@ -18,5 +18,8 @@ PAGES = {
     "portal:receipt_pdf": (lambda r: {"public_id": r["receipt"].public_id}, PORTAL_OWNED),
     "portal:statement_pdf": (lambda r: {"public_id": r["statement"].public_id}, PORTAL_OWNED),
     "portal:statement_prepare": (None, {**PORTAL, "consultant": 405, "outsider": 405}),
+    # Where the consultant's own statements stand (polled by the receipts page); each
+    # sees only their own years, and ?year= for a year not theirs is a 404.
+    "portal:statement_status": (None, PORTAL),
     "portal:preferences": (None, PORTAL),
 }

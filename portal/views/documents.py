@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -34,11 +36,7 @@ def my_receipts(request):
         PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     years = statements.statement_years(consultant)
-    latest = {}
-    for statement in AnnualStatement.objects.filter(consultant=consultant).order_by(
-        "year", "version"
-    ):
-        latest[statement.year] = statement  # the last version of each year wins
+    latest = _latest_statements(consultant)
     waiting = statements.statements_waiting(consultant, years)
     return render(
         request,
@@ -59,6 +57,44 @@ def my_receipts(request):
             ],
         },
     )
+
+
+def _latest_statements(consultant, year=None) -> dict:
+    """The newest version of each year's statement of ``consultant``, by year."""
+    latest = {}
+    rows = AnnualStatement.objects.filter(consultant=consultant)
+    if year is not None:
+        rows = rows.filter(year=year)
+    for statement in rows.order_by("year", "version"):
+        latest[statement.year] = statement  # the last version of each year wins
+    return latest
+
+
+@never_cache
+@consultant_required
+def statement_status(request):
+    """Where my statements stand, for the receipts page to update itself while one is prepared.
+
+    JSON: ``years``, each with its ``state`` ("pending", "ready" or "none") and ``html``,
+    the page's own block for that year. ``?year=`` asks for one year only (the URL
+    carries no id); a year with nothing of mine in it is a 404, like anyone else's record.
+    """
+    consultant = request.consultant
+    years = statements.statement_years(consultant)
+    asked = request.GET.get("year")
+    if asked is not None:
+        if not asked.isdigit() or int(asked) not in years:
+            raise Http404
+        years = [int(asked)]
+    latest = _latest_statements(consultant)
+    waiting = statements.statements_waiting(consultant, years)
+    answer = {}
+    for year in years:
+        row = {"year": year, "statement": latest.get(year), "pending": year in waiting}
+        state = "pending" if row["pending"] else ("ready" if row["statement"] else "none")
+        html = render_to_string("portal/_statement_year.html", {"row": row}, request=request)
+        answer[str(year)] = {"state": state, "html": html}
+    return JsonResponse({"years": answer})
 
 
 def _download(request, document, template):

@@ -23,7 +23,9 @@ def log_hours(request):
     choices = list(engagements)
     if len(choices) == 1:
         initial["engagement"] = choices[0].public_id
-    form = LogHoursForm(request.POST or None, engagements=engagements, initial=initial)
+    form = LogHoursForm(
+        request.POST if request.method == "POST" else None, engagements=engagements, initial=initial
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():

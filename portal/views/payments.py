@@ -20,19 +20,25 @@ from consultants.models import PayoutMethod
 from core.errors import DomainError, ValidationFailed
 from payments import selectors
 from payments.stripe import accounts as stripe_accounts
+from portal.selectors import DepositState, deposit_state
 
 PAGE_SIZE = 50
 
 
 def _onboarding(consultant):
-    """What the direct-deposit box says: None when there is nothing to set up."""
+    """What the direct-deposit box says: None when the consultant is paid another way."""
     if consultant.payout_method != PayoutMethod.STRIPE:
         return None
     account = selectors.stripe_account_of(consultant)
-    state = selectors.onboarding_state(account)
-    if state == selectors.OnboardingState.READY:
-        return None
-    box = {"state": state, "started": account is not None}
+    state = deposit_state(account)
+    box = {
+        "state": state,
+        "step": DepositState.STEP[state],
+        "started": account is not None,
+        # Resume (or start) only when there is something for the consultant to do.
+        "can_act": state
+        in (DepositState.NOT_STARTED, DepositState.STARTED, DepositState.NEEDS_ATTENTION),
+    }
     if account is None:
         # Where they are decides Stripe's agreement; asked once, before the account exists.
         box["countries"] = stripe_accounts.allowed_countries()
@@ -50,13 +56,10 @@ def _payments_page(request, *, country_error=None, status=200):
     consultant = request.consultant
     # Stripe sends the person back here after set-up (return) or when its link
     # expired (refresh); the account's state arrives by webhook, not from this request.
+    # What the box says comes only from the stored, webhook-driven state, so coming
+    # back from Stripe and reloading say the same; an expired link only asks to resume.
     back_from_stripe = request.GET.get("stripe")
-    if back_from_stripe == "return":
-        messages.info(
-            request,
-            _("Thank you. Stripe is checking your details; this page shows when it is ready."),
-        )
-    elif back_from_stripe == "refresh":
+    if back_from_stripe == "refresh":
         messages.info(request, _("That set-up link expired. Press “Resume setup” to continue."))
     page = Paginator(selectors.payments_of(consultant), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
@@ -78,6 +81,7 @@ def _payments_page(request, *, country_error=None, status=200):
             "rows": rows,
             "onboarding": _onboarding(consultant),
             "country_error": country_error,
+            "back_from_stripe": back_from_stripe == "return",
         },
         status=status,
     )

@@ -55,7 +55,9 @@ def _preference_history(consultant, viewer) -> list[PreferenceChange]:
 @portal_page
 def preferences(request):
     consultant = request.consultant
-    form = PreferencesForm(request.POST or None, consultant=consultant)
+    form = PreferencesForm(
+        request.POST if request.method == "POST" else None, consultant=consultant
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():

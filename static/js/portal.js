@@ -5,4 +5,35 @@
   // so keyboard and screen-reader users start there (its links lead to each field).
   var summary = document.querySelector("[data-error-summary]");
   if (summary) { summary.focus(); }
+
+  // A statement being prepared (/me/receipts/): ask every few seconds where it stands,
+  // and put the download in place when it is ready. The block is an aria-live region,
+  // so the change is announced. Without JavaScript, its "Check now" link reloads.
+  var EVERY_MS = 3000;
+  var GIVE_UP_AFTER = 100; // about five minutes; the link still works after that
+  function poll(block) {
+    var url = block.getAttribute("data-statement-poll");
+    var tries = 0;
+    function ask() {
+      tries += 1;
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (answer) {
+          var data = answer && answer.years ? answer.years[String(block.getAttribute("data-statement-year"))] : null;
+          if (data && data.state !== "pending") {
+            block.innerHTML = data.html;
+            block.removeAttribute("data-statement-poll");
+            block.setAttribute("data-statement-state", data.state);
+            return;
+          }
+          if (tries < GIVE_UP_AFTER) { window.setTimeout(ask, EVERY_MS); }
+        })
+        .catch(function () {
+          if (tries < GIVE_UP_AFTER) { window.setTimeout(ask, EVERY_MS * 2); }
+        });
+    }
+    window.setTimeout(ask, EVERY_MS);
+  }
+  var blocks = document.querySelectorAll("[data-statement-poll]");
+  for (var i = 0; i < blocks.length; i += 1) { poll(blocks[i]); }
 })();

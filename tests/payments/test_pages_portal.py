@@ -190,9 +190,14 @@ def test_setup_for_another_method_asks_to_choose_direct_deposit(mine, consultant
 
 
 def test_coming_back_from_stripe(mine, consultant):
+    # The page says what the webhooks stored (tests/portal/test_direct_deposit.py):
+    # "checking" once Stripe has the details, and then no "Resume setup" beside it.
     _choose_stripe(consultant)
+    StripeAccount.objects.create(
+        consultant=consultant, account_id="acct_river", details_submitted=True
+    )
     text = _text(mine.get(reverse("portal:payments") + "?stripe=return"))
-    assert "Stripe is checking your details" in text
+    assert "Stripe is checking your details" in text and "Resume setup" not in text
 
 
 # --- query counts ---------------------------------------------------------------------------
