@@ -22,7 +22,7 @@ context), fails on:
   400 or more (the page itself, a stylesheet, ``/favicon.ico``...);
 - **an axe-core finding** of moderate, serious or critical impact.
 
-All of a role's failures are gathered and reported together, page by page. To keep the
+All failures are gathered and reported together, role by role and page by page. To keep the
 walk bounded, at most ``PER_VIEW`` URLs of one view (``resolve(path).view_name``) and
 ``PER_ROLE`` pages per role and width are visited. Downloads, sign-out, the quick exit
 (off-site) and the API are not followed; only GETs are, so nothing changes state.
@@ -300,7 +300,7 @@ def check_page(page, walk: Walk, axe, *, label: str | None = None) -> None:
 def _screenshot(page, walk: Walk, path: str) -> None:
     if walk.shots is None:
         return
-    role = "public" if walk.role == "anonymous" else walk.role
+    role = "public" if walk.role == "signed out" else walk.role
     name = SCREENSHOTS.get(role, {}).get(_view_name(urlsplit(path).path) or "")
     if name is None:
         return
@@ -441,13 +441,28 @@ def demo_world(transactional_db):
 # ---------------------------------------------------------------------------- the tests
 
 
-@pytest.mark.parametrize("role", sorted(ROLES))
-def test_every_page_a_role_reaches_is_whole(browser, live_server, client, demo_world, role):
+def test_every_page_is_whole(browser, live_server, client, demo_world):
+    """Each role's pages, then the signed-out ones; one report of everything found.
+
+    One test, so the demo is seeded once (seeding is most of the cost of a test)."""
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
-    user = demo_world["users"][ROLES[role]]
     shots = _screenshot_dir()
+    walks: list[Walk] = []
+    for role, email in ROLES.items():
+        walks += _walk_role(
+            browser, live_server, client, axe, shots, role, demo_world["users"][email]
+        )
+    walks += _walk_signed_out(browser, live_server, axe, shots, demo_world["receipts"][0])
+    for walk in walks:
+        assert len(walk.visited) > 3, f"{walk.role} reached only {walk.visited}"
+    visited = "\n".join(f"  {w.role} @ {w.width} px: {len(w.visited)} pages" for w in walks)
+    report = _report(walks)
+    assert not report, f"pages are not whole:\n{report}\n(visited:\n{visited})"
+
+
+def _walk_role(browser, live_server, client, axe, shots, role, user) -> list[Walk]:
     walks = []
     for width in WIDTHS:
         context = _context(browser, live_server, width)
@@ -461,29 +476,21 @@ def test_every_page_a_role_reaches_is_whole(browser, live_server, client, demo_w
             print(f"{role} @ {width} px visited {len(walk.visited)}: {' '.join(walk.visited)}")
         finally:
             context.close()
-        assert len(walk.visited) > 3, f"{role} reached only {walk.visited}"
-    visited = "\n".join(f"  {w.width} px: {len(w.visited)} pages" for w in walks)
-    report = _report(walks)
-    assert not report, f"{role}'s pages are not whole:\n{report}\n(visited:\n{visited})"
+    return walks
 
 
-def test_sign_in_pages_are_whole(browser, live_server, demo_world):
-    """Signed out: the sign-in pages, each step of signing in by code, the two-step code
-    page finance meets after their password, and the public receipt check."""
-    from axe_playwright_python.sync_playwright import Axe
-
+def _walk_signed_out(browser, live_server, axe, shots, receipt) -> list[Walk]:
+    """The sign-in pages, each step of signing in by code, the two-step code page finance
+    meets after their password, and the public receipt check."""
     from demo.data import DEMO_PASSWORD
 
-    axe = Axe()
-    shots = _screenshot_dir()
     base = live_server.url
-    receipt = demo_world["receipts"][0]
     walks = []
     for width in WIDTHS:
         context = _context(browser, live_server, width)
         try:
             page = context.new_page()
-            walk = Walk("anonymous", width, base, shots)
+            walk = Walk("signed out", width, base, shots)
             _listen(page, walk)
             # The sign-in page and every page it links to (code, password reset...).
             crawl(page, walk, axe, "/accounts/login/")
@@ -512,5 +519,4 @@ def test_sign_in_pages_are_whole(browser, live_server, demo_world):
             print(f"signed out @ {width} px visited: {' '.join(walk.visited)}")
         finally:
             context.close()
-    report = _report(walks)
-    assert not report, f"the signed-out pages are not whole:\n{report}"
+    return walks
