@@ -148,6 +148,9 @@ def test_adjustments_are_shown_with_their_history(
     assert "Forgot the travel time" in page
     assert "Maria (coordinator) added an adjustment on" in page
     assert "about $30.00" in page
+    # The heading reads as a sentence: no stray space before the comma.
+    assert "Adjustment 1: 0.5 hours, about $30.00" in page
+    assert " ," not in page
 
 
 def test_another_consultants_entry_is_404(consultant_client, outsider_engagement, make_entry):
