@@ -72,6 +72,10 @@ class Receipt(models.Model):
     payee_name = models.CharField(max_length=200)
     organization_name = models.CharField(max_length=200)
     organization_contact = models.CharField(max_length=200)
+    # The payer's address and tax id as printed; null on receipts issued before they were
+    # recorded (those print what the settings say when they are drawn).
+    organization_address = models.CharField(max_length=300, null=True, blank=True)  # noqa: DJ001
+    organization_tax_id = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
     description = models.CharField(max_length=200)
     # The method as the receipt states it, e.g. "Direct deposit (Stripe)", in any language.
     method = models.CharField(max_length=64)

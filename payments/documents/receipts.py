@@ -115,6 +115,8 @@ def _create_receipt(
         payee_name=payee_name(payment.consultant),
         organization_name=settings.ORGANIZATION_NAME,
         organization_contact=settings.ORGANIZATION_CONTACT,
+        organization_address=settings.ORGANIZATION_ADDRESS,
+        organization_tax_id=settings.ORGANIZATION_TAX_ID,
         description=DESCRIPTION,
         method=payment.get_method_display(),
         reference=payment.reference or payment.transfer_id,
@@ -183,7 +185,10 @@ def receipt_html(receipt: Receipt) -> str:
             "receipt": receipt,
             "replaces": receipt.replaces,
             "organization": organization(
-                name=receipt.organization_name, contact=receipt.organization_contact
+                name=receipt.organization_name,
+                contact=receipt.organization_contact,
+                address=receipt.organization_address,
+                tax_id=receipt.organization_tax_id,
             ),
             "pay_lines": [line for line in lines if line["kind"] != "reimbursement"],
             "reimbursement_lines": [line for line in lines if line["kind"] == "reimbursement"],

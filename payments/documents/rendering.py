@@ -49,13 +49,21 @@ def payee_name(consultant) -> str:
     return consultant.display_name
 
 
-def organization(*, name: str | None = None, contact: str | None = None) -> dict:
+def organization(
+    *,
+    name: str | None = None,
+    contact: str | None = None,
+    address: str | None = None,
+    tax_id: str | None = None,
+) -> dict:
     """The paying organisation as documents print it: name, address lines, tax id and
-    contact. A receipt passes the name and contact it recorded when it was issued."""
+    contact. A receipt passes what it recorded when it was issued, so a later change of
+    the settings never changes what an issued receipt says."""
+    address = settings.ORGANIZATION_ADDRESS if address is None else address
     return {
         "name": settings.ORGANIZATION_NAME if name is None else name,
-        "address_lines": [line for line in settings.ORGANIZATION_ADDRESS.splitlines() if line],
-        "tax_id": settings.ORGANIZATION_TAX_ID,
+        "address_lines": [line for line in address.splitlines() if line],
+        "tax_id": settings.ORGANIZATION_TAX_ID if tax_id is None else tax_id,
         "contact": settings.ORGANIZATION_CONTACT if contact is None else contact,
     }
 

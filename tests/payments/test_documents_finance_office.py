@@ -18,7 +18,13 @@ import pytest
 from django.urls import reverse
 
 from consultants.models import TaxForm
-from payments.documents.receipts import receipt_issue, receipt_render, receipt_replace
+from payments.documents.models import Receipt
+from payments.documents.receipts import (
+    receipt_html,
+    receipt_issue,
+    receipt_render,
+    receipt_replace,
+)
 from payments.documents.rendering import stored_pdf
 from payments.documents.statements import statement_generate
 from tests.payments.documents_support import LEGAL_NAME, PSEUDONYM, paid_with_receipt
@@ -162,6 +168,19 @@ def test_without_a_tax_id_the_receipt_leaves_the_line_off(paid, settings, financ
     )
     assert "Tax ID" not in text
     assert "77 Ledger Lane, Floor 3" in text
+
+
+def test_a_receipt_keeps_the_payer_it_was_issued_with_when_the_settings_change(paid, settings):
+    """The organisation moves after the receipt is issued: drawing the receipt again (as a
+    lost file would be redrawn) still prints the address and tax id it was issued with."""
+    _payment, receipt = paid
+    assert receipt.organization_tax_id == TAX_ID
+    assert "77 Ledger Lane, Floor 3" in receipt.organization_address
+    settings.ORGANIZATION_ADDRESS = "1 New Street\nElsewhere, CA 90001"
+    settings.ORGANIZATION_TAX_ID = "45-6789012"
+    html = receipt_html(Receipt.objects.get(pk=receipt.pk))
+    assert "77 Ledger Lane, Floor 3" in html and f"Tax ID {TAX_ID}" in html
+    assert "1 New Street" not in html and "45-6789012" not in html
 
 
 def test_the_annual_statement_names_the_paying_organisation_in_one_font(paid):
