@@ -215,7 +215,9 @@ def _listen(page, walk: Walk) -> None:
             walk.heard.append(f"{resp.status} for {resp.url[len(origin) :]}")
 
     def failed(req):
-        if req.url.startswith(origin):
+        # ERR_ABORTED: the crawl moved on before a late request (the icon) finished; the
+        # page's icons are requested and checked on their own (walk.icons).
+        if req.url.startswith(origin) and req.failure != "net::ERR_ABORTED":
             walk.heard.append(f"request failed ({req.failure}) for {req.url[len(origin) :]}")
 
     page.on("console", console)
