@@ -20,7 +20,9 @@ context), fails on:
   visually-hidden 1 px pattern) are not checked: nobody sees them;
 - **a console error or page error**, and **a same-origin request that fails** or answers
   400 or more (the page itself, a stylesheet, ``/favicon.ico``...);
-- **an axe-core finding** of moderate, serious or critical impact.
+- **an axe-core finding** of moderate, serious or critical impact;
+- **template syntax shown as text** (``{#``, ``{%``, ``{{``...): a multi-line ``{# #}``
+  comment, which Django prints, once showed on every page.
 
 All failures are gathered and reported together, role by role and page by page. To keep the
 walk bounded, at most ``PER_VIEW`` URLs of one view (``resolve(path).view_name``) and
@@ -268,6 +270,9 @@ def _normal(path: str, query: str) -> str:
     return path + (f"?{kept}" if kept else "")
 
 
+TEMPLATE_LEAKS = ("{#", "#}", "{%", "%}", "{{", "}}")
+
+
 def check_page(page, walk: Walk, axe, *, label: str | None = None) -> None:
     """Check the page the browser is on; file what is wrong under its path."""
     page.wait_for_load_state("load")
@@ -291,6 +296,11 @@ def check_page(page, walk: Walk, axe, *, label: str | None = None) -> None:
             walk.icons[icon] = page.request.get(icon).status
             if walk.icons[icon] >= 400:  # said once per walk: it is the same on every page
                 walk.fail(where, f"{walk.icons[icon]} for the icon {icon[len(walk.base) :]}")
+    # Template syntax shown as text: a comment or tag Django did not take as one.
+    shown = page.inner_text("body")
+    for leak in TEMPLATE_LEAKS:
+        if leak in shown:
+            walk.fail(where, f"template syntax shown as text: {leak!r}")
     for finding in axe_findings(axe, page):
         walk.fail(where, finding)
     for heard in walk.heard:
