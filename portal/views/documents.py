@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
@@ -21,6 +23,7 @@ from payments.documents.receipts import receipt_status
 from payments.documents.rendering import document_filename, document_pdf
 from payments.forms import StatementYearForm
 
+YEAR = re.compile(r"[0-9]{4}")
 PAGE_SIZE = 50
 
 
@@ -83,7 +86,8 @@ def statement_status(request):
     years = statements.statement_years(consultant)
     asked = request.GET.get("year")
     if asked is not None:
-        if not asked.isdigit() or int(asked) not in years:
+        # Four ASCII digits only: "²" and 5,000-digit strings pass isdigit() but not int().
+        if not YEAR.fullmatch(asked) or int(asked) not in years:
             raise Http404
         years = [int(asked)]
     latest = _latest_statements(consultant)

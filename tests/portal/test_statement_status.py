@@ -101,7 +101,8 @@ def test_a_year_without_payments_is_a_404(consultant_client, paid):
     _payment, receipt = paid
     assert _status(consultant_client, receipt.year - 5).status_code == 404
     assert _status(consultant_client, 0).status_code == 404
-    for junk in ("abc", "-1", "2026.0", "9" * 40):
+    # "²" and 5,000 digits pass str.isdigit() but int() refuses them: a 404, not a 500.
+    for junk in ("abc", "-1", "2026.0", "9" * 40, "²", "9" * 5000, "２０２６"):
         assert _status(consultant_client, junk).status_code == 404
 
 
