@@ -209,8 +209,12 @@ def test_void_needs_a_reason(as_finance, work, finance, finance2):
     response = as_finance.post(_url(payment, "payments:payment_void"), {"void-reason": ""})
     assert response.status_code == 400
     assert "Say why the payment is voided." in _text(response)
+    # The void form is folded away on the page, and opens itself to show what to fix.
+    assert '<details class="payment-void" open>' in response.content.decode()
     payment.refresh_from_db()
     assert payment.status == "processing"
+    page = as_finance.get(_url(payment, "payments:payment")).content.decode()
+    assert '<details class="payment-void">' in page
 
 
 def test_void_releases_the_work_and_a_second_void_is_a_conflict(
