@@ -168,3 +168,29 @@ def totp_clock(monkeypatch):
     monkeypatch.setattr(totp_auth, "time", stopped)
     monkeypatch.setattr(demo_accounts, "time", stopped)  # the demo's code, same clock
     return now
+
+
+def _paid_by_check(name_as, engagement, coordinator, coordinator2, finance, finance2):
+    from tests.payments.documents_support import paid_with_receipt
+
+    return paid_with_receipt(
+        engagement,
+        coordinator=coordinator,
+        coordinator2=coordinator2,
+        finance=finance,
+        finance2=finance2,
+        name_as=name_as,
+    )
+
+
+@pytest.fixture
+def paid_by_check(engagement, coordinator, coordinator2, finance, finance2):
+    """(payment, receipt): the owner's standard work paid by check, its receipt issued
+    naming the consultant by their legal name (tests/payments/documents_support.py)."""
+    return _paid_by_check("legal_name", engagement, coordinator, coordinator2, finance, finance2)
+
+
+@pytest.fixture
+def paid_by_check_as_pseudonym(engagement, coordinator, coordinator2, finance, finance2):
+    """As ``paid_by_check``, the receipt naming the consultant by their pseudonym."""
+    return _paid_by_check("pseudonym", engagement, coordinator, coordinator2, finance, finance2)

@@ -18,7 +18,6 @@ from tests.payments.documents_support import (
     TIN,
     assert_pdf_states_the_receipt,
     body_of,
-    paid_with_receipt,
     pdf_text,
 )
 
@@ -28,15 +27,8 @@ IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBa
 
 
 @pytest.fixture
-def paid(engagement, coordinator, coordinator2, finance, finance2):
-    return paid_with_receipt(
-        engagement,
-        coordinator=coordinator,
-        coordinator2=coordinator2,
-        finance=finance,
-        finance2=finance2,
-        name_as="legal_name",
-    )
+def paid(paid_by_check):
+    return paid_by_check
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from payments.documents.receipts import (
 )
 from payments.documents.rendering import stored_pdf
 from payments.documents.statements import statement_generate
-from tests.payments.documents_support import LEGAL_NAME, PSEUDONYM, paid_with_receipt
+from tests.payments.documents_support import LEGAL_NAME, PSEUDONYM
 from tests.payments.factories_payouts import approved_work, paid_manual_payment
 
 pytestmark = pytest.mark.django_db
@@ -69,15 +69,8 @@ def long_receipt(engagement, coordinator, coordinator2, finance, finance2):
 
 
 @pytest.fixture
-def paid(engagement, coordinator, coordinator2, finance, finance2):
-    return paid_with_receipt(
-        engagement,
-        coordinator=coordinator,
-        coordinator2=coordinator2,
-        finance=finance,
-        finance2=finance2,
-        name_as="legal_name",
-    )
+def paid(paid_by_check):
+    return paid_by_check
 
 
 def pages_of(data: bytes) -> list[pypdf.PageObject]:

@@ -16,7 +16,6 @@ from tests.payments.documents_support import (
     PSEUDONYM,
     assert_pdf_states_the_receipt,
     body_of,
-    paid_with_receipt,
     pdf_text,
 )
 from tests.payments.factories_payouts import STANDARD_ENTRIES, approved_work
@@ -27,15 +26,8 @@ IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBa
 
 
 @pytest.fixture
-def paid(engagement, coordinator, coordinator2, finance, finance2):
-    return paid_with_receipt(
-        engagement,
-        coordinator=coordinator,
-        coordinator2=coordinator2,
-        finance=finance,
-        finance2=finance2,
-        name_as="pseudonym",
-    )
+def paid(paid_by_check_as_pseudonym):
+    return paid_by_check_as_pseudonym
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from payments.documents.receipts import receipt_replace
-from tests.payments.documents_support import LEGAL_NAME, PSEUDONYM, paid_with_receipt
+from tests.payments.documents_support import LEGAL_NAME, PSEUDONYM
 
 pytestmark = pytest.mark.django_db
 
@@ -16,16 +16,9 @@ UNKNOWN = ("ZZZZZZZZZZZZ", "abc", "0O1I", "<script>", "%00", "A" * 200, "R-2026-
 
 
 @pytest.fixture
-def paid(engagement, coordinator, coordinator2, finance, finance2):
+def paid(paid_by_check):
     # Named on receipts by the legal name: the strongest case for keeping it off the check.
-    return paid_with_receipt(
-        engagement,
-        coordinator=coordinator,
-        coordinator2=coordinator2,
-        finance=finance,
-        finance2=finance2,
-        name_as="legal_name",
-    )
+    return paid_by_check
 
 
 def _names(payment):

@@ -11,21 +11,13 @@ import pytest
 from django.urls import reverse
 
 from payments.documents.statements import statement_generate
-from tests.payments.documents_support import paid_with_receipt
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def paid(engagement, coordinator, coordinator2, finance, finance2):
-    return paid_with_receipt(
-        engagement,
-        coordinator=coordinator,
-        coordinator2=coordinator2,
-        finance=finance,
-        finance2=finance2,
-        name_as="pseudonym",
-    )
+def paid(paid_by_check_as_pseudonym):
+    return paid_by_check_as_pseudonym
 
 
 def _status(client, year):
