@@ -155,3 +155,10 @@ def test_the_javascript_catalog_is_served_and_loaded_first(client):
     page = client.get(reverse("account_login")).content.decode()
     scripts = re.findall(r'<script src="([^"]+)"', page)
     assert scripts.index(reverse("javascript-catalog")) < scripts.index("/static/js/portal.js")
+
+
+def test_the_scripts_messages_come_in_spanish(client):
+    catalog = client.get(reverse("javascript-catalog"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Vuelva a comprobarlo dentro de unos minutos" in catalog
+    english = client.get(reverse("javascript-catalog"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Vuelva a comprobarlo" not in english
