@@ -4,7 +4,6 @@ from django.contrib.auth import get_user_model
 from django.utils import translation
 
 from accounts.middleware import consultant_language
-
 from core.keys import fernet
 
 

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.money import format_money, plain_amount
@@ -37,7 +38,7 @@ from payments.documents.rendering import (
 from payments.models import Payment
 
 ZERO = Decimal("0.00")
-DESCRIPTION = "Research consulting"
+DESCRIPTION = gettext_noop("Research consulting")  # written in the receipt's language
 
 log = logging.getLogger("payments.documents")
 
@@ -140,7 +141,7 @@ def _write_receipt(
         organization_contact=settings.ORGANIZATION_CONTACT,
         organization_address=settings.ORGANIZATION_ADDRESS,
         organization_tax_id=settings.ORGANIZATION_TAX_ID,
-        description=DESCRIPTION,
+        description=_(DESCRIPTION),
         method=payment.get_method_display(),
         reference=payment.reference or payment.transfer_id,
         paid_on=paid_on,

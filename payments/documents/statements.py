@@ -10,15 +10,15 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.template.loader import render_to_string
-from django.conf import settings
 from django.utils import timezone, translation
-from django.utils.dates import MONTHS as MONTH_NAMES
 from django.utils.dateparse import parse_datetime
+from django.utils.dates import MONTHS as MONTH_NAMES
 from django.utils.translation import gettext as _
 
 from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal

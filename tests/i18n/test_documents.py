@@ -18,7 +18,7 @@ from django.utils import translation
 from core.errors import ValidationFailed
 from payments.documents import notifications
 from payments.documents.models import Receipt
-from payments.documents.receipts import receipt_issue, receipt_render, receipt_replace
+from payments.documents.receipts import receipt_render, receipt_replace
 from payments.documents.rendering import stored_pdf
 from payments.documents.statements import statement_generate
 from tests.payments.documents_support import paid_with_receipt
@@ -82,7 +82,9 @@ def test_the_language_is_the_receipts_not_the_request_that_renders_it(paid_es):
 
 def test_a_replacement_takes_the_language_finance_asks_for(paid_es):
     _payment, receipt = paid_es
-    new = receipt_replace(receipt=receipt, by=_finance(), reason="In English, please", language="en")
+    new = receipt_replace(
+        receipt=receipt, by=_finance(), reason="In English, please", language="en"
+    )
     receipt_render(receipt_id=new.pk)
     new.refresh_from_db()
     assert new.language == "en"
