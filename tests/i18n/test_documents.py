@@ -174,3 +174,13 @@ def _finance():
     from accounts.models import User
 
     return User.objects.get(email="finance@example.org")
+
+
+def test_a_receipts_language_is_never_edited_even_in_sql(paid_es):
+    """The database guard (migration 0005, put back with the new column in 0012)."""
+    from django.db import IntegrityError, connection, transaction
+
+    _payment, receipt = paid_es
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE payments_receipt SET language = 'en' WHERE id = %s", [receipt.pk])
+    assert Receipt.objects.get(pk=receipt.pk).language == "es"
