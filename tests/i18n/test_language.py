@@ -162,3 +162,28 @@ def test_the_scripts_messages_come_in_spanish(client):
     assert "Vuelva a comprobarlo dentro de unos minutos" in catalog
     english = client.get(reverse("javascript-catalog"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Vuelva a comprobarlo" not in english
+
+
+@pytest.mark.parametrize(
+    ("language", "long", "month"),
+    [
+        ("en", "28 November 2026", "November 2026"),
+        ("es", "28 de noviembre de 2026", "noviembre de 2026"),
+    ],
+)
+def test_dates_and_money_are_written_for_the_language(language, long, month):
+    from datetime import date
+    from decimal import Decimal
+
+    from django.template import Context, Template
+
+    from core.money import format_money
+
+    with translation.override(language):
+        day = date(2026, 11, 28)
+        rendered = Template(
+            '{% load honora %}{{ d|date:"DATE_FORMAT" }}|{{ d|date:"YEAR_MONTH_FORMAT" }}'
+            "|{{ m|money }}|{{ h|hours }}"
+        ).render(Context({"d": day, "m": Decimal("1234.5"), "h": Decimal("1234.50")}))
+        assert rendered == f"{long}|{month}|$1,234.50|1234.5"
+        assert format_money(Decimal("-1234567.5")) == "−$1,234,567.50"
