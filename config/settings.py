@@ -105,6 +105,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After LocaleMiddleware (the browser's language) and the user: a signed-in
+    # consultant's preferred language wins; LocaleMiddleware's response then says it.
+    "accounts.middleware.ConsultantLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -332,6 +335,9 @@ REST_KNOX = {
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers by name (DATE_FORMAT, SHORT_DATE_FORMAT...), per language: English
+# "28 November 2026", Spanish "28 de noviembre de 2026"; "$1,234.50" in both (es-US).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True

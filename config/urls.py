@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from accounts import views as account_views
 from core.views import favicon
@@ -22,6 +23,10 @@ urlpatterns = [
     path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
     path("verify/<str:code>/", receipt_verify, name="receipt_verify"),
     path("accounts/", include("allauth.urls")),
+    # The language switch on the public pages posts to set_language (same-site next only).
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The scripts' messages in the page's language (static/js use gettext()).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     # /healthz, /readyz, /metrics: for load balancers and monitors (ops/).
     path("", include("ops.urls")),

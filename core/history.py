@@ -143,7 +143,7 @@ class HistoryEntry:
     @property
     def sentence(self) -> str:
         """'Maria (coordinator) changed hours from 2 to 2.5 on 12 March 2026: "prep time"'."""
-        when = date_format(localtime(self.when), "j F Y")
+        when = date_format(localtime(self.when), "DATE_FORMAT")
         if self.changes and lists_changes(self.action):
             what = "; ".join(
                 _("%(field)s from %(old)s to %(new)s")

@@ -94,6 +94,11 @@ PAGES = {
     # Off by default (404 for everyone); when on, a bearer token, not a session, lets a
     # scraper in (tests/ops/test_metrics.py).
     "ops:metrics": (None, dict.fromkeys(ROLES_FOR_WEBHOOK, 404)),
+    # The language switch (Django's set_language): a GET changes nothing and sends
+    # everyone back to a same-site page; the POST is tested in tests/i18n/.
+    "set_language": (None, dict.fromkeys(ROLES_FOR_WEBHOOK, REDIRECT)),
+    # The scripts' messages in the page's language: public, no personal data.
+    "javascript-catalog": (None, dict.fromkeys(ROLES_FOR_WEBHOOK, 200)),
     **STAFF_PAGES,
     **PORTAL_PAGES,
     **FINANCE_PAGES,

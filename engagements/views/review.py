@@ -86,7 +86,7 @@ def _row_label(c: Contribution) -> str:
     return " · ".join(
         [
             c.engagement.consultant.display_name,
-            date_format(c.date, "j M Y"),
+            date_format(c.date, "SHORT_DATE_FORMAT"),
             f"{c.get_kind_display()} {what}",
         ]
     )

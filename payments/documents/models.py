@@ -86,6 +86,11 @@ class Receipt(models.Model):
     reimbursement_total = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
     lines = models.JSONField(help_text=_("The items as printed."))
+    # The language it is written in: the consultant's when it was issued; a replacement
+    # keeps its original's unless finance asks for another.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
     # The stored document, written once after rendering.
     pdf = models.FileField(upload_to="receipts/%Y/", blank=True, max_length=255)
     sha256 = models.CharField(max_length=64, blank=True)
@@ -146,6 +151,10 @@ class AnnualStatement(models.Model):
     sha256 = models.CharField(max_length=64)
     pay_total = models.DecimalField(**MONEY)
     reimbursement_total = models.DecimalField(**MONEY)
+    # The language it is written in: the consultant's when it was generated.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
 
     class Meta:
         ordering = ["consultant", "-year", "-version"]

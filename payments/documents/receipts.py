@@ -18,8 +18,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.money import format_money, plain_amount
@@ -37,7 +38,7 @@ from payments.documents.rendering import (
 from payments.models import Payment
 
 ZERO = Decimal("0.00")
-DESCRIPTION = "Research consulting"
+DESCRIPTION = gettext_noop("Research consulting")  # written in the receipt's language
 
 log = logging.getLogger("payments.documents")
 
@@ -86,8 +87,31 @@ def _next_number(year: int) -> int:
     return counter.last_number
 
 
+def receipt_language(consultant, *, replaces: Receipt | None = None) -> str:
+    """The language a new receipt is written in: a replacement keeps its original's; a
+    first receipt takes the consultant's preferred language."""
+    if replaces is not None:
+        return replaces.language
+    language = consultant.preferred_language
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 def _create_receipt(
-    payment: Payment, *, by=None, replaces: Receipt | None = None, reason: str = ""
+    payment: Payment,
+    *,
+    by=None,
+    replaces: Receipt | None = None,
+    reason: str = "",
+    language: str | None = None,
+) -> Receipt:
+    language = language or receipt_language(payment.consultant, replaces=replaces)
+    # What the receipt states in words (its lines, the method) is written in its language.
+    with translation.override(language):
+        return _write_receipt(payment, by=by, replaces=replaces, reason=reason, language=language)
+
+
+def _write_receipt(
+    payment: Payment, *, by, replaces: Receipt | None, reason: str, language: str
 ) -> Receipt:
     items = list(
         payment.items.filter(live=True)
@@ -117,7 +141,7 @@ def _create_receipt(
         organization_contact=settings.ORGANIZATION_CONTACT,
         organization_address=settings.ORGANIZATION_ADDRESS,
         organization_tax_id=settings.ORGANIZATION_TAX_ID,
-        description=DESCRIPTION,
+        description=_(DESCRIPTION),
         method=payment.get_method_display(),
         reference=payment.reference or payment.transfer_id,
         paid_on=paid_on,
@@ -126,6 +150,7 @@ def _create_receipt(
         reimbursement_total=reimbursed,
         currency=payment.currency,
         lines=lines,
+        language=language,
         issued_by=by,
     )
 
@@ -149,13 +174,19 @@ def receipt_issue(*, payment_id: int) -> Receipt | None:
 
 
 @transaction.atomic
-def receipt_replace(*, receipt: Receipt, by, reason: str) -> Receipt:
-    """Issue a corrected receipt that refers to ``receipt``, which stays available."""
+def receipt_replace(*, receipt: Receipt, by, reason: str, language: str | None = None) -> Receipt:
+    """Issue a corrected receipt that refers to ``receipt``, which stays available.
+
+    It is written in the original's language unless ``language`` (one of
+    settings.LANGUAGES) asks for another.
+    """
     if not by.has_perm("payments.access_finance"):
         raise NotAllowed(_("Only finance can replace receipts."))
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Say why the receipt is replaced."), field="reason")
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationFailed(_("Choose a language Honora offers."), field="language")
     old = Receipt.objects.select_for_update().get(pk=receipt.pk)
     if Receipt.objects.filter(replaces=old).exists():
         raise StateConflict(_("This receipt was already replaced."))
@@ -164,7 +195,7 @@ def receipt_replace(*, receipt: Receipt, by, reason: str) -> Receipt:
     )
     if payment.status != Payment.Status.PAID:
         raise StateConflict(_("Only a paid payment's receipt can be replaced."))
-    new = _create_receipt(payment, by=by, replaces=old, reason=reason)
+    new = _create_receipt(payment, by=by, replaces=old, reason=reason, language=language or None)
     enqueue_on_commit("payments.documents.tasks.render_receipt", new.pk)
     return new
 
@@ -173,6 +204,12 @@ def receipt_replace(*, receipt: Receipt, by, reason: str) -> Receipt:
 
 
 def receipt_html(receipt: Receipt) -> str:
+    """The receipt as HTML, in the language it was issued in (whoever renders it)."""
+    with translation.override(receipt.language or settings.LANGUAGE_CODE):
+        return _receipt_html(receipt)
+
+
+def _receipt_html(receipt: Receipt) -> str:
     url = verification_url(receipt.verification_code)
     # The stored lines keep ISO dates (data); the document writes them for people.
     lines = [

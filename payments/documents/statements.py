@@ -10,13 +10,15 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
+from django.utils.dates import MONTHS as MONTH_NAMES
 from django.utils.translation import gettext as _
 
 from consultants.models import Consultant, IdentityVault, TaxForm, VaultReveal
@@ -30,20 +32,8 @@ from payments.models import Payment, PaymentItem, Rail
 from payments.preflight import tax_threshold
 
 ZERO = Decimal("0.00")
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+# Month names in the active language (Django's own catalogs): "January", "enero".
+MONTHS = tuple(MONTH_NAMES[m] for m in range(1, 13))
 
 
 def _is_pay(item) -> bool:
@@ -155,11 +145,20 @@ def _check_year(year) -> None:
         )
 
 
+def statement_language(consultant) -> str:
+    """A statement is written in the consultant's preferred language."""
+    language = consultant.preferred_language
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 def statement_generate(*, consultant, year: int, by=None) -> AnnualStatement:
-    """Render and store a new version of the consultant's statement for ``year``."""
+    """Render and store a new version of the consultant's statement for ``year``, in
+    the consultant's language (whoever asks for it)."""
     _check_statement(consultant=consultant, year=year, by=by)
-    data = statement_data(consultant, year)
-    pdf = render_pdf(statement_html(data))
+    language = statement_language(consultant)
+    with translation.override(language):
+        data = statement_data(consultant, year)
+        pdf = render_pdf(statement_html(data))
     digest = hashlib.sha256(pdf).hexdigest()
     with transaction.atomic():
         Consultant.objects.select_for_update().get(pk=consultant.pk)  # one version at a time
@@ -177,6 +176,7 @@ def statement_generate(*, consultant, year: int, by=None) -> AnnualStatement:
             sha256=digest,
             pay_total=data.pay_total,
             reimbursement_total=data.reimbursement_total,
+            language=language,
         )
         statement.pdf.save(
             f"statement-{year}-{consultant.public_id}-v{last + 1}.pdf", ContentFile(pdf), save=False

@@ -43,7 +43,7 @@ def _preference_history(consultant, viewer) -> list[PreferenceChange]:
         text = _("%(actor)s changed %(what)s on %(when)s") % {
             "actor": entry.actor,
             "what": what,
-            "when": date_format(localtime(entry.when), "j F Y"),
+            "when": date_format(localtime(entry.when), "DATE_FORMAT"),
         }
         if entry.reason:
             text += f': "{entry.reason}"'

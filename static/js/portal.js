@@ -3,6 +3,10 @@
   "use strict";
   // After a form comes back with errors, move focus to the summary of what to fix,
   // so keyboard and screen-reader users start there (its links lead to each field).
+  // The page's language: Django's JavaScript catalog (/jsi18n/, loaded first) defines
+  // gettext(); without it the English source is shown.
+  var gettext = typeof window.gettext === "function" ? window.gettext : function (m) { return m; };
+
   var summary = document.querySelector("[data-error-summary]");
   if (summary) { summary.focus(); }
 
@@ -14,6 +18,13 @@
   function poll(block) {
     var url = block.getAttribute("data-statement-poll");
     var tries = 0;
+    // After about five minutes the page stops asking, and says so (the region announces it).
+    function giveUp() {
+      var note = document.createElement("p");
+      note.className = "statement-slow";
+      note.textContent = gettext("This is taking longer than usual. Please check again in a few minutes.");
+      block.appendChild(note);
+    }
     function ask() {
       tries += 1;
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
@@ -26,10 +37,10 @@
             block.setAttribute("data-statement-state", data.state);
             return;
           }
-          if (tries < GIVE_UP_AFTER) { window.setTimeout(ask, EVERY_MS); }
+          if (tries < GIVE_UP_AFTER) { window.setTimeout(ask, EVERY_MS); } else { giveUp(); }
         })
         .catch(function () {
-          if (tries < GIVE_UP_AFTER) { window.setTimeout(ask, EVERY_MS * 2); }
+          if (tries < GIVE_UP_AFTER) { window.setTimeout(ask, EVERY_MS * 2); } else { giveUp(); }
         });
     }
     window.setTimeout(ask, EVERY_MS);
