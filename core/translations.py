@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -70,7 +71,7 @@ def _name(path: Path) -> Path:
         return path
 
 
-def _key(entry) -> Key:
+def _key(entry: Any) -> Key:
     return (entry.msgctxt or "", entry.msgid, entry.msgid_plural or "")
 
 
@@ -86,7 +87,7 @@ def _describe(key: Key) -> str:
 
 def msgids(path: Path) -> set[Key]:
     """The live (not obsolete) msgids of a .po file; empty when it does not exist."""
-    import polib
+    import polib  # type: ignore[import-untyped]
 
     if not path.exists():
         return set()

@@ -7,6 +7,8 @@ committed .po files, when a committed entry is untranslated or fuzzy, or when a 
 """
 
 import shutil
+from argparse import ArgumentParser
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -16,14 +18,14 @@ from core import translations
 class Command(BaseCommand):
     help = "Fail when the translation catalogs are incomplete, fuzzy, stale or uncompiled."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--no-extract",
             action="store_true",
             help="Skip the makemessages comparison (which needs GNU gettext's xgettext).",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         sections: list[tuple[str, list[str]]] = []
         if not options["no_extract"]:
             if shutil.which("xgettext") is None:
