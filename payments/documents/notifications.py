@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from payments.documents.models import Receipt
 from payments.models import Payment
@@ -17,6 +18,8 @@ def _sign_in_url() -> str:
 
 
 def _send(consultant, subject: str, body: str) -> bool:
+    # subject and body are msgids (marked with gettext_noop so makemessages finds them),
+    # translated here in the consultant's language.
     if not consultant.email:
         return False
     with translation.override(consultant.preferred_language or "en"):
@@ -35,8 +38,8 @@ def receipt_ready(receipt_id: int) -> bool:
         return False
     return _send(
         receipt.consultant,
-        "A new document is ready",
-        "A new document is available in your account. Sign in to see it:",
+        gettext_noop("A new document is ready"),
+        gettext_noop("A new document is available in your account. Sign in to see it:"),
     )
 
 
@@ -47,6 +50,6 @@ def payment_came_back(payment_id: int) -> bool:
         return False
     return _send(
         payment.consultant,
-        "An update about your account",
-        "There is an update about a payment in your account. Sign in to see it:",
+        gettext_noop("An update about your account"),
+        gettext_noop("There is an update about a payment in your account. Sign in to see it:"),
     )
