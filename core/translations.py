@@ -166,6 +166,14 @@ def committed_po_files() -> list[Path]:
     return sorted(locale_dir().glob("*/LC_MESSAGES/*.po"))
 
 
+def _nplurals(plural_forms: str) -> int | None:
+    for part in plural_forms.split(";"):
+        name, _, value = part.partition("=")
+        if name.strip() == "nplurals" and value.strip().isdigit():
+            return int(value)
+    return None
+
+
 def po_problems(paths: Iterable[Path] | None = None) -> list[str]:
     import polib
 
@@ -175,9 +183,15 @@ def po_problems(paths: Iterable[Path] | None = None) -> list[str]:
         name = _name(path)
         if po.metadata_is_fuzzy:
             problems.append(f"{name}: the header is marked fuzzy (remove '#, fuzzy')")
+        nplurals = _nplurals(po.metadata.get("Plural-Forms", ""))
         for entry in po:
             if entry.obsolete:
                 continue
+            if entry.msgid_plural and nplurals and len(entry.msgstr_plural) != nplurals:
+                problems.append(
+                    f"{name}:{entry.linenum}: {len(entry.msgstr_plural)} plural forms, the "
+                    f"header says {nplurals}: {_describe(_key(entry))}"
+                )
             if "fuzzy" in entry.flags:
                 problems.append(f"{name}:{entry.linenum}: fuzzy {_describe(_key(entry))}")
             elif not entry.translated():

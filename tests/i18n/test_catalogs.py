@@ -47,7 +47,11 @@ def test_extracted_msgids_equal_the_catalog():
 
 def _po(entries):
     po = polib.POFile()
-    po.metadata = {"Content-Type": "text/plain; charset=UTF-8", "Language": "es"}
+    po.metadata = {
+        "Content-Type": "text/plain; charset=UTF-8",
+        "Language": "es",
+        "Plural-Forms": "nplurals=3; plural=n == 1 ? 0 : n != 0 && n % 1000000 == 0 ? 1 : 2;",
+    }
     for entry in entries:
         po.append(entry)
     return po
@@ -109,3 +113,21 @@ def test_untranslated_and_fuzzy_entries_are_listed(tmp_path):
     assert "untranslated 'Sign in'" in problems[0]
     assert "fuzzy 'Payments'" in problems[1]
     assert "untranslated '%(n)s day' (plural '%(n)s days')" in problems[2]
+
+
+def test_a_plural_with_fewer_forms_than_the_header_says_is_listed(tmp_path):
+    # Spanish has three forms in Django's Plural-Forms; a third left out falls back to English.
+    po = _catalog(tmp_path)
+    po.append(
+        polib.POEntry(
+            msgid="%(n)s entry",
+            msgid_plural="%(n)s entries",
+            msgstr_plural={0: "%(n)s registro", 1: "%(n)s registros"},
+        )
+    )
+    po.save(str(tmp_path / "django.po"))
+    problems = translations.po_problems([tmp_path / "django.po"])
+    assert len(problems) == 1, problems
+    assert problems[0].endswith(
+        "2 plural forms, the header says 3: '%(n)s entry' (plural '%(n)s entries')"
+    )
