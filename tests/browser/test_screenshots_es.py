@@ -77,11 +77,12 @@ def _receipt_png(receipt, target: Path, browser) -> None:
     _shrink(target)
 
 
-def test_save_the_spanish_screenshots(browser, live_server, client, demo_world):
+def test_save_the_spanish_screenshots(browser, live_server, client, request):
     _spanish_catalog_is_there()
+    world = request.getfixturevalue("demo_world")
     shots = Path(os.environ["HONORA_SCREENSHOTS_ES"])
     shots.mkdir(parents=True, exist_ok=True)
-    river = demo_world["users"]["consultant@example.org"]
+    river = world["users"]["consultant@example.org"]
     consultant = river.consultant
     consultant.preferred_language = "es"
     consultant.save(update_fields=["preferred_language"])
@@ -108,6 +109,6 @@ def test_save_the_spanish_screenshots(browser, live_server, client, demo_world):
             _shrink(exit_png)
         context.close()
 
-    _receipt_png(demo_world["receipts"][0], shots / "receipt.png", browser)
+    _receipt_png(world["receipts"][0], shots / "receipt.png", browser)
     saved = sorted(p.name for p in shots.glob("*.png"))
     assert {"consultant-home-1280.png", "receipt.png", "quick-exit-390.png"} <= set(saved), saved
