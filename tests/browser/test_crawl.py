@@ -296,6 +296,8 @@ def check_page(page, walk: Walk, axe, *, label: str | None = None) -> None:
             walk.icons[icon] = page.request.get(icon).status
             if walk.icons[icon] >= 400:  # said once per walk: it is the same on every page
                 walk.fail(where, f"{walk.icons[icon]} for the icon {icon[len(walk.base) :]}")
+    if walk.role.endswith("(es)") and page.get_attribute("html", "lang") != "es":
+        walk.fail(where, "the Spanish reader's page is not in Spanish")
     # Template syntax shown as text: a comment or tag Django did not take as one.
     shown = page.inner_text("body")
     for leak in TEMPLATE_LEAKS:
@@ -466,6 +468,11 @@ def test_every_page_is_whole(browser, live_server, client, demo_world):
         walks += _walk_role(
             browser, live_server, client, axe, shots, role, demo_world["users"][email]
         )
+    # A consultant who reads Spanish: the same pages in longer words must still fit.
+    reader = demo_world["users"][ROLES["consultant"]].consultant
+    reader.preferred_language = "es"
+    reader.save(update_fields=["preferred_language"])
+    walks += _walk_role(browser, live_server, client, axe, shots, "consultant (es)", reader.user)
     walks += _walk_signed_out(browser, live_server, axe, shots, demo_world["receipts"][0])
     for walk in walks:
         assert len(walk.visited) > 3, f"{walk.role} reached only {walk.visited}"
@@ -510,7 +517,7 @@ def _walk_signed_out(browser, live_server, axe, shots, receipt) -> list[Walk]:
             page.goto(base + "/accounts/login/code/")
             page.get_by_label("Email").fill(ROLES["consultant"])
             before = len(mail.outbox)
-            page.locator("form button[type=submit]").last.click()
+            page.get_by_role("button", name="Send the code").click()
             page.wait_for_url("**/accounts/login/code/confirm/")
             assert len(mail.outbox) == before + 1
             assert CODE_LINE.search(mail.outbox[-1].body)
