@@ -109,6 +109,17 @@ def test_save_the_spanish_screenshots(browser, live_server, client, request):
             _shrink(exit_png)
         context.close()
 
-    _receipt_png(world["receipts"][0], shots / "receipt.png", browser)
+    # A receipt written in Spanish, as a Spanish reader gets one: finance replaces a demo
+    # receipt asking for Spanish (a replacement keeps the original's language otherwise).
+    from payments.documents.receipts import receipt_replace
+
+    spanish = receipt_replace(
+        receipt=world["receipts"][0],
+        by=world["users"]["finance@example.org"],
+        reason="Copia en español",
+        language="es",
+    )
+    assert spanish.language == "es"
+    _receipt_png(spanish, shots / "receipt.png", browser)
     saved = sorted(p.name for p in shots.glob("*.png"))
     assert {"consultant-home-1280.png", "receipt.png", "quick-exit-390.png"} <= set(saved), saved
