@@ -8,22 +8,12 @@ from playwright.sync_api import expect
 
 from payments.documents.statements import statement_generate
 from tests.browser.conftest import sign_in_with_session
-from tests.payments.documents_support import paid_with_receipt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_the_statement_appears_by_itself(
-    phone, live_server, client, engagement, coordinator, coordinator2, finance, finance2
-):
-    payment, receipt = paid_with_receipt(
-        engagement,
-        coordinator=coordinator,
-        coordinator2=coordinator2,
-        finance=finance,
-        finance2=finance2,
-        name_as="pseudonym",
-    )
+def test_the_statement_appears_by_itself(phone, live_server, client, paid_by_check_as_pseudonym):
+    payment, receipt = paid_by_check_as_pseudonym
     year = receipt.year
     sign_in_with_session(phone.context, client, payment.consultant.user, live_server.url)
     phone.goto(live_server.url + "/me/receipts/")

@@ -21,7 +21,6 @@ from payments.documents.models import Receipt
 from payments.documents.receipts import receipt_render, receipt_replace
 from payments.documents.rendering import stored_pdf
 from payments.documents.statements import statement_generate
-from tests.payments.documents_support import paid_with_receipt
 
 pytestmark = pytest.mark.django_db
 
@@ -43,14 +42,8 @@ def spanish_reader(engagement):
 
 
 @pytest.fixture
-def paid_es(spanish_reader, engagement, coordinator, coordinator2, finance, finance2):
-    return paid_with_receipt(
-        engagement,
-        coordinator=coordinator,
-        coordinator2=coordinator2,
-        finance=finance,
-        finance2=finance2,
-    )
+def paid_es(spanish_reader, paid_by_check):
+    return paid_by_check
 
 
 def test_a_receipt_for_a_spanish_reader_is_issued_and_rendered_in_spanish(paid_es):

@@ -21,32 +21,15 @@ from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
     page,
     sign_in_with_session,
 )
-from tests.payments.documents_support import paid_with_receipt
 from tests.payments.payout_support import approved, build, consultant_with_work
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_statements_being_prepared_show_up_without_a_reload(
-    page,
-    a11y,
-    context,
-    client,
-    live_server,
-    engagement,
-    coordinator,
-    coordinator2,
-    finance,
-    finance2,
+    page, a11y, context, client, live_server, finance, paid_by_check
 ):
-    payment, receipt = paid_with_receipt(
-        engagement,
-        coordinator=coordinator,
-        coordinator2=coordinator2,
-        finance=finance,
-        finance2=finance2,
-        name_as="legal_name",
-    )
+    payment, receipt = paid_by_check
     year = receipt.year
     sign_in_with_session(context, client, finance, live_server.url)
     page.goto(live_server.url + reverse("payments:statements", kwargs={"year": year}))
