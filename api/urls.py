@@ -2,6 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from api.views.agreements import AgreementViewSet
 from api.views.base import not_found
 from api.views.consultants import ConsultantViewSet, MeView
 from api.views.documents import (
@@ -35,6 +36,7 @@ router.register("payments", PaymentViewSet, basename="payment")
 router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("statements", StatementViewSet, basename="statement")
 router.register("tax-summaries", TaxSummaryViewSet, basename="tax-summary")
+router.register("agreements", AgreementViewSet, basename="agreement")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "consultants",
     "engagements",
     "payments",
+    "agreements",
     "portal",
     "api",
     "backups",

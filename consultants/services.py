@@ -317,4 +317,9 @@ def consultant_update_preferences(
         raise ValidationFailed(messages[0], field=None if field == "__all__" else field) from None
     stamp(c, by=by, action=actions.CONSULTANT_PREFERENCES_CHANGED, reason=reason)
     c.save()
+    if "payout_method" in changed:
+        # A new way of being paid is a new version of each agreement to accept.
+        from agreements.services import agreements_refresh
+
+        agreements_refresh(engagements=c.engagements.filter(status="active"), by=None)
     return c

@@ -217,6 +217,10 @@ class Payment(models.Model):
             _("The payment or its batch is over the most Honora pays at once."),
         )
         DISPUTED = "disputed", _("The consultant disputes an entry in this payment.")
+        AGREEMENT_NOT_ACCEPTED = (
+            "agreement_pending",
+            _("The consultant has not accepted the agreement this work falls under."),
+        )
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payments")

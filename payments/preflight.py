@@ -16,12 +16,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agreements.models import AgreementVersion
 from consultants.models import CapPeriod, Consultant, PayoutMethod, TaxForm
 from core import limits
 from core.money import format_money
-from engagements.models import Contribution, Dispute
+from engagements.models import Contribution, Dispute, Engagement
 from payments.models import Payment, PaymentItem, StripeAccount
 
 ZERO = Decimal("0.00")
@@ -117,6 +119,85 @@ def dispute_detail(contributions, words: dict[int, str]) -> str:
     ) % {"entries": "; ".join(parts)}
 
 
+def agreement_gaps(rows) -> dict[object, str]:
+    """Which work is not covered by an accepted agreement, in two queries.
+
+    ``rows``: (key, engagement id, date of the work) for each item. An item waits when
+    its engagement has no accepted agreement version, or when it was done on or after
+    the day a newer version (not accepted yet) was issued: work done under an accepted
+    version still pays. Answers, for each key with such work, finance's words.
+    """
+    rows = list(rows)
+    if not rows:
+        return {}
+    engagement_ids = {e for _key, e, _day in rows}
+    accepted: dict[int, int] = {}
+    pending_since: dict[int, tuple[date, int]] = {}
+    versions = (
+        AgreementVersion.objects.filter(engagement_id__in=engagement_ids)
+        .order_by("engagement_id", "number")
+        .values_list("engagement_id", "number", "issued_at", "acceptance__id")
+    )
+    issued: dict[int, list[tuple[int, date, bool]]] = {}
+    for engagement_id, number, issued_at, acceptance_id in versions:
+        day = timezone.localtime(issued_at).date()
+        issued.setdefault(engagement_id, []).append((number, day, acceptance_id is not None))
+    for engagement_id, rows_ in issued.items():
+        last_accepted = max((n for n, _d, ok in rows_ if ok), default=None)
+        if last_accepted is not None:
+            accepted[engagement_id] = last_accepted
+        newer = [(d, n) for n, d, ok in rows_ if not ok and n > (last_accepted or 0)]
+        if newer:
+            pending_since[engagement_id] = min(newer)
+    words: dict[object, list[str]] = {}
+    names = None
+    for key, engagement_id, day in rows:
+        since = pending_since.get(engagement_id)
+        if engagement_id in accepted and not (since and day >= since[0]):
+            continue
+        if names is None:
+            names = {
+                e["pk"]: _("“%(role)s” in %(study)s · %(phase)s")
+                % {"role": e["role"], "study": e["phase__study__name"], "phase": e["phase__name"]}
+                for e in Engagement.objects.filter(pk__in=engagement_ids).values(
+                    "pk", "role", "phase__name", "phase__study__name"
+                )
+            }
+        if engagement_id not in accepted:
+            line = (
+                _(
+                    "the engagement %(engagement)s has no accepted agreement (version %(number)s "
+                    "waits for the consultant)"
+                )
+                % {"engagement": names[engagement_id], "number": since[1]}
+                if since
+                else _("the engagement %(engagement)s has no agreement yet")
+                % {"engagement": names[engagement_id]}
+            )
+        else:
+            assert since is not None
+            line = _(
+                "the engagement %(engagement)s: agreement version %(number)s, issued "
+                "%(issued)s, is not accepted yet and covers work from that day"
+            ) % {
+                "engagement": names[engagement_id],
+                "number": since[1],
+                "issued": since[0].isoformat(),
+            }
+        found = words.setdefault(key, [])
+        if line not in found:
+            found.append(line)
+    return {
+        key: _(
+            "Not paid until the consultant accepts the agreement: %(lines)s. The consultant "
+            "can accept it in the portal, or a coordinator can record a paper acceptance; "
+            "then release the hold."
+        )
+        % {"lines": "; ".join(lines)}
+        for key, lines in words.items()
+    }
+
+
 def _decide(
     *,
     consultant,
@@ -128,9 +209,12 @@ def _decide(
     totals: Totals,
     today: date,
     disputed: str = "",
+    unagreed: str = "",
 ) -> Hold | None:
     if disputed:
         return Hold(Payment.Hold.DISPUTED, disputed)
+    if unagreed:
+        return Hold(Payment.Hold.AGREEMENT_NOT_ACCEPTED, unagreed)
     if amount <= 0:
         return Hold(
             Payment.Hold.NOT_POSITIVE,
@@ -216,8 +300,10 @@ def preflight(
     totals = _totals([consultant.pk], today=today, exclude_payment_ids=exclude)
     items = list(items)
     words = open_disputes(i.contribution_id for i in items)
+    gaps = agreement_gaps((0, i.contribution.engagement_id, i.contribution.date) for i in items)
     return _decide(
         disputed=dispute_detail([i.contribution for i in items], words) if words else "",
+        unagreed=gaps.get(0, ""),
         consultant=consultant,
         method=method,
         amount=amount,
@@ -259,9 +345,13 @@ def preflight_payments(payments, *, today: date) -> dict[int, Hold | None]:
     if words:
         for item in live.filter(contribution_id__in=list(words)).select_related("contribution"):
             disputed.setdefault(item.payment_id, []).append(item.contribution)
+    gaps = agreement_gaps(
+        live.values_list("payment_id", "contribution__engagement_id", "contribution__date")
+    )
     return {
         p.pk: _decide(
             disputed=dispute_detail(disputed[p.pk], words) if p.pk in disputed else "",
+            unagreed=gaps.get(p.pk, ""),
             consultant=consultants[p.consultant_id],
             method=p.method,
             amount=p.amount,

@@ -394,6 +394,10 @@ HOLD_WORDS: dict[str, StrOrPromise] = {
         "have chosen to be paid later. You can change your limit in your preferences."
     ),
     Payment.Hold.NOT_POSITIVE: gettext_lazy("the finance team is checking the amount."),
+    Payment.Hold.AGREEMENT_NOT_ACCEPTED: gettext_lazy(
+        "your agreement for this work is waiting for you. Read and accept it under "
+        "Agreements, and the payment goes ahead."
+    ),
 }
 
 

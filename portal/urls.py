@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from portal.views import contributions, documents, home, log_hours, payments, preferences
+from portal.views import (
+    agreements,
+    contributions,
+    documents,
+    home,
+    log_hours,
+    payments,
+    preferences,
+)
 
 app_name = "portal"
 
@@ -23,4 +31,11 @@ urlpatterns = [
     path("statements/prepare/", documents.statement_prepare, name="statement_prepare"),
     path("statements/status/", documents.statement_status, name="statement_status"),
     path("preferences/", preferences.preferences, name="preferences"),
+    path("agreements/", agreements.my_agreements, name="agreements"),
+    path("agreements/<uuid:public_id>/", agreements.agreement_detail, name="agreement"),
+    path(
+        "agreements/<uuid:public_id>/pdf/",
+        agreements.agreement_pdf_download,
+        name="agreement_pdf",
+    ),
 ]

@@ -90,13 +90,25 @@ class RateCardFactory(factory.django.DjangoModelFactory):
 
 
 class EngagementFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Engagement
-
     consultant = factory.SubFactory(ConsultantFactory)
     phase = factory.SubFactory(PhaseFactory)
     role = "Advisor"
     rate_card = factory.LazyAttribute(lambda o: RateCardFactory(study=o.phase.study))
+
+    class Meta:
+        model = Engagement
+        skip_postgeneration_save = True
+
+    @factory.post_generation
+    def agreed(self, create, extracted, **kwargs):
+        """Version 1 of the agreement, issued and accepted (``agreed=False``: issued only)."""
+        if create:
+            from agreements.services import agreements_refresh
+            from tests.agreements_helpers import accept_latest
+
+            agreements_refresh(engagements=[self], by=None)
+            if extracted is not False:
+                accept_latest(self)
 
 
 class ContributionFactory(factory.django.DjangoModelFactory):

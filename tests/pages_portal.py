@@ -22,4 +22,7 @@ PAGES = {
     # sees only their own years, and ?year= for a year not theirs is a 404.
     "portal:statement_status": (None, PORTAL),
     "portal:preferences": (None, PORTAL),
+    "portal:agreements": (None, PORTAL),
+    "portal:agreement": (lambda r: {"public_id": r["agreement"].public_id}, PORTAL_OWNED),
+    "portal:agreement_pdf": (lambda r: {"public_id": r["agreement"].public_id}, PORTAL_OWNED),
 }

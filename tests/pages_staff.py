@@ -53,4 +53,7 @@ PAGES = {
     "engagements:import": (None, COORDINATION),
     "consultants:list": (None, STAFF_ONLY),
     "consultants:detail": (lambda r: {"public_id": r["consultant"].public_id}, STAFF_ONLY),
+    "agreements:engagement": (lambda r: {"public_id": r["engagement"].public_id}, STAFF_ONLY),
+    "agreements:issue": (lambda r: {"public_id": r["engagement"].public_id}, COORDINATION_POST),
+    "agreements:paper": (lambda r: {"public_id": r["agreement"].public_id}, COORDINATION_POST),
 }

@@ -112,6 +112,7 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
         "contribution": contribution,
         "dispute": dispute,
         "study": engagement.phase.study,
+        "agreement": engagement.agreement_versions.order_by("-number").first(),
     }
     return {
         "anonymous": None,

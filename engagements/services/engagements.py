@@ -101,6 +101,10 @@ def rate_add(
     )
     stamp(rate, by=by, action=actions.RATE_ADDED)
     rate.save()
+    # Every engagement on this card gets a new agreement version to accept.
+    from agreements.services import agreements_refresh
+
+    agreements_refresh(engagements=rate_card.engagements.all(), by=by)
     return rate
 
 
@@ -164,4 +168,8 @@ def engagement_create(
     )
     stamp(engagement, by=by, action=actions.ENGAGEMENT_CREATED)
     engagement.save()
+    # The first version of the engagement's agreement, for the consultant to accept.
+    from agreements.services import agreement_issue
+
+    agreement_issue(engagement=engagement, by=by)
     return engagement

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.access import coordinator_required, get_visible_or_404, staff_required
+from agreements.selectors import latest_versions
 from consultants.models import Consultant
 from consultants.selectors import consultants_visible_to
 from core.errors import StateConflict, ValidationFailed
@@ -15,7 +16,7 @@ from core.forms import show_error
 from core.history import history_entries
 from engagements import selectors
 from engagements.forms import EngagementForm
-from engagements.models import Study
+from engagements.models import Engagement, Study
 from engagements.services import engagements as engagements_services
 from engagements.views.common import PAGE_SIZE, coordinates
 
@@ -65,6 +66,9 @@ def engagement_detail(request, public_id):
             "entries": selectors.with_estimates(page.object_list),
             "history": history_entries(engagement, viewer=user),
             "can_coordinate": coordinates(user),
+            "agreement": next(
+                iter(latest_versions(Engagement.objects.filter(pk=engagement.pk))), None
+            ),
         },
     )
 

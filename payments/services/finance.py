@@ -62,6 +62,28 @@ def payment_release_hold(
     if p.status != PS.HELD:
         raise conflict(_("payment"), p.get_status_display())
     not_own(p, by, _("Nobody releases a payment to themselves."))
+    return _release(p, by=by, today=today, reason=reason)
+
+
+@transaction.atomic
+def payment_release_when_clear(*, payment: Payment, code: str, reason: str) -> Payment | None:
+    """Honora releases a payment held for ``code`` once nothing holds it any more.
+
+    For holds the consultant lifts themselves (accepting their agreement): the whole
+    pre-flight runs again, as when finance releases a hold. None when it still waits
+    (or is no longer held for that reason).
+    """
+    p = lock_payment(payment)
+    if p.status != PS.HELD or p.hold_reason != code:
+        return None
+    try:
+        return _release(p, by=None, today=None, reason=reason)
+    except StateConflict:
+        return None
+
+
+def _release(p: Payment, *, by: User | None, today: date | None, reason: str) -> Payment:
+    """The release itself; ``p`` is locked and held."""
     b = p.batch
     reopen = b.status in (BS.COMPLETED, BS.COMPLETED_WITH_FAILURES)
     if not reopen and b.status not in (BS.DRAFT, BS.PENDING_APPROVAL, BS.APPROVED, BS.PROCESSING):

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from agreements.selectors import waiting_for as agreements_waiting_for
 from engagements.selectors import consultant_summary
 from portal.selectors import benefits_cap_status
 from portal.views.page import portal_page
@@ -61,5 +62,6 @@ def home(request):
             "periods": periods,
             "chart": _month_chart(summary.by_month),
             "cap": benefits_cap_status(consultant, summary),
+            "agreements_waiting": agreements_waiting_for(request.user),
         },
     )
