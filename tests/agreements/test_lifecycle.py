@@ -51,9 +51,12 @@ def test_engagement_creation_issues_version_one_with_the_terms(fresh, coordinato
     assert (v.number, v.reason, v.issued_by, v.language) == (1, "first", coordinator, "en")
     t = v.terms
     assert t["role"] == "Advisor"
-    assert {"activity": "", "kind": "hourly", "amount": "60.00", "effective_from": "2020-01-01"} in (
-        t["rates"]
-    )
+    assert {
+        "activity": "",
+        "kind": "hourly",
+        "amount": "60.00",
+        "effective_from": "2020-01-01",
+    } in (t["rates"])
     assert t["payout_method"] == consultant.payout_method
     assert t["time_to_pay_days"] == 14
     assert t["contact"]["email"] == coordinator.email
@@ -130,7 +133,10 @@ def test_rate_change_makes_v2_and_only_later_work_waits(
 
 def test_payout_method_change_makes_a_new_version(engagement, consultant):
     consultant_update_preferences(
-        consultant=consultant, by=consultant.user, payout_method="gift_card", gift_card_store="Co-op"
+        consultant=consultant,
+        by=consultant.user,
+        payout_method="gift_card",
+        gift_card_store="Co-op",
     )
     v = latest(engagement)
     assert (v.number, v.reason, v.issued_by) == (2, "method_changed", None)
@@ -170,9 +176,7 @@ def test_paper_acceptance_needs_a_witness(fresh, consultant, coordinator):
             version=v, by=coordinator, witnessed_by="Ana", accepted_on=today + timedelta(days=1)
         )
     with pytest.raises(NotAllowed):
-        agreement_record_paper(
-            version=v, by=consultant.user, witnessed_by="Ana", accepted_on=today
-        )
+        agreement_record_paper(version=v, by=consultant.user, witnessed_by="Ana", accepted_on=today)
     a = agreement_record_paper(
         version=v, by=coordinator, witnessed_by="Ana (peer worker)", accepted_on=today
     )
