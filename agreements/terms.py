@@ -50,16 +50,27 @@ def _rates_in_force_and_later(rates: list[Rate], today: date) -> list[Rate]:
 
 
 def current_terms(
-    engagement: Engagement, *, contact: dict[str, str] | None, today: date | None = None
+    engagement: Engagement,
+    *,
+    contact: dict[str, str] | None,
+    today: date | None = None,
+    rates: list[Rate] | None = None,
 ) -> dict[str, Any]:
-    """The engagement's terms as they stand now (a JSON-safe snapshot)."""
+    """The engagement's terms as they stand now (a JSON-safe snapshot).
+
+    ``rates``: the rate card's rates, already read (bulk seeding), by id.
+    """
     from payments.preflight import tax_threshold, w9_threshold
 
     today = today or timezone.localdate()
     consultant = engagement.consultant
     phase = engagement.phase
     study = phase.study
-    all_rates = list(Rate.objects.filter(rate_card_id=engagement.rate_card_id).order_by("id"))
+    all_rates = (
+        rates
+        if rates is not None
+        else list(Rate.objects.filter(rate_card_id=engagement.rate_card_id).order_by("id"))
+    )
     shown = _rates_in_force_and_later(all_rates, today)
     covers_all = any(r.activity == "" for r in shown)
     paid = [a.value for a in PAID_EXTRAS if covers_all or any(r.activity == a for r in shown)]

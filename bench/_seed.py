@@ -84,6 +84,10 @@ def seed_payees(
     engagements = Engagement.objects.bulk_create(
         [Engagement(consultant=c, phase=phase, role="Advisor", rate_card=card) for c in consultants]
     )
+    # Accepted agreements, or every payment would wait for one (payments.preflight).
+    from agreements.bulk import accepted_first_versions
+
+    accepted_first_versions(engagements, by=coordinator)
     now = timezone.now()
     Contribution.objects.bulk_create(
         [

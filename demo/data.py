@@ -21,6 +21,7 @@ from consultants.models import CapPeriod, Consultant, PayoutMethod, ReceiptName,
 from core.history import stamp
 from core.money import round_money
 from demo.accounts import enroll_totp
+from demo.seed_agreements import seed_agreements, seed_scale_agreements
 from engagements import actions as engagements_actions
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
 from engagements.rates import RATE_KIND_FOR
@@ -202,6 +203,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
             stamp(engagement, by=coordinator, action=engagements_actions.ENGAGEMENT_CREATED)
             engagement.save()
             _seed_contributions(rng, engagement, start, today, coordinator, coordinator2)
+    seed_agreements(study=study, coordinator=coordinator, coordinator2=coordinator2)
     return SeedResult(study=study, users=users, totp=totp, created=True)
 
 
@@ -321,6 +323,8 @@ def seed_scale(*, consultants: int, seed: int = 7) -> int:
         default_user=coordinator,
         custom_historical_attrs={"history_action": engagements_actions.ENGAGEMENT_CREATED},
     )
+
+    seed_scale_agreements(engagements, coordinator=coordinator)
 
     def rate_on(kind: str, day: date) -> Decimal:
         # Only rates of this kind: an hour is never priced at the flat honorarium.

@@ -19,6 +19,9 @@ class AgreementVersionSerializer(serializers.ModelSerializer):
     public_id = serializers.UUIDField(read_only=True)
     engagement = serializers.UUIDField(source="engagement.public_id", read_only=True)
     number = serializers.IntegerField(min_value=1, max_value=1000, read_only=True)
+    language = serializers.CharField(
+        read_only=True, help_text="The language the text was written in."
+    )
     terms = serializers.SerializerMethodField()
     acceptance = serializers.SerializerMethodField()
 
