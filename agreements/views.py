@@ -80,11 +80,10 @@ def agreement_issue(request, public_id):
 
 
 @coordinator_required
+@require_POST
 def agreement_record_paper(request, public_id):
     version = get_visible_or_404(selectors.versions_visible_to(request.user), public_id=public_id)
     engagement = version.engagement
-    if request.method != "POST":
-        return redirect("agreements:engagement", public_id=engagement.public_id)
     form = PaperForm(request.POST)
     status = 400
     if form.is_valid():

@@ -129,6 +129,14 @@ class EngagementAdmin(NoDeleteMixin, ReasonedHistoryAdmin):
             fields += [name for name in self.locked_after_add if name not in fields]
         return fields
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            # Like one made anywhere else: version 1 of its agreement, to be accepted.
+            from agreements.services import agreement_issue
+
+            agreement_issue(engagement=obj, by=request.user)
+
 
 @admin.register(Contribution)
 class ContributionAdmin(NoDeleteMixin, ReasonedHistoryAdmin):

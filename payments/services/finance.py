@@ -38,7 +38,7 @@ PS = Payment.Status
 BS = PayoutBatch.Status
 
 
-def _reopen(b: PayoutBatch, *, by: User, reason: str) -> None:
+def _reopen(b: PayoutBatch, *, by: User | None, reason: str) -> None:
     """A completed batch pays again (a retried or released payment); ``b`` is locked."""
     b.status = BS.PROCESSING
     b.completed_at = None
