@@ -21,7 +21,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"accounts", "consultants", "engagements", "payments"}
+OUR_APPS = {"accounts", "consultants", "engagements", "payments", "agreements"}
 # Phases nobody works in yet may be deleted by an admin (roles.py grants it);
 # PROTECT keeps every phase that has engagements.
 DELETABLE = {"engagements.Phase"}
