@@ -105,7 +105,7 @@ def test_too_many_files_are_refused(engagement, consultant):
 def test_a_file_too_large_is_refused(engagement, consultant, settings):
     settings.MAX_RECEIPT_UPLOAD_BYTES = 1024
     big = SimpleUploadedFile("big.pdf", b"%PDF-1.4\n" + b"0" * 2000)
-    with pytest.raises(ValidationFailed, match="at most 1.0"):
+    with pytest.raises(ValidationFailed, match=r"at most 1\.0"):
         _claim(engagement, consultant, files=[big])
     assert not Claim.objects.exists()
 
@@ -115,7 +115,7 @@ def test_mileage_is_the_distance_at_the_configured_rate(engagement, consultant, 
     claim = _claim(engagement, consultant, category="mileage", amount=None, distance="23.4")
     c = claim.contribution
     assert c.kind == "reimbursement" and c.status == "submitted"
-    assert c.claimed_amount == Decimal("15.33")  # 23.4 × 0.655 = 15.327
+    assert c.claimed_amount == Decimal("15.33")  # 23.4 * 0.655 = 15.327
     assert claim.distance == Decimal("23.4") and claim.mileage_rate == Decimal("0.655")
     assert c.logged_by == consultant.user
 
