@@ -18,6 +18,8 @@ urlpatterns = [
     path("", include("engagements.urls")),
     path("", include("consultants.urls")),
     path("me/", include("portal.urls")),
+    path("me/", include("expenses.portal_urls")),
+    path("", include("expenses.urls")),
     path("finance/", include("payments.urls")),
     path("api/v1/", include("api.urls")),
     path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),

@@ -1,6 +1,7 @@
 """Portal pages: a consultant sees their own; staff have no portal (404)."""
 
 from tests.access_tables import PORTAL, PORTAL_OWNED
+from tests.expenses import records as expense_records
 
 PAGES = {
     "portal:home": (None, PORTAL),
@@ -22,4 +23,11 @@ PAGES = {
     # sees only their own years, and ?year= for a year not theirs is a 404.
     "portal:statement_status": (None, PORTAL),
     "portal:preferences": (None, PORTAL),
+    # Claims and advances (expenses/): the owner's own; another's advance is a 404.
+    "expenses_portal:reimbursements": (None, PORTAL),
+    "expenses_portal:reimbursement_new": (None, PORTAL),
+    "expenses_portal:advance": (
+        lambda r: {"public_id": expense_records.advance(r).public_id},
+        PORTAL_OWNED,
+    ),
 }

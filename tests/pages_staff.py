@@ -1,4 +1,5 @@
 from tests.access_tables import COORDINATION, LOGIN, MISSING, OK, REDIRECT, STAFF_ONLY
+from tests.expenses import records as expense_records
 
 # /studies/ sends staff straight to the dashboard of the only study.
 STAFF_REDIRECT = {**STAFF_ONLY, "coordinator": REDIRECT, "finance": REDIRECT, "admin": REDIRECT}
@@ -53,4 +54,19 @@ PAGES = {
     "engagements:import": (None, COORDINATION),
     "consultants:list": (None, STAFF_ONLY),
     "consultants:detail": (lambda r: {"public_id": r["consultant"].public_id}, STAFF_ONLY),
+    # Advances (expenses/): staff read them; coordinators grant; files like a receipt.
+    "expenses:advances": (None, STAFF_ONLY),
+    "expenses:advance": (
+        lambda r: {"public_id": expense_records.advance(r).public_id},
+        STAFF_ONLY,
+    ),
+    "expenses:advance_grant": (lambda r: {"public_id": r["study"].public_id}, COORDINATION),
+    "expenses:claim_file": (
+        lambda r: {"public_id": expense_records.claim_file(r).public_id},
+        RECEIPT,
+    ),
+    "expenses:advance_receipt_file": (
+        lambda r: {"public_id": expense_records.advance_receipt(r).public_id},
+        RECEIPT,
+    ),
 }
