@@ -70,7 +70,10 @@ def test_a_claim_with_photos_arrives_for_approval_with_its_files(client, consult
     files = list(ClaimFile.objects.all())
     assert len(files) == 2
     for f in files:
-        assert reverse("expenses:claim_file", kwargs={"public_id": f.public_id}) in page.content.decode()
+        assert (
+            reverse("expenses:claim_file", kwargs={"public_id": f.public_id})
+            in page.content.decode()
+        )
     download = client.get(reverse("expenses:claim_file", kwargs={"public_id": files[0].public_id}))
     assert download.status_code == 200
     assert download["Content-Disposition"].startswith("attachment")
@@ -115,8 +118,13 @@ def test_staff_see_the_files_on_the_entry_page(client, consultant, engagement, c
             "engagements:contribution_detail", kwargs={"public_id": f.claim.contribution.public_id}
         )
     )
-    assert reverse("expenses:claim_file", kwargs={"public_id": f.public_id}) in page.content.decode()
-    assert client.get(reverse("expenses:claim_file", kwargs={"public_id": f.public_id})).status_code == 200
+    assert (
+        reverse("expenses:claim_file", kwargs={"public_id": f.public_id}) in page.content.decode()
+    )
+    assert (
+        client.get(reverse("expenses:claim_file", kwargs={"public_id": f.public_id})).status_code
+        == 200
+    )
 
 
 def test_another_consultant_cannot_see_the_claim_files_or_the_advance(
@@ -190,5 +198,8 @@ def test_staff_grant_then_another_approves_then_finance_pays_at_once_then_settle
 def test_a_consultant_cannot_open_staff_advance_pages(client, consultant, engagement):
     a = records.advance({"engagement": engagement, "consultant": consultant})
     client.force_login(consultant.user)
-    assert client.get(reverse("expenses:advance", kwargs={"public_id": a.public_id})).status_code == 403
+    assert (
+        client.get(reverse("expenses:advance", kwargs={"public_id": a.public_id})).status_code
+        == 403
+    )
     assert client.get(reverse("expenses:advances")).status_code == 403
