@@ -23,8 +23,7 @@ def _receipt_photo() -> bytes:
 
 def _fits(page) -> None:
     widths = page.evaluate(
-        "() => [document.documentElement.scrollWidth, document.body.scrollWidth,"
-        " window.innerWidth]"
+        "() => [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]"
     )
     assert max(widths[:2]) <= widths[2], f"wider than the screen on {page.url}: {widths}"
 
