@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consultants.models import PayoutMethod
+from core.money import format_money
 from core.numbers import AsciiDecimalField
 from expenses.models import MAX_FILES, Category
 from expenses.services import MANUAL_METHODS
@@ -41,6 +43,11 @@ def _files_help():
         "count": MAX_FILES,
         "size": filesizeformat(settings.MAX_RECEIPT_UPLOAD_BYTES),
     }
+
+
+def _rate_text(rate: Decimal) -> str:
+    """$0.70, or the rate as configured when it has fractions of a cent (0.655)."""
+    return format_money(rate) if rate == rate.quantize(Decimal("0.01")) else f"{rate}"
 
 
 def _amount_field(label, **kwargs):
@@ -110,7 +117,7 @@ class ReimbursementForm(forms.Form):
         self.fields["files"].help_text = _files_help()
         self.fields["distance"].help_text = _(
             "In miles, one decimal place. Paid at %(rate)s per mile."
-        ) % {"rate": settings.MILEAGE_RATE}
+        ) % {"rate": _rate_text(Decimal(settings.MILEAGE_RATE))}
         if len(engagements) == 1:
             self.fields["engagement"].widget = forms.HiddenInput()
 

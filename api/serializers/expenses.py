@@ -5,8 +5,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers.common import Money
+from api.schema import amount_pattern, whole_upto
+from api.serializers.common import Money, StrictCharField
+from api.serializers.engagements import _matching
+from core import limits
 from expenses.models import (
+    MAX_DISTANCE,
     MAX_FILES,
     Advance,
     AdvanceReceipt,
@@ -59,25 +63,34 @@ class ClaimSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+AMOUNT_MOST = int(limits.amount_per_entry())
+AMOUNT_HELP = f"Dollars and cents, more than 0 and at most {AMOUNT_MOST}."
+DISTANCE_PATTERN = (
+    f"^(?:{whole_upto(MAX_DISTANCE - 1, nonzero=True)}(?:\\.\\d)?"
+    f"|0\\.[1-9]|{MAX_DISTANCE}(?:\\.0)?)$"
+)
+
+
 class ClaimCreateSerializer(serializers.Serializer):
     """multipart/form-data: the fields, and up to MAX_FILES ``files`` parts."""
 
     engagement = serializers.UUIDField()
     category = serializers.ChoiceField(choices=Category.choices)
-    date = serializers.DateField()
-    amount = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=32,
-        help_text="The amount spent, in dollars and cents (not for mileage).",
+    date = serializers.DateField(
+        help_text="The day of the cost: not in the future, not before LIMIT_EARLIEST_WORK_DATE."
     )
-    distance = serializers.CharField(
+    amount = _matching(
+        amount_pattern(AMOUNT_MOST),
+        f"The amount spent (every category but mileage, which needs it). {AMOUNT_HELP}",
         required=False,
-        allow_blank=True,
-        max_length=32,
-        help_text="Mileage only: miles, one decimal place, at most 2000; paid at MILEAGE_RATE.",
     )
-    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    distance = _matching(
+        DISTANCE_PATTERN,
+        f"Mileage only (and needed for it): miles, one decimal place, more than 0 and at "
+        f"most {MAX_DISTANCE}; paid at MILEAGE_RATE per mile.",
+        required=False,
+    )
+    description = StrictCharField(required=False, allow_blank=True, max_length=2000)
     files = serializers.ListField(
         child=serializers.FileField(),
         required=False,
@@ -154,18 +167,23 @@ class AdvanceSerializer(serializers.ModelSerializer):
 
 class AdvanceGrantSerializer(serializers.Serializer):
     engagement = serializers.UUIDField()
-    purpose = serializers.CharField(max_length=200)
-    planned_for = serializers.DateField()
-    amount = serializers.CharField(max_length=32, help_text="In dollars and cents.")
+    purpose = StrictCharField(max_length=200)
+    planned_for = serializers.DateField(
+        help_text="The day of the planned costs: at most a year ahead, not before "
+        "LIMIT_EARLIEST_WORK_DATE."
+    )
+    amount = _matching(amount_pattern(AMOUNT_MOST), AMOUNT_HELP)
 
 
 class AdvanceReceiptCreateSerializer(serializers.Serializer):
     """multipart/form-data: the amount and one ``file`` part."""
 
-    amount = serializers.CharField(max_length=32)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    file = serializers.FileField()
+    amount = _matching(amount_pattern(AMOUNT_MOST), AMOUNT_HELP)
+    description = StrictCharField(required=False, allow_blank=True, max_length=200)
+    file = serializers.FileField(
+        help_text="A photo (JPEG, PNG, WebP) or a PDF; stored without its metadata."
+    )
 
 
 class SettleSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    note = StrictCharField(required=False, allow_blank=True, max_length=2000)

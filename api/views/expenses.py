@@ -17,7 +17,7 @@ from api.serializers.expenses import (
     SettleSerializer,
 )
 from api.views.base import HonoraViewSet
-from core.errors import ValidationFailed
+from core.errors import NotAllowed, ValidationFailed
 from engagements.selectors import engagements_visible_to
 from expenses import selectors
 from expenses.models import Advance, Claim
@@ -57,11 +57,9 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraViewS
     )
     def create(self, request):
         """A reimbursement with its receipts, sent for approval (multipart/form-data)."""
-        data = request.data.copy()
+        fields = {key: request.data.get(key) for key in request.data if key != "files"}
         files = request.FILES.getlist("files")
-        if "files" in data:
-            del data["files"]
-        serializer = ClaimCreateSerializer(data={**data.dict(), "files": files})
+        serializer = ClaimCreateSerializer(data={**fields, "files": files})
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         engagement = _engagement(request.user, values.pop("engagement"), verb="claim costs on")
@@ -101,6 +99,8 @@ class AdvanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraVie
     @extend_schema(request=AdvanceGrantSerializer, responses={201: AdvanceSerializer})
     def create(self, request):
         """Grant an advance (coordinators). Another coordinator approves its entry."""
+        if not request.user.has_perm("engagements.add_contribution"):
+            raise NotAllowed("Only a coordinator can grant an advance.")
         serializer = AdvanceGrantSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
