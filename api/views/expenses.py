@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -17,7 +18,7 @@ from api.serializers.expenses import (
     SettleSerializer,
 )
 from api.views.base import HonoraViewSet
-from core.errors import NotAllowed, ValidationFailed
+from core.errors import NotAllowed
 from engagements.selectors import engagements_visible_to
 from expenses import selectors
 from expenses.models import Advance, Claim
@@ -25,11 +26,10 @@ from expenses.services import advance_grant, advance_receipt_add, advance_settle
 
 
 def _engagement(user, public_id, *, verb: str):
+    """The engagement a body names; one the caller cannot see names nothing (404)."""
     engagement = engagements_visible_to(user).filter(public_id=public_id).first()
     if engagement is None:
-        raise ValidationFailed(
-            f"No engagement with this id that you can {verb}.", field="engagement"
-        )
+        raise NotFound(f"No engagement with this id that you can {verb}.")
     return engagement
 
 
