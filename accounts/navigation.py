@@ -28,6 +28,7 @@ STAFF = (
     ("engagements:review", _("Review")),
     ("engagements:disputes", _("Disputes")),
     ("engagements:contributions", _("All entries")),
+    ("expenses:advances", _("Advances")),
 )
 FINANCE = (
     ("payments:home", _("Payout batches")),
@@ -55,6 +56,7 @@ def _names(user) -> list[tuple[str, str | Promise]]:
         names += FINANCE
         if "coordinator" not in roles and "admin" not in roles:
             names.append(("consultants:list", _("Consultants")))
+            names.append(("expenses:advances", _("Advances")))
     if "admin" in roles or user.is_superuser:
         names.append(("admin:index", _("Administration")))
     if getattr(user, "consultant", None) is not None:

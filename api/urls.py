@@ -19,6 +19,7 @@ from api.views.engagements import (
     RateCardViewSet,
     StudyViewSet,
 )
+from api.views.expenses import AdvanceViewSet, ClaimViewSet
 from api.views.payments import PaymentViewSet, PayoutBatchViewSet
 
 app_name = "api"
@@ -37,6 +38,8 @@ router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("statements", StatementViewSet, basename="statement")
 router.register("tax-summaries", TaxSummaryViewSet, basename="tax-summary")
 router.register("agreements", AgreementViewSet, basename="agreement")
+router.register("claims", ClaimViewSet, basename="claim")
+router.register("advances", AdvanceViewSet, basename="advance")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "backups",
     "demo",
     "ops",
+    "expenses",
 ]
 
 MIDDLEWARE = [
@@ -477,6 +478,8 @@ LIMIT_AMOUNT_PER_BATCH = env_decimal(
     "LIMIT_AMOUNT_PER_BATCH", "5000000", minimum=Decimal("1"), maximum=Decimal("1000000000")
 )
 LIMIT_EARLIEST_WORK_DATE = env_str("LIMIT_EARLIEST_WORK_DATE", "2000-01-01")
+# What a mileage reimbursement pays per mile (or kilometre) travelled (expenses/).
+MILEAGE_RATE = env_decimal("MILEAGE_RATE", "0.70", minimum=Decimal("0.01"), maximum=Decimal("100"))
 
 # Where people reach Honora: links in e-mails, receipt QR codes and Stripe's
 # onboarding return point here. In production it defaults to the first allowed host.

@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include("consultants.urls")),
     path("", include("agreements.urls")),
     path("me/", include("portal.urls")),
+    path("me/", include("expenses.portal_urls")),
+    path("", include("expenses.urls")),
     path("finance/", include("payments.urls")),
     path("api/v1/", include("api.urls")),
     path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),

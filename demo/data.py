@@ -204,6 +204,9 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
             engagement.save()
             _seed_contributions(rng, engagement, start, today, coordinator, coordinator2)
     seed_agreements(study=study, coordinator=coordinator, coordinator2=coordinator2)
+    from demo.seed_expenses import seed_expenses
+
+    seed_expenses(users)
     return SeedResult(study=study, users=users, totp=totp, created=True)
 
 

@@ -1,6 +1,7 @@
 """Portal pages: a consultant sees their own; staff have no portal (404)."""
 
 from tests.access_tables import PORTAL, PORTAL_OWNED
+from tests.expenses import records as expense_records
 
 PAGES = {
     "portal:home": (None, PORTAL),
@@ -25,4 +26,11 @@ PAGES = {
     "portal:agreements": (None, PORTAL),
     "portal:agreement": (lambda r: {"public_id": r["agreement"].public_id}, PORTAL_OWNED),
     "portal:agreement_pdf": (lambda r: {"public_id": r["agreement"].public_id}, PORTAL_OWNED),
+    # Claims and advances (expenses/): the owner's own; another's advance is a 404.
+    "expenses_portal:reimbursements": (None, PORTAL),
+    "expenses_portal:reimbursement_new": (None, PORTAL),
+    "expenses_portal:advance": (
+        lambda r: {"public_id": expense_records.advance(r).public_id},
+        PORTAL_OWNED,
+    ),
 }

@@ -1,4 +1,5 @@
 from tests.access_tables import COORDINATION, LOGIN, MISSING, OK, REDIRECT, STAFF_ONLY
+from tests.expenses import records as expense_records
 
 # /studies/ sends staff straight to the dashboard of the only study.
 STAFF_REDIRECT = {**STAFF_ONLY, "coordinator": REDIRECT, "finance": REDIRECT, "admin": REDIRECT}
@@ -56,4 +57,19 @@ PAGES = {
     "agreements:engagement": (lambda r: {"public_id": r["engagement"].public_id}, STAFF_ONLY),
     "agreements:issue": (lambda r: {"public_id": r["engagement"].public_id}, COORDINATION_POST),
     "agreements:paper": (lambda r: {"public_id": r["agreement"].public_id}, COORDINATION_POST),
+    # Advances (expenses/): staff read them; coordinators grant; files like a receipt.
+    "expenses:advances": (None, STAFF_ONLY),
+    "expenses:advance": (
+        lambda r: {"public_id": expense_records.advance(r).public_id},
+        STAFF_ONLY,
+    ),
+    "expenses:advance_grant": (lambda r: {"public_id": r["study"].public_id}, COORDINATION),
+    "expenses:claim_file": (
+        lambda r: {"public_id": expense_records.claim_file(r).public_id},
+        RECEIPT,
+    ),
+    "expenses:advance_receipt_file": (
+        lambda r: {"public_id": expense_records.advance_receipt(r).public_id},
+        RECEIPT,
+    ),
 }

@@ -7,6 +7,7 @@ with the actor; slow work (paying through Stripe) goes to tasks after commit.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -51,11 +52,16 @@ def batch_build(
     method: str = "",
     note: str = "",
     today: date | None = None,
+    only: Iterable[Contribution] | None = None,
+    pay_by: str = "",
 ) -> PayoutBatch:
     """Gather approved, unpaid work up to ``cutoff_date`` into one payment per consultant.
 
     Each payment is checked before it can go (see ``payments.preflight.preflight``)
     and held, with the reason, when it must wait.
+
+    ``only`` limits the batch to those contributions (an advance paid at once);
+    ``pay_by`` pays everyone in it by that manual method instead of their own.
     """
     require_finance(by)
     today = today or timezone.localdate()
@@ -67,6 +73,8 @@ def batch_build(
         raise ValidationFailed(_("The cut-off date cannot be in the future."), field="cutoff_date")
     if method and method not in PayoutMethod.values:
         raise ValidationFailed(_("Unknown payout method."), field="method")
+    if pay_by and (pay_by not in PayoutMethod.values or pay_by == PayoutMethod.STRIPE):
+        raise ValidationFailed(_("Choose a manual payout method."), field="pay_by")
     if phase is not None and study is not None and phase.study_id != study.pk:
         raise ValidationFailed(_("That phase belongs to another study."), field="phase")
 
@@ -81,6 +89,8 @@ def batch_build(
         contributions = contributions.filter(engagement__phase=phase)
     if method:
         contributions = contributions.filter(engagement__consultant__payout_method=method)
+    if only is not None:
+        contributions = contributions.filter(pk__in=[c.pk for c in only])
     # Lock the rows we are about to claim (PostgreSQL); the live-item index
     # stops a concurrent builder either way.
     by_consultant: dict[int, list[Contribution]] = defaultdict(list)
@@ -108,7 +118,12 @@ def batch_build(
     for items in by_consultant.values():
         consultant = items[0].engagement.consultant
         payment = _add_payment(
-            batch=batch, consultant=consultant, contributions=items, by=by, today=today
+            batch=batch,
+            consultant=consultant,
+            contributions=items,
+            by=by,
+            today=today,
+            pay_by=pay_by,
         )
         going = _hold_past_batch_limit(payment, going=going, by=by)
     return batch
@@ -151,8 +166,9 @@ def _add_payment(
     contributions: list[Contribution],
     by: User,
     today: date,
+    pay_by: str = "",
 ) -> Payment:
-    method = consultant.payout_method
+    method = pay_by or consultant.payout_method
     amount = sum_money(_approved_amount(c) for c in contributions)
     if amount.copy_abs() >= COLUMN_LIMIT:
         # Only work approved before the bounds existed can add up to this.
