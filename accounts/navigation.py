@@ -42,6 +42,7 @@ CONSULTANT = (
     ("portal:payments", _("Payments")),
     ("portal:receipts", _("Receipts")),
     ("portal:preferences", _("Preferences")),
+    ("portal:consents", _("Requests")),
 )
 
 

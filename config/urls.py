@@ -17,6 +17,7 @@ urlpatterns = [
     path("tokens/", account_views.api_tokens, name="api_tokens"),
     path("", include("engagements.urls")),
     path("", include("consultants.urls")),
+    path("", include("consents.urls")),
     path("me/", include("portal.urls")),
     path("finance/", include("payments.urls")),
     path("api/v1/", include("api.urls")),

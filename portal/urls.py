@@ -3,6 +3,7 @@
 from django.urls import path
 
 from portal.views import contributions, documents, home, log_hours, payments, preferences
+from portal.views.consents import consent_detail, consent_revoke, consents
 
 app_name = "portal"
 
@@ -23,4 +24,7 @@ urlpatterns = [
     path("statements/prepare/", documents.statement_prepare, name="statement_prepare"),
     path("statements/status/", documents.statement_status, name="statement_status"),
     path("preferences/", preferences.preferences, name="preferences"),
+    path("consents/", consents, name="consents"),
+    path("consents/<uuid:public_id>/", consent_detail, name="consent"),
+    path("consents/<uuid:public_id>/revoke/", consent_revoke, name="consent_revoke"),
 ]
