@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from api.views.base import not_found
+from api.views.consents import ConsentRequestViewSet
 from api.views.consultants import ConsultantViewSet, MeView
 from api.views.documents import (
     PaymentReceiptView,
@@ -35,6 +36,7 @@ router.register("payments", PaymentViewSet, basename="payment")
 router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("statements", StatementViewSet, basename="statement")
 router.register("tax-summaries", TaxSummaryViewSet, basename="tax-summary")
+router.register("consent-requests", ConsentRequestViewSet, basename="consent-request")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

@@ -22,4 +22,10 @@ PAGES = {
     # sees only their own years, and ?year= for a year not theirs is a 404.
     "portal:statement_status": (None, PORTAL),
     "portal:preferences": (None, PORTAL),
+    "portal:consents": (None, PORTAL),
+    "portal:consent": (lambda r: {"public_id": r["consent_request"].public_id}, PORTAL_OWNED),
+    "portal:consent_revoke": (
+        lambda r: {"public_id": r["consent_request"].public_id},
+        PORTAL_OWNED,
+    ),
 }

@@ -53,4 +53,11 @@ PAGES = {
     "engagements:import": (None, COORDINATION),
     "consultants:list": (None, STAFF_ONLY),
     "consultants:detail": (lambda r: {"public_id": r["consultant"].public_id}, STAFF_ONLY),
+    "consents:ledger": (lambda r: {"public_id": r["study"].public_id}, COORDINATION),
+    "consents:request_create": (lambda r: {"public_id": r["study"].public_id}, COORDINATION),
+    "consents:detail": (lambda r: {"public_id": r["consent_request"].public_id}, COORDINATION),
+    "consents:withdraw": (
+        lambda r: {"public_id": r["consent_request"].public_id},
+        COORDINATION_POST,
+    ),
 }
