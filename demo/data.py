@@ -202,6 +202,9 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
             stamp(engagement, by=coordinator, action=engagements_actions.ENGAGEMENT_CREATED)
             engagement.save()
             _seed_contributions(rng, engagement, start, today, coordinator, coordinator2)
+    from demo.seed_consents import seed_consents
+
+    seed_consents(study=study, coordinator=coordinator)
     return SeedResult(study=study, users=users, totp=totp, created=True)
 
 
