@@ -5,12 +5,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.access import coordinator_required, get_visible_or_404
 from consents import selectors, services
 from consents.forms import ConsentRequestForm, NoteForm, StandingFilterForm
+from consents.models import ConsentEvent
 from consents.notifications import known_as
 from core.errors import DomainError
 from core.forms import show_error
@@ -18,6 +22,26 @@ from engagements.models import Engagement, Study
 from engagements.selectors import engagements_visible_to
 
 PAGE_SIZE = 50
+
+# Each event, in the ledger's words (the consultant named as staff know them).
+EVENT_WORDS = {
+    ConsentEvent.Kind.GRANTED: gettext_lazy("%(who)s granted this use on %(when)s."),
+    ConsentEvent.Kind.REFUSED: gettext_lazy("%(who)s refused this use on %(when)s."),
+    ConsentEvent.Kind.REVOKED: gettext_lazy(
+        "%(who)s revoked this use on %(when)s. Do not use it again."
+    ),
+    ConsentEvent.Kind.WITHDRAWN: gettext_lazy("%(who)s withdrew this request on %(when)s."),
+}
+
+
+def _event_lines(consent) -> list:
+    consultant_user = consent.engagement.consultant.user_id
+    lines = []
+    for e in selectors.events_of(consent):
+        who = known_as(consent) if e.by_id == consultant_user else e.by.get_short_name()
+        when = date_format(localtime(e.at), "DATE_FORMAT")
+        lines.append((e, EVENT_WORDS[e.kind] % {"who": who, "when": when}))
+    return lines
 
 
 @coordinator_required
@@ -79,7 +103,7 @@ def _detail(request, consent, form, status=200):
         {
             "consent": consent,
             "known_as": known_as(consent),
-            "events": selectors.events_of(consent),
+            "events": _event_lines(consent),
             "form": form,
             "study": consent.engagement.phase.study,
         },

@@ -140,6 +140,7 @@ def test_the_ledger_shows_each_use_and_its_standing_without_legal_names(
         client, coordinator, reverse("consents:detail", kwargs={"public_id": granted.public_id})
     )
     assert "Granted quote" in html and "See the honorarium" in html
+    assert "Riv granted this use on" in html
     dashboard = _page(
         client,
         coordinator,
