@@ -46,13 +46,14 @@ def _base() -> QuerySet[ConsentRequest]:
 
 
 def consent_requests_visible_to(user: User | AnonymousUser) -> QuerySet[ConsentRequest]:
+    # Even an empty answer carries the standing, so filtering by it works for anyone.
     if not user.is_authenticated:
-        return ConsentRequest.objects.none()
+        return _base().none()
     if may_coordinate(user):
         return _base()
     if getattr(user, "consultant", None) is not None:
         return _base().filter(engagement__consultant__user=user)
-    return ConsentRequest.objects.none()
+    return _base().none()
 
 
 def ledger(study_id: int, *, standing: str = "") -> QuerySet[ConsentRequest]:

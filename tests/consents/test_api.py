@@ -133,6 +133,12 @@ def test_lifecycle_through_the_api(
             assert LEGAL_NAME not in json.dumps(api[role].get(path).json())
 
 
+def test_a_role_that_sees_no_requests_can_still_filter_by_standing(api, ask):
+    ask()
+    response = api[F].get(BASE, {"standing": "granted"})
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
 def test_bad_input_is_a_400_that_names_the_field(api, engagement):
     body = {**_body(engagement), "honoraria": 11}
     response = api[CO].post(BASE, body, format="json")
