@@ -44,6 +44,7 @@ CONSULTANT = (
     ("portal:receipts", _("Receipts")),
     ("portal:preferences", _("Preferences")),
     ("portal:agreements", _("Agreements")),
+    ("portal:consents", _("Requests")),
 )
 
 

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from api.views.agreements import AgreementViewSet
 from api.views.base import not_found
+from api.views.consents import ConsentRequestViewSet
 from api.views.consultants import ConsultantViewSet, MeView
 from api.views.documents import (
     PaymentReceiptView,
@@ -40,6 +41,7 @@ router.register("tax-summaries", TaxSummaryViewSet, basename="tax-summary")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("claims", ClaimViewSet, basename="claim")
 router.register("advances", AdvanceViewSet, basename="advance")
+router.register("consent-requests", ConsentRequestViewSet, basename="consent-request")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "payments",
     "agreements",
     "portal",
+    "consents",
     "api",
     "backups",
     "demo",

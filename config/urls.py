@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("engagements.urls")),
     path("", include("consultants.urls")),
     path("", include("agreements.urls")),
+    path("", include("consents.urls")),
     path("me/", include("portal.urls")),
     path("me/", include("expenses.portal_urls")),
     path("", include("expenses.urls")),

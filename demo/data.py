@@ -207,6 +207,9 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
     from demo.seed_expenses import seed_expenses
 
     seed_expenses(users)
+    from demo.seed_consents import seed_consents
+
+    seed_consents(study=study, coordinator=coordinator)
     return SeedResult(study=study, users=users, totp=totp, created=True)
 
 

@@ -11,6 +11,7 @@ from portal.views import (
     payments,
     preferences,
 )
+from portal.views.consents import consent_detail, consent_revoke, consents
 
 app_name = "portal"
 
@@ -38,4 +39,7 @@ urlpatterns = [
         agreements.agreement_pdf_download,
         name="agreement_pdf",
     ),
+    path("consents/", consents, name="consents"),
+    path("consents/<uuid:public_id>/", consent_detail, name="consent"),
+    path("consents/<uuid:public_id>/revoke/", consent_revoke, name="consent_revoke"),
 ]

@@ -33,4 +33,10 @@ PAGES = {
         lambda r: {"public_id": expense_records.advance(r).public_id},
         PORTAL_OWNED,
     ),
+    "portal:consents": (None, PORTAL),
+    "portal:consent": (lambda r: {"public_id": r["consent_request"].public_id}, PORTAL_OWNED),
+    "portal:consent_revoke": (
+        lambda r: {"public_id": r["consent_request"].public_id},
+        PORTAL_OWNED,
+    ),
 }

@@ -71,5 +71,13 @@ PAGES = {
     "expenses:advance_receipt_file": (
         lambda r: {"public_id": expense_records.advance_receipt(r).public_id},
         RECEIPT,
+        RECEIPT,
+    ),
+    "consents:ledger": (lambda r: {"public_id": r["study"].public_id}, COORDINATION),
+    "consents:request_create": (lambda r: {"public_id": r["study"].public_id}, COORDINATION),
+    "consents:detail": (lambda r: {"public_id": r["consent_request"].public_id}, COORDINATION),
+    "consents:withdraw": (
+        lambda r: {"public_id": r["consent_request"].public_id},
+        COORDINATION_POST,
     ),
 }

@@ -114,6 +114,19 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
         "study": engagement.phase.study,
         "agreement": engagement.agreement_versions.order_by("-number").first(),
     }
+    from consents.services import consent_request
+
+    records["consent_request"] = consent_request(
+        engagement=engagement,
+        by=coordinator,
+        use="words",
+        purpose="A quote in the final report",
+        audience="public_report",
+        duration="publication",
+        publication="The final report",
+        attribution="anonymous",
+        honoraria=1,
+    )
     return {
         "anonymous": None,
         "consultant": consultant.user,
