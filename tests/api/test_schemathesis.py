@@ -204,6 +204,18 @@ def _fit_business_rules(case, real) -> None:
             body["study"] = real["study"]
         if body.get("phase") is not None:
             body["phase"] = real["phase"]
+    if case.method == "POST" and case.path == "/api/v1/consent-requests/":
+        # The engagement is real; a use "until" a day ends after today, one "for a
+        # publication" names it; a pseudonym only for a consultant who has one (the
+        # fuzzed engagement's consultant has none); honoraria need the card's rate.
+        body["engagement"] = real["engagement"]
+        if body.get("duration") == "until":
+            body["until"] = (today + timedelta(days=1 + pick % 365)).isoformat()
+        elif not str(body.get("publication", "")).strip():
+            body["publication"] = "Final report"
+        if body.get("attribution") == "pseudonym":
+            body["attribution"] = "anonymous"
+        body["honoraria"] = 0
     if case.method == "POST" and case.path.startswith(("/api/v1/claims/", "/api/v1/advances/")):
         _fit_expenses(case, body, real, past=past, pick=pick)
     if case.path in PREFERENCES:
