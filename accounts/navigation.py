@@ -28,6 +28,7 @@ STAFF = (
     ("engagements:review", _("Review")),
     ("engagements:disputes", _("Disputes")),
     ("engagements:contributions", _("All entries")),
+    ("meetings:list", _("Sessions")),
 )
 FINANCE = (
     ("payments:home", _("Payout batches")),
@@ -42,6 +43,7 @@ CONSULTANT = (
     ("portal:payments", _("Payments")),
     ("portal:receipts", _("Receipts")),
     ("portal:preferences", _("Preferences")),
+    ("portal:sessions", _("My sessions")),
 )
 
 

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "engagements",
     "payments",
     "portal",
+    "meetings",
     "api",
     "backups",
     "demo",

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("engagements.urls")),
     path("", include("consultants.urls")),
     path("me/", include("portal.urls")),
+    path("", include("meetings.urls")),
     path("finance/", include("payments.urls")),
     path("api/v1/", include("api.urls")),
     path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from portal.views import contributions, documents, home, log_hours, payments, preferences
+from portal.views import sessions as sessions_views
 
 app_name = "portal"
 
@@ -23,4 +24,15 @@ urlpatterns = [
     path("statements/prepare/", documents.statement_prepare, name="statement_prepare"),
     path("statements/status/", documents.statement_status, name="statement_status"),
     path("preferences/", preferences.preferences, name="preferences"),
+    path("sessions/", sessions_views.my_sessions, name="sessions"),
+    path(
+        "sessions/<uuid:public_id>/decline/",
+        sessions_views.session_decline,
+        name="session_decline",
+    ),
+    path(
+        "sessions/<uuid:public_id>/calendar.ics",
+        sessions_views.session_calendar,
+        name="session_calendar",
+    ),
 ]

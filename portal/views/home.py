@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from engagements.selectors import consultant_summary
+from meetings.selectors import next_invitation
 from portal.selectors import benefits_cap_status
 from portal.views.page import portal_page
 
@@ -58,6 +59,7 @@ def home(request):
         {
             "consultant": consultant,
             "summary": summary,
+            "next_session": next_invitation(consultant),
             "periods": periods,
             "chart": _month_chart(summary.by_month),
             "cap": benefits_cap_status(consultant, summary),
