@@ -67,9 +67,7 @@ class SessionForm(forms.Form):
         max_length=URL_MAX,
         required=False,
     )
-    pay_kind = forms.ChoiceField(
-        label=gettext_lazy("Paid as"), choices=Session.PayKind.choices
-    )
+    pay_kind = forms.ChoiceField(label=gettext_lazy("Paid as"), choices=Session.PayKind.choices)
     pay_quantity = AsciiDecimalField(
         label=gettext_lazy("Hours or honoraria paid"),
         help_text=gettext_lazy(

@@ -64,15 +64,15 @@ class Session(models.Model):
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     opens_on = models.DateField(_("opens on"), null=True, blank=True)
     closes_on = models.DateField(_("closes on"), null=True, blank=True)
-    instrument_url = models.URLField(
-        _("link to the questionnaire"), max_length=URL_MAX, blank=True
-    )
+    instrument_url = models.URLField(_("link to the questionnaire"), max_length=URL_MAX, blank=True)
     location = models.CharField(_("where"), max_length=LOCATION_MAX, blank=True)
     online_url = models.URLField(_("link to join online"), max_length=URL_MAX, blank=True)
     pay_kind = models.CharField(_("paid as"), max_length=16, choices=PayKind.choices)
     pay_quantity = models.DecimalField(
         _("hours or honoraria paid"),
-        help_text=_("Hours in quarter hours (at most 12); honoraria as a whole count (at most 10)."),
+        help_text=_(
+            "Hours in quarter hours (at most 12); honoraria as a whole count (at most 10)."
+        ),
         validators=[MinValueValidator(Decimal("0.25")), MaxValueValidator(MAX_PAY_HOURS)],
         **QUANTITY,
     )
@@ -213,7 +213,10 @@ class Reminder(AppendOnlyModel):
 
     class Outcome(models.TextChoices):
         SENT = "sent", _("Sent by e-mail")
-        CHANNEL_NOT_AVAILABLE = "channel_not_available", _("Not sent: that channel is not available yet")
+        CHANNEL_NOT_AVAILABLE = (
+            "channel_not_available",
+            _("Not sent: that channel is not available yet"),
+        )
         NO_CONTACT = "no_contact", _("Not sent: no way to reach them")
 
     invitation = models.ForeignKey(Invitation, on_delete=models.PROTECT, related_name="reminders")

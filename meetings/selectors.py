@@ -52,14 +52,12 @@ def consultant_invitations(consultant: Consultant, *, now=None) -> tuple[list, l
         "session__phase__study"
     )
     upcoming = list(
-        rows.filter(_upcoming_q(now)).order_by(
-            "session__starts_at", "session__opens_on", "id"
-        )
+        rows.filter(_upcoming_q(now)).order_by("session__starts_at", "session__opens_on", "id")
     )
     past = list(
-        rows.exclude(_upcoming_q(now)).order_by(
-            "-session__ends_at", "-session__closes_on", "-id"
-        )[:50]
+        rows.exclude(_upcoming_q(now)).order_by("-session__ends_at", "-session__closes_on", "-id")[
+            :50
+        ]
     )
     return upcoming, past
 
@@ -78,4 +76,3 @@ def next_invitation(consultant: Consultant, *, now=None) -> Invitation | None:
         .order_by("session__starts_at", "session__opens_on", "id")
         .first()
     )
-

@@ -132,9 +132,7 @@ def session_schedule(
         if not isinstance(closes_on, date) or isinstance(closes_on, datetime):
             raise ValidationFailed(_("Enter the day the round closes."), field="closes_on")
         if closes_on < opens_on:
-            raise ValidationFailed(
-                _("The round cannot close before it opens."), field="closes_on"
-            )
+            raise ValidationFailed(_("The round cannot close before it opens."), field="closes_on")
         if closes_on - opens_on > timedelta(days=366):
             raise ValidationFailed(_("A round lasts at most a year."), field="closes_on")
         url = _https_url(instrument_url, "instrument_url")
@@ -223,9 +221,7 @@ def session_invite(
         raise StateConflict(_("This session is cancelled."))
     if has_closed(s):
         raise StateConflict(_("This session is over; nobody can be invited to it now."))
-    wanted = list(
-        Engagement.objects.select_for_update().filter(pk__in=[e.pk for e in engagements])
-    )
+    wanted = list(Engagement.objects.select_for_update().filter(pk__in=[e.pk for e in engagements]))
     if not wanted:
         raise ValidationFailed(_("Choose at least one person to invite."), field="engagements")
     for engagement in wanted:
@@ -235,9 +231,7 @@ def session_invite(
                 field="engagements",
             )
         if engagement.status != Engagement.Status.ACTIVE:
-            raise ValidationFailed(
-                _("An ended engagement cannot be invited."), field="engagements"
-            )
+            raise ValidationFailed(_("An ended engagement cannot be invited."), field="engagements")
     existing = {
         i.engagement_id: i
         for i in Invitation.objects.select_for_update().filter(session=s, engagement__in=wanted)
@@ -339,7 +333,9 @@ def attendance_record(
     if len(rows) != len(set(attended_ids + absent_ids)) or any(
         i.session_id != s.pk for i in rows.values()
     ):
-        raise ValidationFailed(_("Someone chosen was not invited to this session."), field="attended")
+        raise ValidationFailed(
+            _("Someone chosen was not invited to this session."), field="attended"
+        )
     done_status = IS.COMPLETED if s.is_round else IS.ATTENDED
     done_action = actions.INVITATION_COMPLETED if s.is_round else actions.INVITATION_ATTENDED
     label = session_label(s)

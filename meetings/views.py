@@ -134,9 +134,7 @@ def session_invite(request, public_id):
     except DomainError as exc:
         status = show_error(form, exc)
         return _detail(request, session, invite_form=form, status=status)
-    messages.success(
-        request, _("%(count)s invited.") % {"count": len(invitations)}
-    )
+    messages.success(request, _("%(count)s invited.") % {"count": len(invitations)})
     return redirect("meetings:detail", public_id=session.public_id)
 
 

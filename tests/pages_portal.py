@@ -1,6 +1,7 @@
 """Portal pages: a consultant sees their own; staff have no portal (404)."""
 
 from tests.access_tables import PORTAL, PORTAL_OWNED
+from tests.meetings.records import invitation_kwargs
 
 PAGES = {
     "portal:home": (None, PORTAL),
@@ -22,4 +23,8 @@ PAGES = {
     # sees only their own years, and ?year= for a year not theirs is a 404.
     "portal:statement_status": (None, PORTAL),
     "portal:preferences": (None, PORTAL),
+    # Sessions and Delphi rounds: the owner's invitations only (tests/meetings/).
+    "portal:sessions": (None, PORTAL),
+    "portal:session_decline": (invitation_kwargs, PORTAL_OWNED),
+    "portal:session_calendar": (invitation_kwargs, PORTAL_OWNED),
 }

@@ -1,4 +1,5 @@
 from tests.access_tables import COORDINATION, LOGIN, MISSING, OK, REDIRECT, STAFF_ONLY
+from tests.meetings.records import session_kwargs
 
 # /studies/ sends staff straight to the dashboard of the only study.
 STAFF_REDIRECT = {**STAFF_ONLY, "coordinator": REDIRECT, "finance": REDIRECT, "admin": REDIRECT}
@@ -53,4 +54,12 @@ PAGES = {
     "engagements:import": (None, COORDINATION),
     "consultants:list": (None, STAFF_ONLY),
     "consultants:detail": (lambda r: {"public_id": r["consultant"].public_id}, STAFF_ONLY),
+    # Sessions and Delphi rounds (tests/meetings/): coordinators and admins.
+    "meetings:list": (None, COORDINATION),
+    "meetings:schedule": (None, COORDINATION),
+    "meetings:detail": (session_kwargs, COORDINATION),
+    "meetings:invite": (session_kwargs, COORDINATION_POST),
+    "meetings:attendance": (session_kwargs, COORDINATION_POST),
+    "meetings:cancel": (session_kwargs, COORDINATION),
+    "meetings:calendar": (session_kwargs, COORDINATION),
 }
