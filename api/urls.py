@@ -18,6 +18,7 @@ from api.views.engagements import (
     RateCardViewSet,
     StudyViewSet,
 )
+from api.views.meetings import InvitationViewSet, SessionViewSet
 from api.views.payments import PaymentViewSet, PayoutBatchViewSet
 
 app_name = "api"
@@ -35,6 +36,8 @@ router.register("payments", PaymentViewSet, basename="payment")
 router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("statements", StatementViewSet, basename="statement")
 router.register("tax-summaries", TaxSummaryViewSet, basename="tax-summary")
+router.register("sessions", SessionViewSet, basename="session")
+router.register("invitations", InvitationViewSet, basename="invitation")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
