@@ -21,6 +21,7 @@ from consultants.models import CapPeriod, Consultant, PayoutMethod, ReceiptName,
 from core.history import stamp
 from core.money import round_money
 from demo.accounts import enroll_totp
+from demo.seed_meetings import seed_meetings
 from engagements import actions as engagements_actions
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
 from engagements.rates import RATE_KIND_FOR
@@ -202,6 +203,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
             stamp(engagement, by=coordinator, action=engagements_actions.ENGAGEMENT_CREATED)
             engagement.save()
             _seed_contributions(rng, engagement, start, today, coordinator, coordinator2)
+    seed_meetings(coordinator=coordinator, river=consultants[0])
     return SeedResult(study=study, users=users, totp=totp, created=True)
 
 

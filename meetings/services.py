@@ -219,8 +219,8 @@ def session_invite(
     s = _lock_session(session)
     if s.status == Session.Status.CANCELLED:
         raise StateConflict(_("This session is cancelled."))
-    if has_closed(s):
-        raise StateConflict(_("This session is over; nobody can be invited to it now."))
+    # A session already over may still be given an invitation: someone who came
+    # without one is invited afterwards so their attendance can be recorded.
     wanted = list(Engagement.objects.select_for_update().filter(pk__in=[e.pk for e in engagements]))
     if not wanted:
         raise ValidationFailed(_("Choose at least one person to invite."), field="engagements")

@@ -104,7 +104,7 @@ def _detail(request, session, *, invite_form=None, attendance_form=None, status=
                 "engagement__consultant", "contribution"
             ).order_by("engagement__consultant__display_name", "id"),
             "invite_form": invite_form or InviteForm(candidates=candidates),
-            "can_invite": live and not services.has_closed(session) and candidates.exists(),
+            "can_invite": live and candidates.exists(),
             "attendance_form": attendance_form or AttendanceForm(open_invitations=open_invitations),
             "can_record": live and services.has_started(session) and open_invitations.exists(),
             "can_cancel": live

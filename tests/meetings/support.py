@@ -47,15 +47,7 @@ def invited(session, engagement, by):
 
 
 def past_meeting_invitation(engagement, by, **kwargs):
-    """An invitation to a meeting that ended an hour ago (scheduled back then)."""
+    """An invitation to a meeting that ended an hour ago."""
     kwargs.setdefault("starts_in", timedelta(hours=-3))
     s = meeting(engagement.phase, by, **kwargs)
-    return s, invited_even_if_over(s, engagement, by)
-
-
-def invited_even_if_over(session, engagement, by):
-    """Invitations happen before a session; for one already over, write the row as
-    the invite did then (the service refuses to invite to a session that is over)."""
-    from meetings.models import Invitation
-
-    return Invitation.objects.create(session=session, engagement=engagement, invited_by=by)
+    return s, invited(s, engagement, by)

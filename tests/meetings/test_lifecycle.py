@@ -32,9 +32,7 @@ def test_attendance_creates_submitted_contribution_priced_by_rate_card_and_paid_
     engagement, outsider_engagement, coordinator, coordinator2, finance
 ):
     session, inv = past_meeting_invitation(engagement, coordinator, qty="2")
-    other = invited_other = Invitation.objects.create(
-        session=session, engagement=outsider_engagement, invited_by=coordinator
-    )
+    other = invited_other = invited(session, outsider_engagement, coordinator)
     created = attendance_record(session=session, attended=[inv], absent=[other], by=coordinator)
 
     assert len(created) == 1
@@ -79,10 +77,7 @@ def test_bulk_attendance_creates_one_entry_each(engagement, coordinator):
         EngagementFactory(phase=engagement.phase, rate_card=engagement.rate_card) for _ in range(3)
     ]
     session, first = past_meeting_invitation(engagement, coordinator)
-    invitations = [first] + [
-        Invitation.objects.create(session=session, engagement=e, invited_by=coordinator)
-        for e in others
-    ]
+    invitations = [first] + [invited(session, e, coordinator) for e in others]
     created = attendance_record(session=session, attended=invitations, by=coordinator)
     assert len(created) == 4
     assert Contribution.objects.filter(status="submitted").count() == 4
@@ -100,9 +95,7 @@ def test_recording_twice_is_a_conflict_and_makes_no_second_entry(engagement, coo
 
 def test_a_failing_row_records_nobody(engagement, outsider_engagement, coordinator):
     session, inv = past_meeting_invitation(engagement, coordinator)
-    done = Invitation.objects.create(
-        session=session, engagement=outsider_engagement, invited_by=coordinator
-    )
+    done = invited(session, outsider_engagement, coordinator)
     attendance_record(session=session, attended=[done], by=coordinator)
     with pytest.raises(StateConflict):
         attendance_record(session=session, attended=[inv, done], by=coordinator)
@@ -200,6 +193,15 @@ def test_decline_of_a_cancelled_session_is_a_conflict(engagement, coordinator):
 
 
 # --- scheduling and inviting -------------------------------------------------------
+
+
+def test_someone_who_came_uninvited_is_invited_afterwards(
+    engagement, outsider_engagement, coordinator
+):
+    session, _inv = past_meeting_invitation(engagement, coordinator)
+    (late,) = session_invite(session=session, engagements=[outsider_engagement], by=coordinator)
+    (c,) = attendance_record(session=session, attended=[late], by=coordinator)
+    assert c.engagement == outsider_engagement
 
 
 def test_invite_only_active_engagements_of_the_phase(engagement, coordinator):
