@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
@@ -40,12 +41,14 @@ def invitations_visible_to(user: User | AnonymousUser) -> QuerySet[Invitation]:
     return base.filter(engagement__consultant=consultant)
 
 
-def _upcoming_q(now) -> Q:
+def _upcoming_q(now: datetime) -> Q:
     today = timezone.localdate(now)
     return Q(session__ends_at__gt=now) | Q(session__closes_on__gte=today)
 
 
-def consultant_invitations(consultant: Consultant, *, now=None) -> tuple[list, list]:
+def consultant_invitations(
+    consultant: Consultant, *, now: datetime | None = None
+) -> tuple[list[Invitation], list[Invitation]]:
     """(upcoming, past) invitations of ``consultant``, soonest first and latest first."""
     now = now or timezone.now()
     rows = Invitation.objects.filter(engagement__consultant=consultant).select_related(
@@ -62,7 +65,7 @@ def consultant_invitations(consultant: Consultant, *, now=None) -> tuple[list, l
     return upcoming, past
 
 
-def next_invitation(consultant: Consultant, *, now=None) -> Invitation | None:
+def next_invitation(consultant: Consultant, *, now: datetime | None = None) -> Invitation | None:
     """The next scheduled session the consultant has not declined (the home page's line)."""
     now = now or timezone.now()
     return (
