@@ -61,15 +61,17 @@ def due_reminders(now: datetime | None = None) -> list[Due]:
     ).exclude(reminders__kind=Reminder.Kind.DAY_BEFORE)
     due += [Due(i, Reminder.Kind.DAY_BEFORE) for i in meetings]
     rounds = waiting.filter(session__opens_on__lte=today, session__closes_on__gte=today)
+    closing = rounds.filter(session__closes_on__lte=today + timedelta(days=2))
+    # One e-mail at a time: a round that closes within two days gets only the closing one.
     due += [
         Due(i, Reminder.Kind.ROUND_OPEN)
-        for i in rounds.exclude(reminders__kind=Reminder.Kind.ROUND_OPEN)
+        for i in rounds.exclude(pk__in=closing.values("pk")).exclude(
+            reminders__kind=Reminder.Kind.ROUND_OPEN
+        )
     ]
     due += [
         Due(i, Reminder.Kind.ROUND_CLOSING)
-        for i in rounds.filter(session__closes_on__lte=today + timedelta(days=2)).exclude(
-            reminders__kind=Reminder.Kind.ROUND_CLOSING
-        )
+        for i in closing.exclude(reminders__kind=Reminder.Kind.ROUND_CLOSING)
     ]
     return due
 

@@ -115,6 +115,14 @@ def test_round_reminders_on_opening_and_two_days_before_closing(engagement, coor
     assert kinds == {"round_open", "round_closing"}
 
 
+def test_a_round_closing_soon_gets_one_reminder_not_two(engagement, coordinator):
+    r = delphi_round(engagement.phase, coordinator, opens_in=-3, days=4)
+    invited(r, engagement, coordinator)
+    assert send_due_reminders() == {"sent": 1}
+    assert Reminder.objects.get().kind == "round_closing"
+    assert send_due_reminders() == {}
+
+
 # --- ICS ---------------------------------------------------------------------------
 
 
