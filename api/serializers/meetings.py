@@ -23,6 +23,9 @@ class SessionSerializer(serializers.ModelSerializer):
     study = serializers.UUIDField(source="phase.study.public_id", read_only=True)
     phase = serializers.IntegerField(source="phase.id", read_only=True)
     pay_quantity = AsciiDecimalSerializerField(max_digits=7, decimal_places=2, read_only=True)
+    # Plain strings: blank when there is no link (a "uri" format would refuse "").
+    instrument_url = serializers.CharField(read_only=True)
+    online_url = serializers.CharField(read_only=True)
 
     class Meta:
         model = Session
