@@ -29,6 +29,7 @@ STAFF = (
     ("engagements:disputes", _("Disputes")),
     ("engagements:contributions", _("All entries")),
     ("expenses:advances", _("Advances")),
+    ("meetings:list", _("Sessions")),
 )
 FINANCE = (
     ("payments:home", _("Payout batches")),
@@ -45,6 +46,7 @@ CONSULTANT = (
     ("portal:preferences", _("Preferences")),
     ("portal:agreements", _("Agreements")),
     ("portal:consents", _("Requests")),
+    ("portal:sessions", _("My sessions")),
 )
 
 

@@ -21,6 +21,7 @@ from api.views.engagements import (
     StudyViewSet,
 )
 from api.views.expenses import AdvanceViewSet, ClaimViewSet
+from api.views.meetings import InvitationViewSet, SessionViewSet
 from api.views.payments import PaymentViewSet, PayoutBatchViewSet
 
 app_name = "api"
@@ -42,6 +43,8 @@ router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("claims", ClaimViewSet, basename="claim")
 router.register("advances", AdvanceViewSet, basename="advance")
 router.register("consent-requests", ConsentRequestViewSet, basename="consent-request")
+router.register("sessions", SessionViewSet, basename="session")
+router.register("invitations", InvitationViewSet, basename="invitation")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

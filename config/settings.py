@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "agreements",
     "portal",
     "consents",
+    "meetings",
     "api",
     "backups",
     "demo",
@@ -314,6 +315,9 @@ SPECTACULAR_SETTINGS = {
         "ContributionStatusEnum": "engagements.models.Contribution.Status",
         "ConsultantStatusEnum": "consultants.models.Consultant.Status",
         "EngagementStatusEnum": "engagements.models.Engagement.Status",
+        "SessionKindEnum": "meetings.models.Session.Kind",
+        "SessionStatusEnum": "meetings.models.Session.Status",
+        "InvitationStatusEnum": "meetings.models.Invitation.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

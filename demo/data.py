@@ -22,6 +22,9 @@ from core.history import stamp
 from core.money import round_money
 from demo.accounts import enroll_totp
 from demo.seed_agreements import seed_agreements, seed_scale_agreements
+from demo.seed_consents import seed_consents
+from demo.seed_expenses import seed_expenses
+from demo.seed_meetings import seed_meetings
 from engagements import actions as engagements_actions
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
 from engagements.rates import RATE_KIND_FOR
@@ -204,12 +207,9 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
             engagement.save()
             _seed_contributions(rng, engagement, start, today, coordinator, coordinator2)
     seed_agreements(study=study, coordinator=coordinator, coordinator2=coordinator2)
-    from demo.seed_expenses import seed_expenses
-
     seed_expenses(users)
-    from demo.seed_consents import seed_consents
-
     seed_consents(study=study, coordinator=coordinator)
+    seed_meetings(coordinator=coordinator, river=consultants[0])
     return SeedResult(study=study, users=users, totp=totp, created=True)
 
 

@@ -11,6 +11,7 @@ from portal.views import (
     payments,
     preferences,
 )
+from portal.views import sessions as sessions_views
 from portal.views.consents import consent_detail, consent_revoke, consents
 
 app_name = "portal"
@@ -42,4 +43,15 @@ urlpatterns = [
     path("consents/", consents, name="consents"),
     path("consents/<uuid:public_id>/", consent_detail, name="consent"),
     path("consents/<uuid:public_id>/revoke/", consent_revoke, name="consent_revoke"),
+    path("sessions/", sessions_views.my_sessions, name="sessions"),
+    path(
+        "sessions/<uuid:public_id>/decline/",
+        sessions_views.session_decline,
+        name="session_decline",
+    ),
+    path(
+        "sessions/<uuid:public_id>/calendar.ics",
+        sessions_views.session_calendar,
+        name="session_calendar",
+    ),
 ]

@@ -2,6 +2,7 @@
 
 from tests.access_tables import PORTAL, PORTAL_OWNED
 from tests.expenses import records as expense_records
+from tests.meetings.records import invitation_kwargs
 
 PAGES = {
     "portal:home": (None, PORTAL),
@@ -39,4 +40,8 @@ PAGES = {
         lambda r: {"public_id": r["consent_request"].public_id},
         PORTAL_OWNED,
     ),
+    # Sessions and Delphi rounds: the owner's invitations only (tests/meetings/).
+    "portal:sessions": (None, PORTAL),
+    "portal:session_decline": (invitation_kwargs, PORTAL_OWNED),
+    "portal:session_calendar": (invitation_kwargs, PORTAL_OWNED),
 }

@@ -1,5 +1,6 @@
 from tests.access_tables import COORDINATION, LOGIN, MISSING, OK, REDIRECT, STAFF_ONLY
 from tests.expenses import records as expense_records
+from tests.meetings.records import session_kwargs
 
 # /studies/ sends staff straight to the dashboard of the only study.
 STAFF_REDIRECT = {**STAFF_ONLY, "coordinator": REDIRECT, "finance": REDIRECT, "admin": REDIRECT}
@@ -71,7 +72,6 @@ PAGES = {
     "expenses:advance_receipt_file": (
         lambda r: {"public_id": expense_records.advance_receipt(r).public_id},
         RECEIPT,
-        RECEIPT,
     ),
     "consents:ledger": (lambda r: {"public_id": r["study"].public_id}, COORDINATION),
     "consents:request_create": (lambda r: {"public_id": r["study"].public_id}, COORDINATION),
@@ -80,4 +80,12 @@ PAGES = {
         lambda r: {"public_id": r["consent_request"].public_id},
         COORDINATION_POST,
     ),
+    # Sessions and Delphi rounds (tests/meetings/): coordinators and admins.
+    "meetings:list": (None, COORDINATION),
+    "meetings:schedule": (None, COORDINATION),
+    "meetings:detail": (session_kwargs, COORDINATION),
+    "meetings:invite": (session_kwargs, COORDINATION_POST),
+    "meetings:attendance": (session_kwargs, COORDINATION_POST),
+    "meetings:cancel": (session_kwargs, COORDINATION),
+    "meetings:calendar": (session_kwargs, COORDINATION),
 }

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from agreements.selectors import waiting_for as agreements_waiting_for
 from engagements.selectors import consultant_summary
+from meetings.selectors import next_invitation
 from portal.selectors import benefits_cap_status
 from portal.views.page import portal_page
 
@@ -59,6 +60,7 @@ def home(request):
         {
             "consultant": consultant,
             "summary": summary,
+            "next_session": next_invitation(consultant),
             "periods": periods,
             "chart": _month_chart(summary.by_month),
             "cap": benefits_cap_status(consultant, summary),

@@ -218,6 +218,23 @@ def _fit_business_rules(case, real) -> None:
         body["honoraria"] = 0
     if case.method == "POST" and case.path.startswith(("/api/v1/claims/", "/api/v1/advances/")):
         _fit_expenses(case, body, real, past=past, pick=pick)
+    if case.method == "POST" and case.path == "/api/v1/sessions/":
+        # A meeting has its times, a Delphi round its days and questionnaire link
+        # (https), and the pay fits its kind: rules between fields of one body.
+        body["phase"] = real["phase"]
+        body["title"] = "Session"
+        starts = timezone.now().replace(microsecond=0) + timedelta(days=1 + pick % 30)
+        if body.get("kind") == "delphi_round":
+            body.update(starts_at=None, ends_at=None)
+            body.update(opens_on=starts.date().isoformat())
+            body.update(closes_on=(starts.date() + timedelta(days=7)).isoformat())
+            body["instrument_url"] = "https://survey.example.org/r"
+        else:
+            body.update(opens_on=None, closes_on=None, instrument_url="")
+            body.update(starts_at=starts.isoformat())
+            body.update(ends_at=(starts + timedelta(hours=2)).isoformat())
+        body["online_url"] = "https://meet.example.org/x" if body.get("online_url") else ""
+        body["pay_quantity"] = "1.5" if body.get("pay_kind") == "hours" else "1"
     if case.path in PREFERENCES:
         if (
             body.get("payout_method") == "gift_card"
