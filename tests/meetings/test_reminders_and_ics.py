@@ -181,3 +181,15 @@ def test_text_escaping_and_folding():
     assert all(len(p.encode("utf-8")) <= 75 for p in parts)
     assert "".join(parts) == long
     assert re.fullmatch(r"[0-9]{8}", date(2026, 3, 1).strftime("%Y%m%d"))
+
+
+def test_the_payments_sweeper_sends_due_reminders_once(engagement, coordinator):
+    """The sweeper is the installation's one periodic process: it carries the reminders."""
+    session = meeting(engagement.phase, coordinator, starts_in=timedelta(hours=20))
+    invited(session, engagement, coordinator)
+    out = io.StringIO()
+    call_command("payments_sweep", stdout=out)
+    assert "1 reminder(s) sent." in out.getvalue()
+    assert len(mail.outbox) == 1
+    call_command("payments_sweep", stdout=io.StringIO())
+    assert len(mail.outbox) == 1

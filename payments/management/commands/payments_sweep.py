@@ -10,6 +10,8 @@ receipts of paid payments that have none rendered (a worker died before issuing 
 status 0: a sweep under way is finished first, a wait between sweeps ends at once.
 A sweep that fails on the database (restarting, unreachable, locked) is logged and
 tried again at the next turn, on a fresh connection, instead of ending the process.
+Each turn also sends the session and Delphi round reminders that are due
+(``meetings.reminders``; each is sent once): the sweeper is the one periodic process.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
+from meetings.reminders import send_due_reminders
 from payments.stripe.engine import sweep
 
 log = logging.getLogger("payments.sweep")
@@ -56,6 +59,7 @@ class Command(BaseCommand):
     def handle(self, *args, stale_seconds=None, every=None, **options):
         if every is None:
             self._report(sweep(stale_after=stale_seconds), quiet_when_idle=False)
+            self._send_reminders()
             return
         if not every > 0:
             raise CommandError("--every must be a number of seconds above 0")
@@ -96,6 +100,7 @@ class Command(BaseCommand):
                 )
             else:
                 self._report(result, quiet_when_idle=True)
+            self._send_reminders()
             self._waiting = True
             try:
                 if not self._stop:  # a signal may have come just before _waiting was set
@@ -104,6 +109,21 @@ class Command(BaseCommand):
                 return
             finally:
                 self._waiting = False
+
+    def _send_reminders(self):
+        """Session and Delphi round reminders that are due (each is sent once).
+
+        The sweeper is the installation's one periodic process, so it carries them
+        too; a failure here is logged and never stops the payments sweep.
+        """
+        try:
+            counts = send_due_reminders()
+        except DatabaseError as exc:
+            log.warning("reminders failed on the database (%s)", type(exc).__name__)
+            return
+        if counts:
+            self.stdout.write(f"{counts.get('sent', 0)} reminder(s) sent.")
+            self.stdout.flush()
 
     def _report(self, result, *, quiet_when_idle):
         if quiet_when_idle and not any(result.values()):
