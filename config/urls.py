@@ -20,7 +20,6 @@ urlpatterns = [
     path("", include("agreements.urls")),
     path("", include("consents.urls")),
     path("me/", include("portal.urls")),
-    path("me/", include("expenses.portal_urls")),
     path("", include("expenses.urls")),
     path("", include("meetings.urls")),
     path("finance/", include("payments.urls")),

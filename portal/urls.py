@@ -10,6 +10,7 @@ from portal.views import (
     log_hours,
     payments,
     preferences,
+    reimbursements,
 )
 from portal.views import sessions as sessions_views
 from portal.views.consents import consent_detail, consent_revoke, consents
@@ -40,6 +41,9 @@ urlpatterns = [
         agreements.agreement_pdf_download,
         name="agreement_pdf",
     ),
+    path("reimbursements/", reimbursements.reimbursements, name="reimbursements"),
+    path("reimbursements/new/", reimbursements.reimbursement_new, name="reimbursement_new"),
+    path("advances/<uuid:public_id>/", reimbursements.advance_detail, name="advance"),
     path("consents/", consents, name="consents"),
     path("consents/<uuid:public_id>/", consent_detail, name="consent"),
     path("consents/<uuid:public_id>/revoke/", consent_revoke, name="consent_revoke"),

@@ -28,9 +28,9 @@ PAGES = {
     "portal:agreement": (lambda r: {"public_id": r["agreement"].public_id}, PORTAL_OWNED),
     "portal:agreement_pdf": (lambda r: {"public_id": r["agreement"].public_id}, PORTAL_OWNED),
     # Claims and advances (expenses/): the owner's own; another's advance is a 404.
-    "expenses_portal:reimbursements": (None, PORTAL),
-    "expenses_portal:reimbursement_new": (None, PORTAL),
-    "expenses_portal:advance": (
+    "portal:reimbursements": (None, PORTAL),
+    "portal:reimbursement_new": (None, PORTAL),
+    "portal:advance": (
         lambda r: {"public_id": expense_records.advance(r).public_id},
         PORTAL_OWNED,
     ),

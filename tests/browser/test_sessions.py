@@ -33,11 +33,11 @@ def test_a_consultant_declines_a_session_on_a_phone(browser, live_server, client
         page.wait_for_url("**/me/sessions/")
         a11y.check(page)
         _no_sideways_scroll(page)
-        assert page.get_by_role("heading", name="Advisory meeting: Advisory meeting").is_visible()
+        assert page.get_by_role("heading", name="Advisory meeting: Spring advisory group").is_visible()
         calendar = page.get_by_role("link", name="Add to my calendar (.ics)")
         box = calendar.bounding_box()
         assert box is not None and box["x"] + box["width"] <= 360
-        page.get_by_role("link", name="Decline Advisory meeting").click()
+        page.get_by_role("link", name="Decline Spring advisory group").click()
         page.wait_for_url("**/decline/")
         a11y.check(page)
         _no_sideways_scroll(page)

@@ -42,7 +42,7 @@ def _claim_data(engagement, **overrides):
 
 
 def test_the_url_is_the_one_the_task_names():
-    assert reverse("expenses_portal:reimbursement_new") == NEW
+    assert reverse("portal:reimbursement_new") == NEW
 
 
 def test_the_form_takes_several_photos_or_pdfs_without_forcing_the_camera(
@@ -137,24 +137,24 @@ def test_another_consultant_cannot_see_the_claim_files_or_the_advance(
     for url in (
         reverse("expenses:claim_file", kwargs={"public_id": f.public_id}),
         reverse("expenses:advance_receipt_file", kwargs={"public_id": receipt.public_id}),
-        reverse("expenses_portal:advance", kwargs={"public_id": receipt.advance.public_id}),
+        reverse("portal:advance", kwargs={"public_id": receipt.advance.public_id}),
         reverse("portal:contribution", kwargs={"public_id": f.claim.contribution.public_id}),
     ):
         assert client.get(url).status_code == 404, url
-    listing = text(client.get(reverse("expenses_portal:reimbursements")))
+    listing = text(client.get(reverse("portal:reimbursements")))
     assert "Bus to the session" not in listing and "No claims yet." in listing
 
 
 def test_the_consultant_adds_a_receipt_to_their_advance(client, consultant, engagement):
     a = records.advance({"engagement": engagement, "consultant": consultant})
     client.force_login(consultant.user)
-    url = reverse("expenses_portal:advance", kwargs={"public_id": a.public_id})
+    url = reverse("portal:advance", kwargs={"public_id": a.public_id})
     response = client.post(url, {"amount": "11.00", "description": "Bus", "file": jpeg_with_gps()})
     assert response.status_code == 302
     assert a.receipts.get().amount == Decimal("11.00")
     page = client.get(url)
     assert "Bus to the session" in text(page)
-    listing = text(client.get(reverse("expenses_portal:reimbursements")))
+    listing = text(client.get(reverse("portal:reimbursements")))
     assert "Bus to the session" in listing
 
 

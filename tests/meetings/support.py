@@ -17,7 +17,7 @@ def meeting(phase, by, *, starts_in=timedelta(days=3), hours=2, pay_kind="honora
         phase=phase,
         by=by,
         kind=Session.Kind.ADVISORY_MEETING,
-        title="Advisory meeting",
+        title="Spring advisory group",
         description="Review of the plan",
         starts_at=starts,
         ends_at=starts + timedelta(hours=hours),

@@ -118,7 +118,7 @@ def test_consultants_list_only_their_own_invitations(
     mine = invited(records["session"], outsider_engagement, coordinator)
     listed = api["outsider"].get("/api/v1/invitations/").json()["results"]
     assert [r["public_id"] for r in listed] == [str(mine.public_id)]
-    assert listed[0]["session"]["title"] == "Advisory meeting"
+    assert listed[0]["session"]["title"] == "Spring advisory group"
     owner = api["consultant"].get("/api/v1/invitations/").json()["results"]
     assert [r["public_id"] for r in owner] == [str(records["invitation"].public_id)]
 

@@ -47,7 +47,7 @@ def test_attendance_creates_submitted_contribution_priced_by_rate_card_and_paid_
     assert c.kind == "honorarium" and c.quantity == Decimal("2.00")
     assert c.activity == Activity.MEETING
     assert c.date == timezone.localdate(session.starts_at)
-    assert "Advisory meeting" in c.description
+    assert "Spring advisory group" in c.description
     # The session is named in the entry's history.
     rows = list(c.history.order_by("history_id"))
     assert rows[-1].history_action == actions.CONTRIBUTION_FROM_SESSION

@@ -25,7 +25,7 @@ def test_my_sessions_shows_upcoming_with_decline_and_calendar(client, engagement
     invited(r, engagement, coordinator)
     client.force_login(engagement.consultant.user)
     page = client.get(reverse("portal:sessions")).content.decode()
-    assert "Advisory meeting" in page and "Delphi round 1" in page
+    assert "Spring advisory group" in page and "Delphi round 1" in page
     assert reverse("portal:session_decline", kwargs={"public_id": inv.public_id}) in page
     assert reverse("portal:session_calendar", kwargs={"public_id": inv.public_id}) in page
     assert "https://survey.example.org/r/1" in page  # the open round links its questionnaire
@@ -43,7 +43,7 @@ def test_another_consultant_sees_nothing_of_mine(client, engagement, outsider, c
     session = meeting(engagement.phase, coordinator)
     inv = invited(session, engagement, coordinator)
     client.force_login(outsider.user)
-    assert "Advisory meeting" not in client.get(reverse("portal:sessions")).content.decode()
+    assert "Spring advisory group" not in client.get(reverse("portal:sessions")).content.decode()
     for name in ("portal:session_decline", "portal:session_calendar"):
         url = reverse(name, kwargs={"public_id": inv.public_id})
         assert client.get(url).status_code == 404

@@ -27,7 +27,7 @@ def reimbursements(request):
     advances = selectors.advances_visible_to(user).prefetch_related("receipts")
     return render(
         request,
-        "expenses/portal_reimbursements.html",
+        "portal/reimbursements.html",
         {"claims": claims[:100], "advances": advances[:100]},
     )
 
@@ -70,7 +70,7 @@ def reimbursement_new(request):
             status = 400
     return render(
         request,
-        "expenses/portal_reimbursement_new.html",
+        "portal/reimbursement_new.html",
         {"form": form, "has_engagements": bool(engagements)},
         status=status,
     )
@@ -96,12 +96,12 @@ def advance_detail(request, public_id):
                 status = show_error(form, exc)
             else:
                 messages.success(request, _("The receipt was added."))
-                return redirect("expenses_portal:advance", public_id=advance.public_id)
+                return redirect("portal:advance", public_id=advance.public_id)
         else:
             status = 400
     return render(
         request,
-        "expenses/portal_advance.html",
+        "portal/advance.html",
         {
             "advance": advance,
             "receipts": list(advance.receipts.all()),
