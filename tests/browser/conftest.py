@@ -133,6 +133,26 @@ def phone(browser, live_server):
     assert not refused, "the Content-Security-Policy refused something:\n" + "\n".join(refused)
 
 
+@pytest.fixture
+def narrow_phone(browser, live_server):
+    """The narrowest phone screen Honora supports (360 px): a page, the CSP watched."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    context.route("**/*", _offline(live_server.url))
+    context.set_default_timeout(15_000)
+    refused = _watch_csp(context)
+    yield context.new_page()
+    context.close()
+    assert not refused, "the Content-Security-Policy refused something:\n" + "\n".join(refused)
+
+
+def assert_fits(page) -> None:
+    """Nothing on the page is wider than the screen: no sideways scrolling."""
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]"
+    )
+    assert max(widths[:2]) <= widths[2], f"wider than the screen on {page.url}: {widths}"
+
+
 class A11y:
     """Runs axe-core on a page and remembers every page it checked."""
 

@@ -7,27 +7,10 @@ import pytest
 
 from agreements.models import AgreementAcceptance
 from consultants.models import Consultant
-from tests.browser.conftest import _offline, _watch_csp, sign_in_with_session
+from tests.browser.conftest import assert_fits, sign_in_with_session
 from tests.factories import EngagementFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def narrow_phone(browser, live_server):
-    """The narrowest phone screen Honora supports."""
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
-    context.route("**/*", _offline(live_server.url))
-    context.set_default_timeout(15_000)
-    refused = _watch_csp(context)
-    yield context.new_page()
-    context.close()
-    assert not refused, "the Content-Security-Policy refused something:\n" + "\n".join(refused)
-
-
-def _no_sideways_scroll(page) -> None:
-    wide = page.evaluate("document.documentElement.scrollWidth")
-    assert wide <= 360, f"{page.url} is {wide}px wide on a 360px screen"
 
 
 def test_consultant_accepts_the_agreement_on_a_phone(narrow_phone, a11y, live_server, client):
@@ -40,13 +23,13 @@ def test_consultant_accepts_the_agreement_on_a_phone(narrow_phone, a11y, live_se
 
     page.goto(live_server.url + "/me/")
     a11y.check(page)
-    _no_sideways_scroll(page)
+    assert_fits(page)
     notice = page.locator("#agreement-waiting")
     assert "waiting for you" in notice.inner_text()
     notice.get_by_role("link", name="Read the agreement").click()
     page.wait_for_url(f"**/me/agreements/{version.public_id}/")
     a11y.check(page)
-    _no_sideways_scroll(page)
+    assert_fits(page)
     text = page.locator(".agreement-text").inner_text()
     assert "Instrument reviewer" in text and "$60.00 an hour" in text
     assert page.get_by_role("link", name="Download version 1 as a PDF").is_visible()
@@ -60,7 +43,7 @@ def test_consultant_accepts_the_agreement_on_a_phone(narrow_phone, a11y, live_se
 
     page.goto(live_server.url + "/me/agreements/")
     a11y.check(page)
-    _no_sideways_scroll(page)
+    assert_fits(page)
     assert "Accepted on" in page.locator("tbody tr").first.inner_text()
     page.goto(live_server.url + "/me/")
     assert page.locator("#agreement-waiting").count() == 0

@@ -13,7 +13,7 @@ from consents.selectors import standing_of
 from consents.services import consent_request
 from consultants.models import Consultant
 from engagements.models import Contribution
-from tests.browser.conftest import _offline, _watch_csp, sign_in_with_session
+from tests.browser.conftest import assert_fits, sign_in_with_session
 from tests.factories import EngagementFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,23 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LEGAL_NAME = "Zephyrine Quillfeather-Okonkwo"
 
 
-@pytest.fixture
-def narrow(browser, live_server):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
-    context.route("**/*", _offline(live_server.url))
-    context.set_default_timeout(15_000)
-    refused = _watch_csp(context)
-    yield context
-    context.close()
-    assert not refused, "the Content-Security-Policy refused something:\n" + "\n".join(refused)
-
-
-def _fits(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"{page.url} is {width} px wide on a 360 px screen"
-
-
-def test_grant_then_revoke_on_a_phone(narrow, a11y, live_server, client, settings):
+def test_grant_then_revoke_on_a_phone(narrow_phone, a11y, live_server, client, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     maria = UserFactory(email="maria@example.org", name="Maria", roles=["coordinator"])
     river_user = UserFactory(email="river@example.org", name="River", roles=["consultant"])
@@ -61,27 +45,27 @@ def test_grant_then_revoke_on_a_phone(narrow, a11y, live_server, client, setting
         honoraria=1,
     )
     base = live_server.url
-    sign_in_with_session(narrow, client, river_user, base)
-    page = narrow.new_page()
+    page = narrow_phone
+    sign_in_with_session(page.context, client, river_user, base)
 
     page.goto(base + "/me/")
     a11y.check(page)
-    _fits(page)
+    assert_fits(page)
     page.get_by_role("link", name="A request waits for your answer.").click()
     page.wait_for_url("**/me/consents/")
     a11y.check(page)
-    _fits(page)
+    assert_fits(page)
     page.get_by_role("link", name="Your words or a quote: A quote in the final report").click()
     page.wait_for_load_state("load")
     a11y.check(page)
-    _fits(page)
+    assert_fits(page)
     assert "Your pseudonym: Riv" in page.content()
     assert "Waiting for an answer" in page.content()
 
     page.get_by_role("button", name="Grant").click()
     page.wait_for_load_state("load")
     a11y.check(page)
-    _fits(page)
+    assert_fits(page)
     assert "You granted this use." in page.content()
     assert standing_of(request) == Standing.GRANTED
     assert Contribution.objects.filter(kind="honorarium", engagement=engagement).count() == 1
@@ -89,12 +73,12 @@ def test_grant_then_revoke_on_a_phone(narrow, a11y, live_server, client, setting
     page.get_by_role("link", name="Revoke").click()
     page.wait_for_url("**/revoke/")
     a11y.check(page)
-    _fits(page)
+    assert_fits(page)
     before = len(mail.outbox)
     page.get_by_role("button", name="Yes, revoke it").click()
     page.wait_for_load_state("load")
     a11y.check(page)
-    _fits(page)
+    assert_fits(page)
     content = page.content()
     assert "You revoked this use." in content
     assert "Revoked" in content

@@ -9,7 +9,7 @@ from PIL import Image
 
 from engagements.models import Contribution
 from expenses.models import ClaimFile
-from tests.browser.conftest import _offline, sign_in_with_session
+from tests.browser.conftest import assert_fits, sign_in_with_session
 from tests.factories import EngagementFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,45 +21,32 @@ def _receipt_photo() -> bytes:
     return out.getvalue()
 
 
-def _fits(page) -> None:
-    widths = page.evaluate(
-        "() => [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]"
-    )
-    assert max(widths[:2]) <= widths[2], f"wider than the screen on {page.url}: {widths}"
-
-
 def test_a_consultant_claims_a_reimbursement_with_a_photo_from_a_phone(
-    browser, live_server, client, consultant, a11y
+    narrow_phone, live_server, client, consultant, a11y
 ):
     EngagementFactory(consultant=consultant)
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
-    context.route("**/*", _offline(live_server.url))
-    context.set_default_timeout(15_000)
-    try:
-        sign_in_with_session(context, client, consultant.user, live_server.url)
-        page = context.new_page()
-        page.goto(live_server.url + "/me/")
-        page.get_by_role("link", name="Claim a reimbursement").click()
-        page.wait_for_url("**/me/reimbursements/new/")
-        a11y.check(page)
-        _fits(page)
+    page = narrow_phone
+    sign_in_with_session(page.context, client, consultant.user, live_server.url)
+    page.goto(live_server.url + "/me/")
+    page.get_by_role("link", name="Claim a reimbursement").click()
+    page.wait_for_url("**/me/reimbursements/new/")
+    a11y.check(page)
+    assert_fits(page)
 
-        page.get_by_label("Transport (bus, train, taxi, parking)").check()
-        page.get_by_label("Amount spent").fill("8.40")
-        page.get_by_label("What it was for (optional)").fill("Bus to the advisory meeting")
-        page.get_by_label("Receipts").set_input_files(
-            [{"name": "receipt.jpg", "mimeType": "image/jpeg", "buffer": _receipt_photo()}]
-        )
-        page.get_by_role("button", name="Send for approval").click()
-        page.wait_for_url("**/me/contributions/*/")
-        a11y.check(page)
-        _fits(page)
+    page.get_by_label("Transport (bus, train, taxi, parking)").check()
+    page.get_by_label("Amount spent").fill("8.40")
+    page.get_by_label("What it was for (optional)").fill("Bus to the advisory meeting")
+    page.get_by_label("Receipts").set_input_files(
+        [{"name": "receipt.jpg", "mimeType": "image/jpeg", "buffer": _receipt_photo()}]
+    )
+    page.get_by_role("button", name="Send for approval").click()
+    page.wait_for_url("**/me/contributions/*/")
+    a11y.check(page)
+    assert_fits(page)
 
-        body = page.locator("main").inner_text()
-        assert "Waiting for approval" in body
-        assert "Download photo 1" in body
-        c = Contribution.objects.get()
-        assert c.status == "submitted" and str(c.claimed_amount) == "8.40"
-        assert ClaimFile.objects.filter(claim__contribution=c).count() == 1
-    finally:
-        context.close()
+    body = page.locator("main").inner_text()
+    assert "Waiting for approval" in body
+    assert "Download photo 1" in body
+    c = Contribution.objects.get()
+    assert c.status == "submitted" and str(c.claimed_amount) == "8.40"
+    assert ClaimFile.objects.filter(claim__contribution=c).count() == 1
