@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from agreements.selectors import waiting_for as agreements_waiting_for
+from consents.selectors import pending_count as consents_pending
 from engagements.selectors import consultant_summary
 from meetings.selectors import next_invitation
 from portal.selectors import benefits_cap_status
@@ -65,5 +66,6 @@ def home(request):
             "chart": _month_chart(summary.by_month),
             "cap": benefits_cap_status(consultant, summary),
             "agreements_waiting": agreements_waiting_for(request.user),
+            "consents_waiting": consents_pending(consultant.pk),
         },
     )
