@@ -116,12 +116,16 @@ def run_sweeper(*args: str) -> str:
 def fresh_connections(monkeypatch):
     """The turns on which the loop asked for a fresh database connection.
 
+    The loop's reminders (``meetings.reminders``) are stubbed too: these tests have
+    no database, and what they prove is the loop's own handling of signals and errors.
+
     These tests stand a fake in for the sweep and touch no database; the loop's
     close_old_connections() would reach the connection an earlier test on this
     worker left open, which pytest-django refuses outside a database test.
     """
     turns = []
     monkeypatch.setattr(payments_sweep, "close_old_connections", lambda: turns.append(1))
+    monkeypatch.setattr(payments_sweep, "send_due_reminders", lambda: {})
     return turns
 
 
@@ -163,6 +167,30 @@ def test_a_database_error_does_not_end_the_sweeper(monkeypatch, caplog, fresh_co
     assert "Sweeper stopped." in output
     assert "sweep failed on the database (OperationalError)" in caplog.text
     assert "someone@example.org" not in caplog.text  # the class only, never the message
+
+
+def test_a_database_error_in_the_reminders_does_not_end_the_sweeper(
+    monkeypatch, caplog, fresh_connections
+):
+    calls = []
+
+    def sweep(stale_after=None):
+        calls.append(stale_after)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return NOTHING
+
+    def reminders():
+        raise OperationalError("connection to server lost; row (someone@example.org)")
+
+    monkeypatch.setattr(payments_sweep, "sweep", sweep)
+    monkeypatch.setattr(payments_sweep, "send_due_reminders", reminders)
+    with caplog.at_level(logging.WARNING, logger="payments.sweep"):
+        output = run_sweeper("--every", "0.01")
+    assert len(calls) == 2  # the sweeper went on to its next turn
+    assert "Sweeper stopped." in output
+    assert "reminders failed on the database (OperationalError)" in caplog.text
+    assert "someone@example.org" not in caplog.text
 
 
 def test_every_must_be_above_zero():

@@ -100,7 +100,8 @@ class Command(BaseCommand):
                 )
             else:
                 self._report(result, quiet_when_idle=True)
-            self._send_reminders()
+            if not self._stop:  # a stop asked for during the sweep is not delayed
+                self._send_reminders()
             self._waiting = True
             try:
                 if not self._stop:  # a signal may have come just before _waiting was set
