@@ -36,6 +36,7 @@ def seed_payees(
     from consultants.models import Consultant, PayoutMethod, TaxForm
     from demo.accounts import enroll_totp
     from engagements.models import Contribution, Engagement, Phase, Rate, RateCard, Study
+    from engagements.paydates import promised_pay_date
     from payments.models import StripeAccount
 
     def user(email, role):
@@ -103,6 +104,9 @@ def seed_payees(
                 logged_by=coordinator,
                 approved_by=finance2,
                 approved_at=now,
+                promised_pay_date=promised_pay_date(
+                    study=study, approved_on=timezone.localdate(now)
+                ),
             )
             for i, e in enumerate(engagements)
         ]

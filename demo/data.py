@@ -29,6 +29,7 @@ from engagements import actions as engagements_actions
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
 from engagements.rates import RATE_KIND_FOR
 from engagements.services.contributions import contribution_create
+from engagements.paydates import promised_pay_date
 from engagements.services.engagements import rate_add, study_create
 from engagements.services.reviews import contribution_approve, contribution_reject
 from payments.stripe.accounts import stripe_account_save
@@ -342,6 +343,7 @@ def seed_scale(*, consultants: int, seed: int = 7) -> int:
         return (in_force[-1] if in_force else of_kind[0]).amount
 
     now = timezone.now()
+    promised = promised_pay_date(study=study, approved_on=timezone.localdate(now))
     rows = []
     for engagement in engagements:
         for week in range(52):
@@ -362,6 +364,7 @@ def seed_scale(*, consultants: int, seed: int = 7) -> int:
                     submitted_at=now,
                     approved_by=coordinator2,
                     approved_at=now,
+                    promised_pay_date=promised,
                 )
             )
     bulk_create_with_history(

@@ -24,6 +24,19 @@ from core.money import MONEY_FIELD as MONEY
 
 QUANTITY = {"max_digits": 7, "decimal_places": 2}
 
+TIME_TO_PAY_MAX_DAYS = 60
+
+
+def default_time_to_pay_days() -> int:
+    """The organisation's target (TIME_TO_PAY_TARGET_DAYS), within a study's bounds."""
+    return max(1, min(settings.TIME_TO_PAY_TARGET_DAYS, TIME_TO_PAY_MAX_DAYS))
+
+
+class PayCalendar(models.TextChoices):
+    NONE = "none", _("No batch days (the target alone)")
+    WEEKLY = "weekly", _("Weekly, on chosen weekdays")
+    MONTHLY = "monthly", _("Monthly, on chosen days of the month")
+
 
 class Activity(models.TextChoices):
     WORK = "work", _("Work")
@@ -45,6 +58,18 @@ class Study(models.Model):
         help_text=_("No hourly rate in this study may go below this."),
         **MONEY,
     )
+    time_to_pay_days = models.PositiveSmallIntegerField(
+        _("time-to-pay target in days"),
+        default=default_time_to_pay_days,
+        help_text=_("Approved work is paid within this many days."),
+    )
+    pay_calendar = models.CharField(
+        _("payout calendar"), max_length=8, choices=PayCalendar.choices, default=PayCalendar.NONE
+    )
+    # The batch days, comma-separated: weekdays 0 (Monday) to 6 for a weekly calendar,
+    # days of the month 1 to 28 for a monthly one; empty without a calendar. A string
+    # rather than an array so SQLite and PostgreSQL hold it alike (engagements.paydates).
+    pay_days = models.CharField(_("batch days"), max_length=90, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords(bases=[HistoryActionMixin])
@@ -53,6 +78,20 @@ class Study(models.Model):
         verbose_name_plural = _("studies")
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(
+                name="study_time_to_pay_bounded",
+                condition=Q(time_to_pay_days__gte=1)
+                & Q(time_to_pay_days__lte=TIME_TO_PAY_MAX_DAYS),
+            ),
+            models.CheckConstraint(
+                name="study_pay_calendar_days",
+                condition=(Q(pay_calendar="none") & Q(pay_days=""))
+                | (Q(pay_calendar="weekly") & Q(pay_days__regex=r"^[0-6](,[0-6])*$"))
+                | (
+                    Q(pay_calendar="monthly")
+                    & Q(pay_days__regex=r"^([1-9]|1[0-9]|2[0-8])(,([1-9]|1[0-9]|2[0-8]))*$")
+                ),
+            ),
             models.CheckConstraint(
                 name="study_floor_not_negative", condition=Q(hourly_rate_floor__gte=0)
             ),
@@ -66,6 +105,13 @@ class Study(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def batch_days(self) -> tuple[int, ...]:
+        """The calendar's days as numbers (see ``pay_days``); empty without a calendar."""
+        if self.pay_calendar == PayCalendar.NONE or not self.pay_days:
+            return ()
+        return tuple(sorted({int(part) for part in self.pay_days.split(",")}))
 
 
 DEFAULT_PHASES = (
@@ -257,6 +303,9 @@ class Contribution(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    # Set when the entry is approved (engagements.paydates) and kept when a payment that
+    # held it is cancelled or fails: a promise that slipped stays on record as slipped.
+    promised_pay_date = models.DateField(_("promised pay date"), null=True, blank=True)
     rejected_reason = models.TextField(_("reason it was returned"), blank=True)
     adjusts = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="adjustments"

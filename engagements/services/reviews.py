@@ -18,6 +18,7 @@ from core.history import stamp
 from core.money import format_money, round_money
 from engagements import actions
 from engagements.models import Contribution, Rate
+from engagements.paydates import promised_pay_date
 from engagements.rates import RATE_KIND_FOR, rate_in_force
 from engagements.services.checks import (
     Kind,
@@ -180,6 +181,9 @@ def contribution_approve(
     c.status = Status.APPROVED
     c.approved_by = by
     c.approved_at = timezone.now()
+    c.promised_pay_date = promised_pay_date(
+        study=c.engagement.phase.study, approved_on=timezone.localdate(c.approved_at)
+    )
     if over:
         stamp(
             c,
