@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "demo",
     "ops",
     "expenses",
+    "promises",
 ]
 
 MIDDLEWARE = [
@@ -461,6 +462,8 @@ TAX_FORM_ORG_THRESHOLD = (
 )
 HOURLY_RATE_FLOOR = env_decimal("HOURLY_RATE_FLOOR", "57.00", minimum=Decimal("0"))
 TIME_TO_PAY_TARGET_DAYS = env_int("TIME_TO_PAY_TARGET_DAYS", 14, minimum=1)
+# How many days before a promised pay date a blocked payment is reported (promises/).
+PAY_SLIP_WARNING_DAYS = env_int("PAY_SLIP_WARNING_DAYS", 2, minimum=0, maximum=30)
 
 # Bounds on every number people type (read through core.limits): far above what a
 # real study records, low enough that no sum of accepted values overflows a column.

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Mod
 from django.db.models.lookups import Exact
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -405,6 +406,15 @@ class Contribution(models.Model):
     @property
     def is_adjustment(self) -> bool:
         return self.adjusts_id is not None
+
+    @property
+    def promise_open(self) -> bool:
+        """Approved, not paid yet, with a promised pay date to show."""
+        return self.status == self.Status.APPROVED and self.promised_pay_date is not None
+
+    @property
+    def promise_late(self) -> bool:
+        return self.promise_open and self.promised_pay_date < timezone.localdate()
 
     @property
     def is_locked(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
@@ -38,7 +39,7 @@ def longest_gap(*, kind: str, days: Iterable[int]) -> int:
     if kind == PayCalendar.NONE or not ordered:
         return 0
     cycle = 7 if kind == PayCalendar.WEEKLY else LONGEST_MONTH
-    gaps = [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(ordered)]
     gaps.append(cycle - ordered[-1] + ordered[0])
     return max(gaps)
 

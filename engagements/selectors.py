@@ -578,3 +578,37 @@ def week_logged_hours(
     return {
         (r["engagement_id"], r["date"]): r["hours"] for r in cast("Iterable[dict[str, Any]]", rows)
     }
+
+
+@dataclass(frozen=True)
+class NextPayment:
+    """The soonest promised payment: approved, unpaid work promised for ``on``."""
+
+    on: date
+    amount: Decimal
+    currency: str
+
+
+def next_promised_payment(consultant: Consultant) -> NextPayment | None:
+    """The approved, unpaid work whose promise is soonest, summed for that date.
+
+    One query: the sums per (promised date, currency), soonest first.
+    """
+    rows = (
+        Contribution.objects.filter(
+            engagement__consultant=consultant,
+            status=Contribution.Status.APPROVED,
+            promised_pay_date__isnull=False,
+        )
+        .values("promised_pay_date", "engagement__phase__study__currency")
+        .annotate(total=Sum("amount"))
+        .order_by("promised_pay_date", "engagement__phase__study__currency")
+    )
+    for row in cast("Iterable[dict[str, Any]]", rows):
+        if row["total"] and row["total"] > 0:
+            return NextPayment(
+                on=row["promised_pay_date"],
+                amount=round_money(row["total"]),
+                currency=row["engagement__phase__study__currency"],
+            )
+    return None

@@ -122,6 +122,7 @@ class ContributionSerializer(serializers.ModelSerializer):
             "approved_by",
             "submitted_at",
             "approved_at",
+            "promised_pay_date",
             "rejected_reason",
             "adjusts",
             "reason",

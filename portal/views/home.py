@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from agreements.selectors import waiting_for as agreements_waiting_for
 from consents.selectors import pending_count as consents_pending
-from engagements.selectors import consultant_summary
+from engagements.selectors import consultant_summary, next_promised_payment
 from meetings.selectors import next_invitation
 from portal.selectors import benefits_cap_status
 from portal.views.page import portal_page
@@ -67,5 +67,6 @@ def home(request):
             "cap": benefits_cap_status(consultant, summary),
             "agreements_waiting": agreements_waiting_for(request.user),
             "consents_waiting": consents_pending(consultant.pk),
+            "next_payment": next_promised_payment(consultant),
         },
     )

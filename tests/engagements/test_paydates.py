@@ -4,7 +4,9 @@ from datetime import date, timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from engagements.models import PayCalendar, Study
 from engagements.paydates import (

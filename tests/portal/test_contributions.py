@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from engagements.models import Contribution, Dispute
 from engagements.services.contributions import (
@@ -50,7 +52,12 @@ def test_each_entry_shows_rate_amount_and_status(consultant_client, two_phases):
     rows = tables(response)[LIST][1:]
     assert len(rows) == 3
     by_quantity = {r[3]: r for r in rows}
-    assert by_quantity["2 hours"][4:] == ["$60.00 an hour", "$120.00", "Approved"]
+    assert by_quantity["2 hours"][4:6] == ["$60.00 an hour", "$120.00"]
+    # approved and not paid yet: the status says by when it will be paid
+    promised = timezone.localdate() + timedelta(days=two_phases["phase"].study.time_to_pay_days)
+    assert by_quantity["2 hours"][6] == "ApprovedPaid by " + date_format(
+        promised, "MONTH_DAY_FORMAT"
+    )
     # waiting for approval: an estimate at today's rate, said to be one
     assert by_quantity["1.5 hours"][4:] == [
         "$60.00 an hour (expected)",

@@ -126,6 +126,7 @@ def fresh_connections(monkeypatch):
     turns = []
     monkeypatch.setattr(payments_sweep, "close_old_connections", lambda: turns.append(1))
     monkeypatch.setattr(payments_sweep, "send_due_reminders", lambda: {})
+    monkeypatch.setattr(payments_sweep, "promises_check", lambda: {})
     return turns
 
 
@@ -190,6 +191,30 @@ def test_a_database_error_in_the_reminders_does_not_end_the_sweeper(
     assert len(calls) == 2  # the sweeper went on to its next turn
     assert "Sweeper stopped." in output
     assert "reminders failed on the database (OperationalError)" in caplog.text
+    assert "someone@example.org" not in caplog.text
+
+
+def test_a_database_error_in_the_promise_check_does_not_end_the_sweeper(
+    monkeypatch, caplog, fresh_connections
+):
+    calls = []
+
+    def sweep(stale_after=None):
+        calls.append(stale_after)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return NOTHING
+
+    def check():
+        raise OperationalError("connection to server lost; row (someone@example.org)")
+
+    monkeypatch.setattr(payments_sweep, "sweep", sweep)
+    monkeypatch.setattr(payments_sweep, "promises_check", check)
+    with caplog.at_level(logging.WARNING, logger="payments.sweep"):
+        output = run_sweeper("--every", "0.01")
+    assert len(calls) == 2
+    assert "Sweeper stopped." in output
+    assert "promise check failed on the database (OperationalError)" in caplog.text
     assert "someone@example.org" not in caplog.text
 
 

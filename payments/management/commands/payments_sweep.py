@@ -26,6 +26,7 @@ from django.db import DatabaseError, close_old_connections
 
 from meetings.reminders import send_due_reminders
 from payments.stripe.engine import sweep
+from promises.services import promises_check
 
 log = logging.getLogger("payments.sweep")
 
@@ -60,6 +61,7 @@ class Command(BaseCommand):
         if every is None:
             self._report(sweep(stale_after=stale_seconds), quiet_when_idle=False)
             self._send_reminders()
+            self._check_promises()
             return
         if not every > 0:
             raise CommandError("--every must be a number of seconds above 0")
@@ -102,6 +104,8 @@ class Command(BaseCommand):
                 self._report(result, quiet_when_idle=True)
             if not self._stop:  # a stop asked for during the sweep is not delayed
                 self._send_reminders()
+            if not self._stop:
+                self._check_promises()
             self._waiting = True
             try:
                 if not self._stop:  # a signal may have come just before _waiting was set
@@ -124,6 +128,20 @@ class Command(BaseCommand):
             return
         if counts:
             self.stdout.write(f"{counts.get('sent', 0)} reminder(s) sent.")
+            self.stdout.flush()
+
+    def _check_promises(self):
+        """Slip notices for promised pay dates about to slip (each is told once).
+
+        Like the reminders: a database failure is logged and never stops the sweep.
+        """
+        try:
+            counts = promises_check()
+        except DatabaseError as exc:
+            log.warning("promise check failed on the database (%s)", type(exc).__name__)
+            return
+        if counts:
+            self.stdout.write(f"{sum(counts.values())} slip notice(s) sent.")
             self.stdout.flush()
 
     def _report(self, result, *, quiet_when_idle):
