@@ -27,9 +27,9 @@ from demo.seed_expenses import seed_expenses
 from demo.seed_meetings import seed_meetings
 from engagements import actions as engagements_actions
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
+from engagements.paydates import promised_pay_date
 from engagements.rates import RATE_KIND_FOR
 from engagements.services.contributions import contribution_create
-from engagements.paydates import promised_pay_date
 from engagements.services.engagements import rate_add, study_create
 from engagements.services.reviews import contribution_approve, contribution_reject
 from payments.stripe.accounts import stripe_account_save

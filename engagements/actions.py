@@ -5,6 +5,9 @@ from django.utils.translation import gettext_lazy as _
 from core.history import Action
 
 STUDY_CREATED = Action("study.created", _("created this study"))
+STUDY_PAY_CALENDAR_SET = Action(
+    "study.pay_calendar_set", _("set this study's payout calendar and time-to-pay target")
+)
 PHASE_CREATED = Action("phase.created", _("created this phase"))
 RATECARD_CREATED = Action("ratecard.created", _("created this rate card"))
 RATE_ADDED = Action("rate.added", _("added this rate"))

@@ -16,7 +16,15 @@ from consultants.models import Consultant
 from core.files import PrivateUploadField
 from core.forms import PhaseChoiceField
 from core.numbers import AsciiDecimalField
-from engagements.models import Activity, Contribution, Engagement, Phase, RateCard, Study
+from engagements.models import (
+    Activity,
+    Contribution,
+    Engagement,
+    PayCalendar,
+    Phase,
+    RateCard,
+    Study,
+)
 
 # --- receipts ---------------------------------------------------------------------
 
@@ -370,3 +378,79 @@ class ImportForm(forms.Form):
         help_text=gettext_lazy("In your spreadsheet choose File, Save as, CSV UTF-8."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
+
+
+WEEKDAYS = (
+    ("0", gettext_lazy("Monday")),
+    ("1", gettext_lazy("Tuesday")),
+    ("2", gettext_lazy("Wednesday")),
+    ("3", gettext_lazy("Thursday")),
+    ("4", gettext_lazy("Friday")),
+    ("5", gettext_lazy("Saturday")),
+    ("6", gettext_lazy("Sunday")),
+)
+
+
+class PayCalendarForm(forms.Form):
+    """The study's time-to-pay target and batch days (engagements.paydates)."""
+
+    time_to_pay_days = forms.IntegerField(
+        label=gettext_lazy("Time-to-pay target, in days"),
+        help_text=gettext_lazy("Approved work is paid within this many days (1 to 60)."),
+        min_value=1,
+        max_value=60,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    calendar = forms.ChoiceField(
+        label=gettext_lazy("Payout calendar"),
+        choices=PayCalendar.choices,
+        widget=forms.RadioSelect,
+    )
+    weekdays = forms.MultipleChoiceField(
+        label=gettext_lazy("Batch weekdays (for a weekly calendar)"),
+        choices=WEEKDAYS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    monthdays = forms.CharField(
+        label=gettext_lazy("Batch days of the month (for a monthly calendar)"),
+        help_text=gettext_lazy("Numbers from 1 to 28, separated by commas: 1, 15"),
+        required=False,
+        max_length=90,
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Why it changes"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_monthdays(self) -> list[int]:
+        raw = self.cleaned_data.get("monthdays") or ""
+        days = []
+        for part in raw.replace(";", ",").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isdigit() or not 1 <= int(part) <= 28:
+                raise forms.ValidationError(
+                    _("Write days from 1 to 28, separated by commas (every month has them).")
+                )
+            days.append(int(part))
+        return days
+
+    def chosen_days(self) -> list[int]:
+        if self.cleaned_data["calendar"] == PayCalendar.WEEKLY:
+            return [int(d) for d in self.cleaned_data.get("weekdays") or []]
+        if self.cleaned_data["calendar"] == PayCalendar.MONTHLY:
+            return self.cleaned_data.get("monthdays") or []
+        return []
+
+    @classmethod
+    def initial_for(cls, study: Study) -> dict[str, object]:
+        days = [str(d) for d in study.batch_days]
+        return {
+            "time_to_pay_days": study.time_to_pay_days,
+            "calendar": study.pay_calendar,
+            "weekdays": days if study.pay_calendar == PayCalendar.WEEKLY else [],
+            "monthdays": ", ".join(days) if study.pay_calendar == PayCalendar.MONTHLY else "",
+        }

@@ -7,6 +7,11 @@ app_name = "engagements"
 urlpatterns = [
     path("studies/", studies.dashboard, name="dashboard"),
     path("studies/<uuid:public_id>/", studies.study_dashboard, name="study_dashboard"),
+    path(
+        "studies/<uuid:public_id>/pay-calendar/",
+        studies.study_pay_calendar,
+        name="study_pay_calendar",
+    ),
     path("engagements/new/", studies.engagement_create, name="engagement_create"),
     path("engagements/<uuid:public_id>/", studies.engagement_detail, name="engagement_detail"),
     path("log/", week.log_start, name="log"),

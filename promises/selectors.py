@@ -122,7 +122,7 @@ def slips_due(*, today: date, study: Study | None = None) -> list[Slip]:
     return sorted(found.values(), key=lambda s: (s.promised_date, s.consultant.pk, s.reason))
 
 
-def open_slips(*, study: Study, today: date) -> list[SlipNotice]:
+def open_slips(*, study: Study) -> list[SlipNotice]:
     """Notices sent whose work is still approved and unpaid (the dashboard's list)."""
     return list(
         SlipNotice.objects.filter(

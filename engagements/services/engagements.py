@@ -15,7 +15,16 @@ from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.history import stamp
 from core.money import round_money
 from engagements import actions
-from engagements.models import DEFAULT_PHASES, Activity, Engagement, Phase, Rate, RateCard, Study
+from engagements.models import (
+    DEFAULT_PHASES,
+    Activity,
+    Engagement,
+    PayCalendar,
+    Phase,
+    Rate,
+    RateCard,
+    Study,
+)
 from engagements.rates import QUARTER
 from engagements.services.checks import MAX_AMOUNT, checked_decimal, in_cents
 
@@ -48,6 +57,49 @@ def study_create(
         stamp(phase, by=by, action=actions.PHASE_CREATED)
         phase.save()
     return study
+
+
+@transaction.atomic
+def study_set_pay_calendar(
+    *,
+    study: Study,
+    by: User,
+    time_to_pay_days: int,
+    calendar: str,
+    days: list[int],
+    reason: str,
+) -> Study:
+    """Set the study's batch days and time-to-pay target (finance and admin).
+
+    Promises already made stay as they were; work approved from now on is promised
+    by the new calendar (``engagements.paydates``).
+    """
+    from accounts.roles import ADMIN, FINANCE
+    from engagements.paydates import calendar_problem
+
+    if not (by.has_role(FINANCE, ADMIN) or by.is_superuser):
+        raise NotAllowed(_("Only finance or an administrator sets the payout calendar."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why the calendar changes."), field="reason")
+    if calendar not in PayCalendar.values:
+        raise ValidationFailed(_("Choose a kind of calendar."), field="calendar")
+    days = sorted(set(days)) if calendar != PayCalendar.NONE else []
+    problem = calendar_problem(kind=calendar, days=days, target_days=time_to_pay_days)
+    if problem:
+        field = (
+            "time_to_pay_days"
+            if not 1 <= time_to_pay_days <= 60
+            else ("weekdays" if calendar == PayCalendar.WEEKLY else "monthdays")
+        )
+        raise ValidationFailed(problem, field=field)
+    s = Study.objects.select_for_update().get(pk=study.pk)
+    s.time_to_pay_days = time_to_pay_days
+    s.pay_calendar = calendar
+    s.pay_days = ",".join(str(d) for d in days)
+    stamp(s, by=by, action=actions.STUDY_PAY_CALENDAR_SET, reason=reason)
+    s.save(update_fields=["time_to_pay_days", "pay_calendar", "pay_days"])
+    return s
 
 
 @transaction.atomic

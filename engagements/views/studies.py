@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import coordinator_required, get_visible_or_404, staff_required
+from accounts.roles import ADMIN, FINANCE
 from agreements.selectors import latest_versions
 from consultants.models import Consultant
 from consultants.selectors import consultants_visible_to
-from core.errors import StateConflict, ValidationFailed
+from core.errors import DomainError, StateConflict, ValidationFailed
 from core.forms import show_error
 from core.history import history_entries
 from engagements import selectors
-from engagements.forms import EngagementForm
+from engagements.forms import EngagementForm, PayCalendarForm
 from engagements.models import Engagement, Study
 from engagements.services import engagements as engagements_services
 from engagements.views.common import PAGE_SIZE, coordinates
+from promises import selectors as promise_selectors
 
 
 @staff_required
@@ -39,7 +43,57 @@ def study_dashboard(request, public_id):
         {
             "d": selectors.study_dashboard(study),
             "can_coordinate": coordinates(request.user),
+            "slips": promise_selectors.open_slips(study=study),
+            "time_to_pay": promise_selectors.distribution(
+                promise_selectors.payment_times(study=study)
+            ),
+            "today": timezone.localdate(),
         },
+    )
+
+
+def _sets_pay_calendar(user) -> bool:
+    return user.has_role(FINANCE, ADMIN) or user.is_superuser
+
+
+@staff_required
+def study_pay_calendar(request, public_id):
+    """The study's batch days and time-to-pay target: finance and admin set them,
+    coordinators see them."""
+    study = get_visible_or_404(Study.objects.all(), public_id=public_id)
+    can_set = _sets_pay_calendar(request.user)
+    status = 200
+    form = PayCalendarForm(initial=PayCalendarForm.initial_for(study))
+    if request.method == "POST":
+        if not can_set:
+            raise PermissionDenied
+        form = PayCalendarForm(request.POST)
+        if form.is_valid():
+            try:
+                engagements_services.study_set_pay_calendar(
+                    study=study,
+                    by=request.user,
+                    time_to_pay_days=form.cleaned_data["time_to_pay_days"],
+                    calendar=form.cleaned_data["calendar"],
+                    days=form.chosen_days(),
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                status = show_error(form, exc)
+            else:
+                messages.success(request, _("The payout calendar is saved."))
+                return redirect("engagements:study_pay_calendar", public_id=study.public_id)
+        else:
+            status = 400
+    return render(
+        request,
+        "engagements/pay_calendar.html",
+        {
+            "study": study,
+            "form": form if can_set else None,
+            "history": history_entries(study, viewer=request.user),
+        },
+        status=status,
     )
 
 
