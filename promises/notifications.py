@@ -30,7 +30,7 @@ NOTHING_NEEDED = gettext_noop(
     "Nothing is needed from you: the team is working on it and will pay you as soon as it can."
 )
 # What the consultant can do, when they can do something (reason -> (words, portal URL)).
-CONSULTANT_ACTIONS = {
+CONSULTANT_ACTIONS: dict[str, tuple[str, str]] = {
     SlipReason.AGREEMENT_NOT_ACCEPTED: (
         gettext_noop("Accept your agreement:"),
         "portal:agreements",
@@ -57,7 +57,7 @@ def site() -> str:
 
 
 def staff_reason(reason: str) -> str:
-    words = {
+    words: dict[str, str] = {
         SlipReason.W9_MISSING: _("the payment needs a W-9 that is not on file"),
         SlipReason.ACCOUNT_NOT_READY: _("the consultant's direct deposit is not set up"),
         SlipReason.BENEFITS_CAP: _("the payment would go over the consultant's own limit"),

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Min
+from django.db.models import Min, QuerySet
 
 from consultants.models import Consultant
 from engagements.models import Contribution, Dispute, Study
@@ -41,7 +41,7 @@ class Slip:
     dispute: Dispute | None = None
 
 
-def _approved_unpaid_due(horizon: date, study: Study | None = None):
+def _approved_unpaid_due(horizon: date, study: Study | None = None) -> QuerySet[Contribution]:
     rows = Contribution.objects.filter(
         status=Contribution.Status.APPROVED, promised_pay_date__lte=horizon
     )
@@ -62,15 +62,19 @@ def slips_due(*, today: date, study: Study | None = None) -> list[Slip]:
     by_id = {c.pk: c for c in entries}
     found: dict[tuple[int, str], Slip] = {}
 
-    def add(c: Contribution, reason: str, payment=None, dispute=None) -> None:
+    def add(
+        c: Contribution, reason: str, payment: Payment | None = None, dispute: Dispute | None = None
+    ) -> None:
         consultant = c.engagement.consultant
+        promised = c.promised_pay_date
+        assert promised is not None  # the query asked for it
         slip = found.get((consultant.pk, reason))
         if slip is None:
             slip = found[(consultant.pk, reason)] = Slip(
-                consultant=consultant, reason=reason, promised_date=c.promised_pay_date
+                consultant=consultant, reason=reason, promised_date=promised
             )
         slip.contributions.append(c)
-        slip.promised_date = min(slip.promised_date, c.promised_pay_date)
+        slip.promised_date = min(slip.promised_date, promised)
         slip.payment = slip.payment or payment
         slip.dispute = slip.dispute or dispute
 
@@ -112,7 +116,7 @@ def slips_due(*, today: date, study: Study | None = None) -> list[Slip]:
         hold = preflight.preflight(
             consultant=consultant,
             method=consultant.payout_method,
-            amount=sum((c.amount for c in work), Decimal("0.00")),
+            amount=sum((c.amount or Decimal("0.00") for c in work), Decimal("0.00")),
             items=fake_items,
             today=today,
         )
