@@ -68,3 +68,21 @@ def test_demo_seed_rows_carry_a_promise():
     approved_rows = Contribution.objects.filter(status=Contribution.Status.APPROVED)
     assert approved_rows.exists()
     assert not approved_rows.filter(promised_pay_date__isnull=True).exists()
+
+
+def test_the_data_migration_fills_approved_unpaid_work_only(engagement, coordinator, settings):
+    import importlib
+
+    from django.apps import apps
+
+    settings.TIME_TO_PAY_TARGET_DAYS = 14
+    fill = importlib.import_module("engagements.migrations.0006_fill_promised_pay_dates").fill
+    waiting = approved(engagement, approver=coordinator)
+    paid = approved(engagement, approver=coordinator)
+    Contribution.objects.filter(pk=waiting.pk).update(promised_pay_date=None)
+    Contribution.objects.filter(pk=paid.pk).update(promised_pay_date=None, status="paid")
+    fill(apps, None)
+    waiting.refresh_from_db()
+    paid.refresh_from_db()
+    assert waiting.promised_pay_date == timezone.localdate(waiting.approved_at) + timedelta(days=14)
+    assert paid.promised_pay_date is None
