@@ -25,7 +25,9 @@ class PhaseInline(admin.TabularInline):
 @admin.register(Study)
 class StudyAdmin(NoDeleteMixin, ReasonedHistoryAdmin):
     list_display = ["name", "currency", "budget", "hourly_rate_floor", "created_at"]
-    readonly_fields = ["public_id", "created_at"]
+    # The payout calendar is set on its own page, where its gaps are checked against the
+    # target (engagements.paydates); here it is shown only.
+    readonly_fields = ["public_id", "created_at", "time_to_pay_days", "pay_calendar", "pay_days"]
     inlines = [PhaseInline]
 
     def save_model(self, request, obj, form, change):
