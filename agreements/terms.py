@@ -94,7 +94,7 @@ def current_terms(
         "rate_ids": [r.pk for r in all_rates],
         "paid_extras": paid,
         "payout_method": consultant.payout_method,
-        "time_to_pay_days": settings.TIME_TO_PAY_TARGET_DAYS,
+        "time_to_pay_days": study.time_to_pay_days,
         "tax_year": today.year,
         "tax_threshold": str(tax_threshold(today.year)),
         "w9_threshold": str(w9_threshold(today.year)),

@@ -166,3 +166,50 @@ def test_the_sweeper_turn_sends_them(held):
     call_command("payments_sweep", stdout=out)
     assert "1 slip notice(s) sent." in out.getvalue()
     assert SlipNotice.objects.count() == 1
+
+
+def test_a_payment_held_for_the_consultants_own_limit_asks_to_release_the_hold(
+    coordinator, finance, settings
+):
+    from consultants.models import CapPeriod
+
+    settings.TAX_FORM_ORG_THRESHOLD = None
+    consultant = consultant_with_work(approver=coordinator, name="Alder")
+    consultant.benefits_cap_amount = Decimal("50.00")
+    consultant.benefits_cap_period = CapPeriod.MONTHLY
+    consultant.safe_contact_method = ContactMethod.EMAIL
+    consultant.save()
+    payment = build(by=finance).payments.get(consultant=consultant)
+    assert (payment.status, payment.hold_reason) == (Payment.Status.HELD, "benefits_cap")
+    entry = payment.items.get().contribution
+    assert promises_check(today=entry.promised_pay_date) == {"benefits_cap": 1}
+    staff = next(m for m in mail.outbox if finance.email in m.to)
+    assert (
+        "Release the hold\nhttps://honora.example.org"
+        + reverse("payments:payment", kwargs={"public_id": payment.public_id})
+        in staff.body
+    )
+    told = next(m for m in mail.outbox if m.to == [consultant.email])
+    assert "the limit you set" in told.body
+    assert reverse("portal:preferences") in told.body
+    assert "$" not in told.subject + told.body
+
+
+def test_a_failed_transfer_asks_to_retry_it_and_tells_the_consultant_nothing_is_needed(
+    held, finance
+):
+    consultant, payment, entry = held
+    # As the payment engine leaves a transfer the provider refused.
+    Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.FAILED)
+    assert promises_check(today=entry.promised_pay_date) == {"payment_failed": 1}
+    staff = next(m for m in mail.outbox if finance.email in m.to)
+    assert "the transfer failed" in staff.body
+    assert (
+        "Retry the transfer\nhttps://honora.example.org"
+        + reverse("payments:payment", kwargs={"public_id": payment.public_id})
+        in staff.body
+    )
+    told = next(m for m in mail.outbox if m.to == [consultant.email])
+    # Nothing for them to do: only the sign-in link, no page to act on.
+    assert told.body.rstrip().endswith("https://honora.example.org/accounts/login/")
+    assert "/me/" not in told.body
