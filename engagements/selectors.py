@@ -588,6 +588,10 @@ class NextPayment:
     amount: Decimal
     currency: str
 
+    @property
+    def late(self) -> bool:
+        return self.on < timezone.localdate()
+
 
 def next_promised_payment(consultant: Consultant) -> NextPayment | None:
     """The approved, unpaid work whose promise is soonest, summed for that date.

@@ -78,3 +78,16 @@ def test_no_next_payment_when_nothing_is_owed(client, consultant):
     client.force_login(consultant.user)
     page = client.get(reverse("portal:home")).content.decode()
     assert "Next payment" not in page
+
+
+def test_home_says_when_the_next_payment_is_late(client, promised, consultant):
+    first, second, _later = promised
+    past = timezone.localdate() - timedelta(days=2)
+    Contribution.objects.filter(pk__in=[first.pk, second.pk]).update(promised_pay_date=past)
+    client.force_login(consultant.user)
+    page = client.get(reverse("portal:home")).content.decode()
+    assert (
+        "Next payment: about <span data-money>$180.00</span>, promised by "
+        + day_month(past)
+        + ": late."
+    ) in page
