@@ -18,8 +18,8 @@ from core.errors import DomainError, StateConflict, ValidationFailed
 from core.forms import show_error
 from core.history import history_entries
 from engagements import selectors
-from engagements.forms import EngagementForm, PayCalendarForm
-from engagements.models import Engagement, Study
+from engagements.forms import WEEKDAYS, EngagementForm, PayCalendarForm
+from engagements.models import Engagement, PayCalendar, Study
 from engagements.services import engagements as engagements_services
 from engagements.views.common import PAGE_SIZE, coordinates
 from promises import selectors as promise_selectors
@@ -50,6 +50,14 @@ def study_dashboard(request, public_id):
             "today": timezone.localdate(),
         },
     )
+
+
+def batch_days_in_words(study: Study) -> str:
+    """Weekdays by name ("Tuesday, Friday"), days of the month as numbers ("1, 15")."""
+    if study.pay_calendar == PayCalendar.WEEKLY:
+        names = dict(WEEKDAYS)
+        return ", ".join(str(names[str(d)]) for d in study.batch_days)
+    return ", ".join(str(d) for d in study.batch_days)
 
 
 def _sets_pay_calendar(user) -> bool:
@@ -91,6 +99,7 @@ def study_pay_calendar(request, public_id):
         {
             "study": study,
             "form": form if can_set else None,
+            "batch_days": batch_days_in_words(study),
             "history": history_entries(study, viewer=request.user),
         },
         status=status,

@@ -31,7 +31,8 @@ def test_finance_sets_a_weekly_calendar_and_history_keeps_why(client, finance, e
     assert last.history_change_reason == "Checks go out on Fridays"
     assert last.history_action == "study.pay_calendar_set"
     page = client.get(url(study)).content.decode()
-    assert "set this study&#x27;s payout calendar" in page or "payout calendar" in page
+    assert "Weekly, on chosen weekdays: Tuesday, Friday" in page
+    assert "set this study&#x27;s payout calendar and time-to-pay target" in page
 
 
 def test_a_gap_longer_than_the_target_is_refused_naming_both_numbers(client, finance, engagement):
