@@ -7,6 +7,7 @@ from portal.views import (
     contributions,
     documents,
     home,
+    income,
     log_hours,
     payments,
     preferences,
@@ -44,6 +45,18 @@ urlpatterns = [
     path("reimbursements/", reimbursements.reimbursements, name="reimbursements"),
     path("reimbursements/new/", reimbursements.reimbursement_new, name="reimbursement_new"),
     path("advances/<uuid:public_id>/", reimbursements.advance_detail, name="advance"),
+    path("income/", income.income, name="income"),
+    path("income/plan/", income.plan_new, name="income_plan"),
+    path(
+        "income/plan/<uuid:public_id>/cancel/", income.plan_cancel, name="income_plan_cancel"
+    ),
+    path("income/letter/", income.letter, name="income_letter"),
+    path("income/letter/<uuid:public_id>/", income.letter_done, name="income_letter_done"),
+    path(
+        "income/letter/<uuid:public_id>/pdf/",
+        income.letter_download,
+        name="income_letter_pdf",
+    ),
     path("consents/", consents, name="consents"),
     path("consents/<uuid:public_id>/", consent_detail, name="consent"),
     path("consents/<uuid:public_id>/revoke/", consent_revoke, name="consent_revoke"),
