@@ -248,3 +248,24 @@ def letters_of(consultant: Consultant) -> QuerySet:
     from income.models import IncomeLetter
 
     return IncomeLetter.objects.filter(consultant=consultant)
+
+
+def active_plans_of(consultant: Consultant) -> list[dict]:
+    """The consultant's live plans with work still waiting, for finance to see: each plan,
+    how many entries wait and their amount (two queries)."""
+    plans = [p for p in plans_of(consultant) if not p.cancelled]
+    if not plans:
+        return []
+    batched = PaymentItem.objects.filter(live=True).values("contribution_id")
+    waiting: dict[int, list[Decimal]] = defaultdict(list)
+    for plan_id, amount in (
+        PayPlanEntry.objects.filter(plan__in=plans)
+        .exclude(contribution_id__in=batched)
+        .values_list("plan_id", "contribution__amount")
+    ):
+        waiting[plan_id].append(amount or ZERO)
+    return [
+        {"plan": p, "entries": len(waiting[p.pk]), "amount": sum(waiting[p.pk], ZERO)}
+        for p in plans
+        if waiting[p.pk]
+    ]
