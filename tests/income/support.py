@@ -24,9 +24,11 @@ def ready_to_pay(consultant) -> None:
 def work(engagement, *, approver, kind="hours", value="2", day=None):
     """One entry logged by the consultant and approved by ``approver``."""
     day = day or timezone.localdate() - timedelta(days=1)
-    fields = {"claimed_amount": Decimal(value)} if kind == "reimbursement" else {
-        "quantity": Decimal(value)
-    }
+    fields = (
+        {"claimed_amount": Decimal(value)}
+        if kind == "reimbursement"
+        else {"quantity": Decimal(value)}
+    )
     c = contribution_create(
         engagement=engagement,
         by=engagement.consultant.user,

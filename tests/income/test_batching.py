@@ -32,9 +32,7 @@ def _paid_ids(batch):
     )
 
 
-def test_deferred_entries_are_left_out_and_flagged_until_their_month(
-    engagement, three, finance
-):
+def test_deferred_entries_are_left_out_and_flagged_until_their_month(engagement, three, finance):
     today = timezone.localdate()
     next_month = add_months(month_start(today), 1)
     pay_plan_create(

@@ -18,9 +18,7 @@ from tests.income.support import work
 pytestmark = pytest.mark.django_db
 
 
-def test_paid_scheduled_and_reimbursements_are_apart(
-    engagement, coordinator, paid_month, settings
-):
+def test_paid_scheduled_and_reimbursements_are_apart(engagement, coordinator, paid_month, settings):
     hours, refund = paid_month
     consultant = engagement.consultant
     today = timezone.localdate()

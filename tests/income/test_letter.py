@@ -37,9 +37,7 @@ def _issue(consultant, months_back=2):
     )
 
 
-def test_the_letter_states_the_monthly_income_and_reimbursements_apart(
-    engagement, paid_month
-):
+def test_the_letter_states_the_monthly_income_and_reimbursements_apart(engagement, paid_month):
     hours, _refund = paid_month
     letter = _issue(engagement.consultant)
     assert letter.number.startswith("L-") and len(letter.months) == 3
@@ -95,9 +93,7 @@ def test_a_letter_is_refused_outside_its_bounds(engagement, outsider):
     assert IncomeLetter.objects.count() == 0
 
 
-def test_anyone_can_check_a_letter_without_learning_who_it_is_for(
-    client, engagement, paid_month
-):
+def test_anyone_can_check_a_letter_without_learning_who_it_is_for(client, engagement, paid_month):
     hours, _refund = paid_month
     letter = _issue(engagement.consultant)
     response = client.get(reverse("receipt_verify", args=[letter.verification_code]))
@@ -142,6 +138,5 @@ def test_the_letter_pages_issue_and_download_only_ones_own(
     assert bad.status_code == 400 and IncomeLetter.objects.count() == 1
     client.force_login(outsider.user)
     assert (
-        client.get(reverse("portal:income_letter_pdf", args=[letter.public_id])).status_code
-        == 404
+        client.get(reverse("portal:income_letter_pdf", args=[letter.public_id])).status_code == 404
     )
