@@ -269,3 +269,21 @@ def active_plans_of(consultant: Consultant) -> list[dict]:
         for p in plans
         if waiting[p.pk]
     ]
+
+
+def pay_plans_visible_to(user) -> QuerySet[PayPlan]:
+    """A consultant sees their own plans; finance, coordinators and admins read every plan."""
+    from accounts.roles import ADMIN, COORDINATOR, FINANCE
+
+    base = PayPlan.objects.annotate(
+        cancelled=Exists(
+            PayPlanEvent.objects.filter(plan=OuterRef("pk"), kind=PayPlanEvent.Kind.CANCELLED)
+        )
+    ).select_related("consultant")
+    if not user.is_authenticated:
+        return base.none()
+    if user.has_role(FINANCE, COORDINATOR, ADMIN) or user.is_superuser:
+        return base
+    if getattr(user, "consultant", None) is not None:
+        return base.filter(consultant__user=user)
+    return base.none()

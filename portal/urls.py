@@ -47,9 +47,7 @@ urlpatterns = [
     path("advances/<uuid:public_id>/", reimbursements.advance_detail, name="advance"),
     path("income/", income.income, name="income"),
     path("income/plan/", income.plan_new, name="income_plan"),
-    path(
-        "income/plan/<uuid:public_id>/cancel/", income.plan_cancel, name="income_plan_cancel"
-    ),
+    path("income/plan/<uuid:public_id>/cancel/", income.plan_cancel, name="income_plan_cancel"),
     path("income/letter/", income.letter, name="income_letter"),
     path("income/letter/<uuid:public_id>/", income.letter_done, name="income_letter_done"),
     path(

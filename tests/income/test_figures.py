@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_paid_scheduled_and_reimbursements_are_apart(engagement, coordinator, paid_month, settings):
-    hours, refund = paid_month
+    hours, _refund = paid_month
     consultant = engagement.consultant
     today = timezone.localdate()
     this_month = month_start(today)
