@@ -8,6 +8,7 @@ payment with work left out carries a flag for finance, in ``Payment.alert``.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from engagements.models import Contribution
 
 
-def active_plan_entries(contribution_ids) -> dict[int, PayPlan]:
+def active_plan_entries(contribution_ids: Iterable[int]) -> dict[int, PayPlan]:
     """The live (not cancelled) plan covering each of these contributions, in one query."""
     rows = (
         PayPlanEntry.objects.filter(contribution_id__in=list(contribution_ids))

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from engagements.models import Contribution
 
 
 def month_start(day: date) -> date:
@@ -23,7 +27,7 @@ def months_between(first: date, last: date) -> int:
     return (last.year - first.year) * 12 + (last.month - first.month)
 
 
-def scheduled_on(contribution) -> date:
+def scheduled_on(contribution: Contribution) -> date:
     """The day approved work is scheduled to be paid.
 
     TODO(lead, after merging issue 17's promises): return

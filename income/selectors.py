@@ -10,13 +10,19 @@ current month).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 from consultants.models import CapPeriod, Consultant
 from engagements.models import Contribution
@@ -60,7 +66,9 @@ class Income:
         return sorted(found, reverse=True)
 
 
-def paid_rows(consultant: Consultant, *, since: date | None = None, until: date | None = None):
+def paid_rows(
+    consultant: Consultant, *, since: date | None = None, until: date | None = None
+) -> Iterator[tuple[date, bool, Decimal]]:
     """(paid day, is reimbursement, amount) of every live item of a paid payment."""
     items = PaymentItem.objects.filter(
         live=True, payment__consultant=consultant, payment__status=Payment.Status.PAID
@@ -253,7 +261,7 @@ def letters_of(consultant: Consultant) -> QuerySet:
 def active_plans_of(consultant: Consultant) -> list[dict]:
     """The consultant's live plans with work still waiting, for finance to see: each plan,
     how many entries wait and their amount (two queries)."""
-    plans = [p for p in plans_of(consultant) if not p.cancelled]
+    plans = [p for p in plans_of(consultant) if not getattr(p, "cancelled", False)]
     if not plans:
         return []
     batched = PaymentItem.objects.filter(live=True).values("contribution_id")
@@ -271,7 +279,7 @@ def active_plans_of(consultant: Consultant) -> list[dict]:
     ]
 
 
-def pay_plans_visible_to(user) -> QuerySet[PayPlan]:
+def pay_plans_visible_to(user: User | AnonymousUser) -> QuerySet[PayPlan]:
     """A consultant sees their own plans; finance, coordinators and admins read every plan."""
     from accounts.roles import ADMIN, COORDINATOR, FINANCE
 

@@ -135,7 +135,7 @@ def pay_plan_create(
                 field="months",
             )
         try:
-            limit = Decimal(month_limit) if month_limit is not None else None  # type: ignore[arg-type]
+            limit = Decimal(month_limit) if month_limit is not None else None
         except (InvalidOperation, TypeError, ValueError):
             limit = None
         if (
