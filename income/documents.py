@@ -3,9 +3,12 @@ language it was issued in, so the same letter always says the same thing."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -61,6 +64,24 @@ def letter_pdf(letter: IncomeLetter) -> bytes:
             },
         )
     return render_pdf(html)
+
+
+def letter_render(*, letter_id: int) -> IncomeLetter:
+    """Render and store a letter's PDF once (a worker's job); a rendered letter stays as it is."""
+    letter = IncomeLetter.objects.get(pk=letter_id)
+    if letter.is_rendered:
+        return letter
+    pdf = letter_pdf(letter)
+    digest = hashlib.sha256(pdf).hexdigest()
+    with transaction.atomic():
+        locked = IncomeLetter.objects.select_for_update().get(pk=letter_id)
+        if locked.is_rendered:  # another worker finished first
+            return locked
+        locked.pdf.save(f"{locked.number}.pdf", ContentFile(pdf), save=False)
+        locked.sha256 = digest
+        locked.rendered_at = timezone.now()
+        locked.save(update_fields=["pdf", "sha256", "rendered_at"])
+    return locked
 
 
 def letter_filename(letter: IncomeLetter) -> str:

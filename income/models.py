@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from consultants.models import Consultant
-from core.append_only import AppendOnlyModel
+from core.append_only import AppendOnlyError, AppendOnlyModel
 from core.money import MONEY_FIELD as MONEY
 from engagements.models import Contribution
 from payments.documents.models import new_verification_code
@@ -105,7 +105,22 @@ class LetterCounter(models.Model):
         return f"{self.year}: {self.last_number}"
 
 
-class IncomeLetter(AppendOnlyModel):
+# A letter is written once; its stored PDF (file, hash, time) is filled in once, after a
+# worker renders it. Nothing else about it ever changes.
+LETTER_FILLED_ONCE = frozenset({"pdf", "sha256", "rendered_at"})
+
+
+class IncomeLetterQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if not set(kwargs) <= LETTER_FILLED_ONCE:
+            raise AppendOnlyError("income letters are never edited: issue a new one")
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise AppendOnlyError("income letters are never deleted")
+
+
+class IncomeLetter(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(max_length=32, unique=True)
     verification_code = models.CharField(max_length=16, unique=True, default=new_verification_code)
@@ -131,6 +146,11 @@ class IncomeLetter(AppendOnlyModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     issued_at = models.DateTimeField(auto_now_add=True)
+    pdf = models.FileField(upload_to="income-letters/%Y/", blank=True, max_length=255)
+    sha256 = models.CharField(max_length=64, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = IncomeLetterQuerySet.as_manager()
 
     class Meta:
         ordering = ["-issued_at", "-id"]
@@ -143,3 +163,17 @@ class IncomeLetter(AppendOnlyModel):
 
     def __str__(self):
         return self.number
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            fields = kwargs.get("update_fields")
+            if fields is None or not set(fields) <= LETTER_FILLED_ONCE:
+                raise AppendOnlyError("income letters are never edited: issue a new one")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("income letters are never deleted")
+
+    @property
+    def is_rendered(self) -> bool:
+        return bool(self.sha256 and self.pdf)

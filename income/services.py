@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from consultants.models import Consultant
 from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.money import COLUMN_LIMIT, sum_money
+from core.tasks import enqueue_on_commit
 from engagements.models import Contribution
 from income.batching import active_plan_entries
 from income.models import (
@@ -54,15 +55,21 @@ def _locked_consultant(consultant: Consultant, by: User) -> Consultant:
     return Consultant.objects.select_for_update().get(pk=consultant.pk)
 
 
-def plannable_work(consultant: Consultant) -> list[Contribution]:
+def plannable_work(consultant: Consultant, *, lock: bool = False) -> list[Contribution]:
     """Approved income work not in any payment yet and in no live plan: what a new plan
-    may cover (reimbursements are not income, so they are never planned)."""
-    work = list(
+    may cover (reimbursements are not income, so they are never planned).
+
+    ``lock``: the rows are locked as the batch builder locks them, so a plan and a batch
+    being built at the same moment never both claim one entry."""
+    rows = (
         Contribution.objects.filter(open_items_filter(), engagement__consultant=consultant)
         .exclude(kind=Contribution.Kind.REIMBURSEMENT)
         .select_related("engagement__phase")
         .order_by("date", "id")
     )
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    work = list(rows)
     planned = active_plan_entries(c.pk for c in work)
     return [c for c in work if c.pk not in planned]
 
@@ -103,7 +110,7 @@ def pay_plan_create(
             _("Choose a month at most %(n)s months ahead.") % {"n": MAX_DEFER_MONTHS_AHEAD},
             field="start_month",
         )
-    available = {c.pk: c for c in plannable_work(locked)}
+    available = {c.pk: c for c in plannable_work(locked, lock=True)}
     if entries is None:
         chosen = list(available.values())
     else:
@@ -253,7 +260,7 @@ def income_letter_issue(
         )
     months = letter_months(locked, first=first, last=last)
     org = organization()
-    return IncomeLetter.objects.create(
+    letter = IncomeLetter.objects.create(
         number=_next_letter_number(today.year),
         consultant=locked,
         period_start=first,
@@ -271,3 +278,6 @@ def income_letter_issue(
         signatory_title=settings.ORGANIZATION_SIGNATORY_TITLE,
         issued_by=by,
     )
+    # The PDF is drawn by a worker, outside this transaction and the request.
+    enqueue_on_commit("income.tasks.render_income_letter", letter.pk)
+    return letter

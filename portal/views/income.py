@@ -17,7 +17,7 @@ from core.files import bytes_download
 from core.forms import show_error
 from core.money import sum_money
 from income import selectors
-from income.documents import letter_filename, letter_pdf
+from income.documents import letter_filename
 from income.forms import LetterForm, PayPlanForm
 from income.services import (
     income_letter_issue,
@@ -26,6 +26,7 @@ from income.services import (
     plan_waiting_ids,
     plannable_work,
 )
+from payments.documents.rendering import document_pdf
 from portal.views.page import portal_page
 
 
@@ -187,7 +188,9 @@ def letter_done(request, public_id):
 
 @portal_page
 def letter_download(request, public_id):
+    """The letter as stored when it was rendered, checked against its SHA-256 (409 while
+    a worker is still drawing it)."""
     issued = get_visible_or_404(selectors.letters_of(request.consultant), public_id=public_id)
     return bytes_download(
-        letter_pdf(issued), filename=letter_filename(issued), content_type="application/pdf"
+        document_pdf(issued), filename=letter_filename(issued), content_type="application/pdf"
     )

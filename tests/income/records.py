@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from income.documents import letter_render
 from income.models import IncomeLetter, PayPlan
 from income.schedule import add_months, month_start
 from income.services import income_letter_issue, pay_plan_create
@@ -33,6 +34,7 @@ def letter(records) -> IncomeLetter:
     if existing is not None:
         return existing
     this_month = month_start(timezone.localdate())
-    return income_letter_issue(
+    issued = income_letter_issue(
         consultant=consultant, by=consultant.user, first_month=this_month, last_month=this_month
     )
+    return letter_render(letter_id=issued.pk)  # as the worker would

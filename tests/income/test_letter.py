@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import NotAllowed, ValidationFailed
-from income.documents import letter_pdf
+from income.documents import letter_pdf, letter_render
 from income.models import IncomeLetter
 from income.schedule import add_months, month_start
 from income.services import income_letter_issue
@@ -73,6 +73,33 @@ def test_a_spanish_consultant_gets_the_letter_in_spanish(engagement, paid_month)
     assert f"de {month.year}" in text and "Página 1 de 1" in text
 
 
+def test_issuing_enqueues_the_render_and_the_stored_pdf_is_served_as_stored(
+    engagement, paid_month, django_capture_on_commit_callbacks, monkeypatch
+):
+    from core import tasks as core_tasks
+    from income.tasks import render_income_letter
+    from payments.documents.rendering import stored_pdf
+
+    assert core_tasks.resolve("income.tasks.render_income_letter") is render_income_letter
+    asked = []
+    monkeypatch.setattr(
+        core_tasks, "resolve", lambda task: type("T", (), {"enqueue": asked.append})()
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = _issue(engagement.consultant)
+    assert asked == [letter.pk] and not letter.is_rendered
+    rendered = letter_render(letter_id=letter.pk)
+    assert rendered.is_rendered and letter_render(letter_id=letter.pk).sha256 == rendered.sha256
+    assert letter.number in _text(stored_pdf(rendered))
+    # Written once: nothing but the stored PDF is ever filled in.
+    from core.append_only import AppendOnlyError
+
+    with pytest.raises(AppendOnlyError):
+        IncomeLetter.objects.filter(pk=letter.pk).update(income_total=Decimal("1.00"))
+    with pytest.raises(AppendOnlyError):
+        rendered.delete()
+
+
 def test_a_letter_is_refused_outside_its_bounds(engagement, outsider):
     consultant = engagement.consultant
     this_month = month_start(timezone.localdate())
@@ -127,6 +154,13 @@ def test_the_letter_pages_issue_and_download_only_ones_own(
     )
     assert response.status_code == 302
     letter = IncomeLetter.objects.get()
+    # Before a worker has drawn it: the page says so, the download is refused (409).
+    assert "being prepared" in client.get(response.url).content.decode()
+    assert (
+        client.get(reverse("portal:income_letter_pdf", args=[letter.public_id])).status_code == 409
+    )
+    letter_render(letter_id=letter.pk)
+    assert "Download the letter" in client.get(response.url).content.decode()
     download = client.get(reverse("portal:income_letter_pdf", args=[letter.public_id]))
     assert download.status_code == 200
     body = b"".join(download.streaming_content) if download.streaming else download.content
