@@ -320,6 +320,7 @@ SPECTACULAR_SETTINGS = {
         "SessionKindEnum": "meetings.models.Session.Kind",
         "SessionStatusEnum": "meetings.models.Session.Status",
         "InvitationStatusEnum": "meetings.models.Invitation.Status",
+        "PayPlanKindEnum": "income.models.PayPlan.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
