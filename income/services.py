@@ -113,6 +113,12 @@ def pay_plan_create(
     available = {c.pk: c for c in plannable_work(locked, lock=True)}
     if entries is None:
         chosen = list(available.values())
+        if not chosen:
+            # A state, not a bad request: there is nothing approved and unpaid to move.
+            raise StateConflict(
+                _("You have no approved work waiting to be paid that could be moved."),
+                code="nothing_to_plan",
+            )
     else:
         ids = [c.pk for c in entries]
         if len(ids) > MAX_ENTRIES:

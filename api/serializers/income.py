@@ -42,6 +42,7 @@ class PayPlanCreateSerializer(serializers.Serializer):
         child=serializers.UUIDField(),
         required=False,
         allow_null=True,
+        min_length=1,
         max_length=500,
         help_text="Approved entries to cover; leave out for all approved unpaid work.",
     )

@@ -63,8 +63,8 @@ TABLE = [
         "post",
         "/api/v1/pay-plans/",
         {"kind": "defer", "start_month": "NEXT"},
-        # The outsider has no approved work to defer: a clear 400.
-        {A: 401, C: 201, O: 400, CO: 403, F: 403, AD: 403},
+        # The outsider has no approved work to defer: a state, 409.
+        {A: 401, C: 201, O: 409, CO: 403, F: 403, AD: 403},
     ),
     ("get", "/api/v1/income/", None, {A: 401, C: 200, O: 200, CO: 404, F: 404, AD: 404}),
 ]
