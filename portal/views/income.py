@@ -139,7 +139,9 @@ def plan_cancel(request, public_id):
         except DomainError as exc:
             error, status = exc.message, exc.status
         else:
-            messages.success(request, _("Your request was cancelled. That work is paid as usual."))
+            messages.success(
+                request, _("Your request was cancelled. That work goes in the next payout.")
+            )
             return redirect("portal:income")
     return render(
         request,
