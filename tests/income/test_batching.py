@@ -5,6 +5,7 @@ and a cancelled plan puts the work back."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import StateConflict, ValidationFailed
@@ -32,7 +33,9 @@ def _paid_ids(batch):
     )
 
 
-def test_deferred_entries_are_left_out_and_flagged_until_their_month(engagement, three, finance):
+def test_deferred_entries_are_left_out_and_flagged_until_their_month(
+    engagement, three, finance, client
+):
     today = timezone.localdate()
     next_month = add_months(month_start(today), 1)
     pay_plan_create(
@@ -50,6 +53,15 @@ def test_deferred_entries_are_left_out_and_flagged_until_their_month(engagement,
     assert "Part deferred at the consultant's request until" in payment.alert
     assert "2 entries" in payment.alert and f"${deferred:,.2f}" in payment.alert
     assert next_month.strftime("%B %Y") in payment.alert
+    # Finance reads the flag on the batch page and on the payment's page.
+    client.force_login(finance)
+    for url in (
+        reverse("payments:batch", args=[batch.public_id]),
+        reverse("payments:payment", args=[payment.public_id]),
+    ):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "Part deferred at the consultant&#x27;s request until" in page.content.decode()
 
     # In the deferral's month the work goes, with no flag.
     batch_cancel(batch=batch, by=finance, reason="Rebuilt a month later")
