@@ -32,7 +32,7 @@ from portal.views.page import portal_page
 
 def _plan_rows(consultant):
     rows = []
-    for plan in selectors.plans_of(consultant).prefetch_related("entries"):
+    for plan in selectors.plans_of(consultant).prefetch_related("entries")[:24]:
         waiting = plan_waiting_ids(plan) if not plan.cancelled else []
         rows.append(
             {
