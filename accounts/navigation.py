@@ -43,6 +43,7 @@ CONSULTANT = (
     ("portal:log", _("Log hours")),
     ("portal:payments", _("Payments")),
     ("portal:receipts", _("Receipts")),
+    ("portal:income", _("Income")),
     ("portal:preferences", _("Preferences")),
     ("portal:agreements", _("Agreements")),
     ("portal:consents", _("Requests")),

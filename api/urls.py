@@ -21,6 +21,7 @@ from api.views.engagements import (
     StudyViewSet,
 )
 from api.views.expenses import AdvanceViewSet, ClaimViewSet
+from api.views.income import IncomeView, PayPlanViewSet
 from api.views.meetings import InvitationViewSet, SessionViewSet
 from api.views.payments import PaymentViewSet, PayoutBatchViewSet
 
@@ -45,9 +46,11 @@ router.register("advances", AdvanceViewSet, basename="advance")
 router.register("consent-requests", ConsentRequestViewSet, basename="consent-request")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("invitations", InvitationViewSet, basename="invitation")
+router.register("pay-plans", PayPlanViewSet, basename="pay-plan")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
+    path("income/", IncomeView.as_view(), name="income"),
     path("history/", HistoryView.as_view(), name="history"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

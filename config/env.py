@@ -147,6 +147,16 @@ def parse_address(name: str, raw: str, *, max_lines: int = 6, max_length: int = 
     return text
 
 
+def parse_printed_line(name: str, raw: str, *, max_length: int = 200) -> str:
+    """One printed line (a name, a title): not empty, no control characters, bounded."""
+    value = raw.strip()
+    if not value or len(value) > max_length:
+        raise ImproperlyConfigured(f"{name} must be 1 to {max_length} characters")
+    if any(ord(ch) < 32 for ch in value):
+        raise ImproperlyConfigured(f"{name} must not contain control characters")
+    return value
+
+
 def parse_tax_id(name: str, raw: str) -> str:
     """An organisation's tax id, such as a U.S. EIN (12-3456789) or another country's
     number: 4 to 20 letters and digits with single spaces, dots, dashes or slashes."""

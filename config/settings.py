@@ -25,6 +25,7 @@ from config.env import (
     env_str,
     parse_address,
     parse_encryption_secrets,
+    parse_printed_line,
     parse_tax_id,
     parse_year_table,
 )
@@ -97,6 +98,7 @@ INSTALLED_APPS = [
     "ops",
     "expenses",
     "promises",
+    "income",
 ]
 
 MIDDLEWARE = [
@@ -319,6 +321,7 @@ SPECTACULAR_SETTINGS = {
         "SessionKindEnum": "meetings.models.Session.Kind",
         "SessionStatusEnum": "meetings.models.Session.Status",
         "InvitationStatusEnum": "meetings.models.Invitation.Status",
+        "PayPlanKindEnum": "income.models.PayPlan.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -598,6 +601,13 @@ ORGANIZATION_ADDRESS = parse_address(
 )
 ORGANIZATION_TAX_ID = parse_tax_id(
     "ORGANIZATION_TAX_ID", env_str("ORGANIZATION_TAX_ID", "00-0000000")
+)
+# Who signs income letters for the organisation (name and title as printed).
+ORGANIZATION_SIGNATORY_NAME = parse_printed_line(
+    "ORGANIZATION_SIGNATORY_NAME", env_str("ORGANIZATION_SIGNATORY_NAME", "Jordan Example")
+)
+ORGANIZATION_SIGNATORY_TITLE = parse_printed_line(
+    "ORGANIZATION_SIGNATORY_TITLE", env_str("ORGANIZATION_SIGNATORY_TITLE", "Finance Director")
 )
 
 # --- Security -----------------------------------------------------------------

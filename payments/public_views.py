@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from rest_framework.throttling import BaseThrottle
 
+from income.selectors import letter_verify
 from payments.documents.receipts import receipt_verify
 
 
@@ -45,5 +46,9 @@ def verify(request, code):
         return response
     check = receipt_verify(code)
     if check is None:
+        # The same route checks income letters (their codes are made the same way).
+        letter = letter_verify(code)
+        if letter is not None:
+            return render(request, "income/verify_letter.html", {"check": letter})
         return render(request, "payments/verify_not_found.html", status=404)
     return render(request, "payments/verify.html", {"check": check})

@@ -2,6 +2,7 @@
 
 from tests.access_tables import PORTAL, PORTAL_OWNED
 from tests.expenses import records as expense_records
+from tests.income import records as income_records
 from tests.meetings.records import invitation_kwargs
 
 PAGES = {
@@ -32,6 +33,22 @@ PAGES = {
     "portal:reimbursement_new": (None, PORTAL),
     "portal:advance": (
         lambda r: {"public_id": expense_records.advance(r).public_id},
+        PORTAL_OWNED,
+    ),
+    # Income, pay plans and income letters (income/): the owner's own; another's is a 404.
+    "portal:income": (None, PORTAL),
+    "portal:income_plan": (None, PORTAL),
+    "portal:income_plan_cancel": (
+        lambda r: {"public_id": income_records.plan(r).public_id},
+        PORTAL_OWNED,
+    ),
+    "portal:income_letter": (None, PORTAL),
+    "portal:income_letter_done": (
+        lambda r: {"public_id": income_records.letter(r).public_id},
+        PORTAL_OWNED,
+    ),
+    "portal:income_letter_pdf": (
+        lambda r: {"public_id": income_records.letter(r).public_id},
         PORTAL_OWNED,
     ),
     "portal:consents": (None, PORTAL),

@@ -104,6 +104,9 @@ def test_development_needs_no_variable_at_all():
         # What receipts print as the payer's tax id and address must look like one.
         ("ORGANIZATION_TAX_ID", "<script>alert(1)</script>"),
         ("ORGANIZATION_ADDRESS", "\\n".join(["a line"] * 7)),
+        # Who signs income letters: a printed line, not empty, not a page of text.
+        ("ORGANIZATION_SIGNATORY_NAME", " "),
+        ("ORGANIZATION_SIGNATORY_TITLE", "x" * 201),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_its_variable(variable, value):

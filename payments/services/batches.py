@@ -25,6 +25,7 @@ from core.history import stamp
 from core.money import COLUMN_LIMIT, ZERO, format_money, sum_money
 from core.tasks import enqueue_many_on_commit
 from engagements.models import Contribution
+from income.batching import honour_plans
 from payments import actions, preflight
 from payments.models import Payment, PaymentItem, PayoutBatch, Rail
 from payments.services.access import not_a_payee, require_finance
@@ -96,6 +97,9 @@ def batch_build(
     by_consultant: dict[int, list[Contribution]] = defaultdict(list)
     for c in contributions.select_for_update(of=("self",)):
         by_consultant[c.engagement.consultant_id].append(c)
+    # The consultants' own pay plans: deferred work waits for its month, a split month
+    # takes at most its share; each payment with work left out is flagged for finance.
+    plan_flags = honour_plans(by_consultant, today=today)
     if not by_consultant:
         raise ValidationFailed(
             _("There is no approved, unpaid work up to %(date)s with these filters.")
@@ -124,6 +128,7 @@ def batch_build(
             by=by,
             today=today,
             pay_by=pay_by,
+            plan_flag=plan_flags.get(consultant.pk, ""),
         )
         going = _hold_past_batch_limit(payment, going=going, by=by)
     return batch
@@ -167,6 +172,7 @@ def _add_payment(
     by: User,
     today: date,
     pay_by: str = "",
+    plan_flag: str = "",
 ) -> Payment:
     method = pay_by or consultant.payout_method
     amount = sum_money(_approved_amount(c) for c in contributions)
@@ -206,6 +212,8 @@ def _add_payment(
             code="already_in_payment",
         ) from None
     _flag_paid_before(payment, contributions, by=by)
+    if plan_flag:
+        _flag_pay_plan(payment, plan_flag, by=by)
     hold = preflight.preflight(
         consultant=consultant,
         method=method,
@@ -227,6 +235,14 @@ def _flag_paid_before(payment: Payment, contributions: list[Contribution], *, by
         return
     message = "\n".join(history[c.pk] for c in contributions if c.pk in history)
     payment.alert = message
+    stamp(payment, by=by, action=actions.PAYMENT_FLAGGED, reason=message)
+    payment.save(update_fields=["alert", "updated_at"])
+
+
+def _flag_pay_plan(payment: Payment, message: str, *, by: User) -> None:
+    """Work the consultant asked to be paid later was left out: finance sees what and until
+    when on the batch and payment pages (the payment's alert, after any paid-before flag)."""
+    payment.alert = f"{payment.alert}\n{message}" if payment.alert else message
     stamp(payment, by=by, action=actions.PAYMENT_FLAGGED, reason=message)
     payment.save(update_fields=["alert", "updated_at"])
 

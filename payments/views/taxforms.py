@@ -26,6 +26,7 @@ from core.errors import DomainError
 from core.files import stored_file_download
 from core.forms import show_error
 from core.history import history_entries
+from income.selectors import active_plans_of
 from payments import selectors
 from payments.models import Payment
 from payments.views.payments import _get_payment, _payment_page
@@ -59,6 +60,7 @@ def _consultant_page(request, consultant: Consultant, *, form=None, status=200):
         "taxform_form": form or TaxFormReceiveForm(),
         "history": history_entries(tax_form, viewer=request.user) if tax_form else [],
         "page_title": _("Consultant's finances"),
+        "pay_plans": active_plans_of(consultant),
     }
     return render(request, "payments/consultant_finance.html", context, status=status)
 

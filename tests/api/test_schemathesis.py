@@ -225,6 +225,17 @@ def _fit_business_rules(case, real) -> None:
         body["honoraria"] = 0
     if case.method == "POST" and case.path.startswith(("/api/v1/claims/", "/api/v1/advances/")):
         _fit_expenses(case, body, real, past=past, pick=pick)
+    if case.method == "POST" and case.path == "/api/v1/pay-plans/" and not _made_invalid(case):
+        # Months are about the clock: a deferral goes to a month after this one, a split
+        # starts this month or later. A split needs its monthly most (a rule between
+        # fields), high enough for whole entries to fit.
+        month = today.replace(day=1)
+        body["start_month"] = (
+            (month + timedelta(days=32 * (1 + pick % 11))).replace(day=1).isoformat()
+        )
+        if body.get("kind") == "split":
+            body["months"] = body.get("months") or 2
+            body["month_limit"] = "1000000.00"
     if case.method == "POST" and case.path == "/api/v1/agreements/":
         # The engagement is real; a contact, when named, is a staff user's id the
         # schema cannot know, so the issuing coordinator stands (the default).

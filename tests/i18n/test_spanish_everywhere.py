@@ -27,6 +27,7 @@ from django.utils import translation
 
 from core import translations
 from tests.access_tables import PORTAL_PAGES as PAGES
+from tests.income import records as income_records
 from tests.test_url_access import people  # noqa: F401  (a consultant with every kind of record)
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +132,9 @@ def _collect(client, spanish) -> dict[str, str]:
             "receipt_verify", kwargs={"code": records["receipt"].verification_code}
         ),
         "receipt check, unknown code": reverse("receipt_verify", kwargs={"code": "ZZZZZZZZZZZZ"}),
+        "income letter check": reverse(
+            "receipt_verify", kwargs={"code": income_records.letter(records).verification_code}
+        ),
     }
     for what, url in public.items():
         response = client.get(url)

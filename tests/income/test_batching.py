@@ -1,0 +1,204 @@
+"""The batch builder honours a consultant's pay plan: deferred work waits for its month,
+a split month takes at most its share, each payment with work left out is flagged,
+and a cancelled plan puts the work back."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from core.errors import StateConflict, ValidationFailed
+from income.models import PayPlanEvent
+from income.schedule import add_months, month_start
+from income.services import pay_plan_cancel, pay_plan_create
+from payments.models import PaymentItem
+from payments.services.batches import batch_build, batch_cancel
+from tests.income.support import ready_to_pay, work
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def three(engagement, coordinator):
+    ready_to_pay(engagement.consultant)
+    return [work(engagement, approver=coordinator, value=v) for v in ("1", "2", "3")]
+
+
+def _paid_ids(batch):
+    return set(
+        PaymentItem.objects.filter(payment__batch=batch, live=True).values_list(
+            "contribution_id", flat=True
+        )
+    )
+
+
+def test_deferred_entries_are_left_out_and_flagged_until_their_month(
+    engagement, three, finance, client
+):
+    today = timezone.localdate()
+    next_month = add_months(month_start(today), 1)
+    pay_plan_create(
+        consultant=engagement.consultant,
+        by=engagement.consultant.user,
+        kind="defer",
+        entries=three[:2],
+        start_month=next_month,
+    )
+    batch = batch_build(by=finance, cutoff_date=today)
+    assert _paid_ids(batch) == {three[2].pk}
+    payment = batch.payments.get()
+    assert payment.amount == three[2].amount
+    deferred = three[0].amount + three[1].amount
+    assert "Part deferred at the consultant's request until" in payment.alert
+    assert "2 entries" in payment.alert and f"${deferred:,.2f}" in payment.alert
+    assert next_month.strftime("%B %Y") in payment.alert
+    # Finance reads the flag on the batch page and on the payment's page.
+    client.force_login(finance)
+    for url in (
+        reverse("payments:batch", args=[batch.public_id]),
+        reverse("payments:payment", args=[payment.public_id]),
+    ):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "Part deferred at the consultant&#x27;s request until" in page.content.decode()
+
+    # In the deferral's month the work goes, with no flag.
+    batch_cancel(batch=batch, by=finance, reason="Rebuilt a month later")
+    later = batch_build(by=finance, cutoff_date=today, today=next_month)
+    assert _paid_ids(later) == {c.pk for c in three}
+    assert later.payments.get().alert == ""
+
+
+def test_a_consultant_with_only_deferred_work_gets_no_payment(engagement, three, finance):
+    today = timezone.localdate()
+    pay_plan_create(
+        consultant=engagement.consultant,
+        by=engagement.consultant.user,
+        kind="defer",
+        entries=None,
+        start_month=add_months(today, 2),
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        batch_build(by=finance, cutoff_date=today)
+    assert caught.value.code == "nothing_to_pay"
+
+
+def test_a_split_month_takes_at_most_its_share_counting_what_it_already_paid(
+    engagement, three, finance
+):
+    today = timezone.localdate()
+    this_month = month_start(today)
+    limit = three[0].amount + three[1].amount  # the first two fit, the third waits
+    plan = pay_plan_create(
+        consultant=engagement.consultant,
+        by=engagement.consultant.user,
+        kind="split",
+        entries=three,
+        start_month=this_month,
+        months=2,
+        month_limit=limit,
+    )
+    first = batch_build(by=finance, cutoff_date=today)
+    assert _paid_ids(first) == {three[0].pk, three[1].pk}
+    alert = first.payments.get().alert
+    assert "at most" in alert and "1 entry" in alert and f"${three[2].amount:,.2f}" in alert
+
+    # A second batch this month: the month's share is used up.
+    with pytest.raises(ValidationFailed):
+        batch_build(by=finance, cutoff_date=today)
+
+    # The plan's last month takes the rest.
+    last = batch_build(by=finance, cutoff_date=today, today=add_months(this_month, 1))
+    assert _paid_ids(last) == {three[2].pk}
+    # All its work is in payments now: the plan can no longer be cancelled.
+    with pytest.raises(StateConflict):
+        pay_plan_cancel(plan=plan, by=engagement.consultant.user)
+
+
+def test_cancelling_a_plan_restores_ordinary_payment(engagement, three, finance):
+    today = timezone.localdate()
+    plan = pay_plan_create(
+        consultant=engagement.consultant,
+        by=engagement.consultant.user,
+        kind="defer",
+        entries=None,
+        start_month=add_months(today, 3),
+    )
+    pay_plan_cancel(plan=plan, by=engagement.consultant.user)
+    assert PayPlanEvent.objects.filter(plan=plan, kind="cancelled").count() == 1
+    batch = batch_build(by=finance, cutoff_date=today)
+    assert _paid_ids(batch) == {c.pk for c in three}
+    assert batch.payments.get().alert == ""
+    with pytest.raises(StateConflict):
+        pay_plan_cancel(plan=plan, by=engagement.consultant.user)
+
+
+def test_a_plan_is_refused_outside_its_bounds_and_changes_nothing(
+    engagement, three, outsider, coordinator
+):
+    from income.models import PayPlan
+
+    user = engagement.consultant.user
+    today = timezone.localdate()
+    cases = [
+        {"kind": "defer", "start_month": month_start(today)},  # not later
+        {"kind": "defer", "start_month": add_months(today, 13)},  # too far
+        {"kind": "split", "start_month": today, "months": 7, "month_limit": "500"},
+        {"kind": "split", "start_month": today, "months": 1, "month_limit": "500"},
+        {"kind": "split", "start_month": today, "months": 2, "month_limit": "0"},
+        {"kind": "split", "start_month": today, "months": 2, "month_limit": "1e400"},
+        {"kind": "split", "start_month": today, "months": 2, "month_limit": "0.001"},
+        # Whole entries that do not fit two months of one cent each.
+        {"kind": "split", "start_month": today, "months": 2, "month_limit": "0.01"},
+        {"kind": "other", "start_month": add_months(today, 1)},
+    ]
+    for case in cases:
+        with pytest.raises(ValidationFailed):
+            pay_plan_create(consultant=engagement.consultant, by=user, entries=None, **case)
+    # Someone else's work, or for someone else: refused.
+    foreign = work(
+        engagement.__class__.objects.create(
+            consultant=outsider, phase=engagement.phase, rate_card=engagement.rate_card
+        ),
+        approver=coordinator,
+    )
+    with pytest.raises(StateConflict):
+        pay_plan_create(
+            consultant=engagement.consultant,
+            by=user,
+            kind="defer",
+            entries=[foreign],
+            start_month=add_months(today, 1),
+        )
+    from core.errors import NotAllowed
+
+    with pytest.raises(NotAllowed):
+        pay_plan_create(
+            consultant=outsider,
+            by=user,
+            kind="defer",
+            entries=None,
+            start_month=add_months(today, 1),
+        )
+    assert PayPlan.objects.count() == 0
+
+
+def test_an_entry_is_in_one_live_plan_at_most(engagement, three):
+    user = engagement.consultant.user
+    today = timezone.localdate()
+    pay_plan_create(
+        consultant=engagement.consultant,
+        by=user,
+        kind="defer",
+        entries=three[:1],
+        start_month=add_months(today, 1),
+    )
+    with pytest.raises(StateConflict):
+        pay_plan_create(
+            consultant=engagement.consultant,
+            by=user,
+            kind="defer",
+            entries=three[:2],
+            start_month=add_months(today, 2),
+        )
