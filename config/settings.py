@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "demo",
     "ops",
     "expenses",
+    "transparency",
 ]
 
 MIDDLEWARE = [
