@@ -39,7 +39,10 @@ def seed_transparency(*, study: Study, coordinator, finance, finance2) -> Public
         batch_execute(batch=batch, by=finance)
         for payment in batch.payments.filter(status=Payment.Status.PROCESSING).order_by("id"):
             payment_record_manual(
-                payment=payment, by=finance, reference=f"CHK-{1000 + payment.pk}", handed_over_on=today
+                payment=payment,
+                by=finance,
+                reference=f"CHK-{1000 + payment.pk}",
+                handed_over_on=today,
             )
     except DomainError:
         pass  # nothing old enough to pay: the report is published all the same

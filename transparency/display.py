@@ -35,7 +35,9 @@ def for_reading(doc: dict[str, Any]) -> dict[str, Any]:
     }
     shown["by_method"] = {
         **doc["by_method"],
-        "rows": [{**r, "label": _label(PayoutMethod, r["label"])} for r in doc["by_method"]["rows"]],
+        "rows": [
+            {**r, "label": _label(PayoutMethod, r["label"])} for r in doc["by_method"]["rows"]
+        ],
     }
     shown["time_to_pay"] = [
         {

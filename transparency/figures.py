@@ -17,10 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Min, Sum
+from django.db.models import Min, QuerySet, Sum
 from django.db.models.functions import TruncQuarter
 from django.utils import timezone
 
@@ -58,7 +60,7 @@ def end_exclusive(end: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
 
 
-def paid_items(study: Study, end: dt.date):
+def paid_items(study: Study, end: dt.date) -> QuerySet[PaymentItem]:
     """Live items of paid payments, paid by ``end``, for this study's work (income only)."""
     return PaymentItem.objects.filter(
         live=True,
@@ -75,10 +77,12 @@ def quarter_label(moment: dt.datetime | dt.date) -> str:
     return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
 
 
-def _cells_by(rows, key_field: str, values: tuple[str, ...]) -> dict[object, Cell]:
+def _cells_by(
+    rows: Iterable[dict[str, Any]], key_field: str, values: tuple[str, ...]
+) -> dict[Any, Cell]:
     """Rows of (key, consultant, sums...) from SQL folded into one cell per key."""
-    people: dict[object, set[int]] = defaultdict(set)
-    sums: dict[object, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(values, ZERO))
+    people: dict[Any, set[int]] = defaultdict(set)
+    sums: dict[Any, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(values, ZERO))
     for row in rows:
         k = row[key_field]
         people[k].add(row["payment__consultant_id"])
@@ -91,8 +95,8 @@ def _add_table(
     f: Figures,
     name: str,
     total_key: str,
-    found: dict[object, Cell],
-    order: list[tuple[object, str]],
+    found: dict[Any, Cell],
+    order: Sequence[tuple[Any, str]],
 ) -> None:
     """Register a table's cells (missing ones are true zeros) and its additive group."""
     total = f.cells[total_key]
@@ -118,7 +122,9 @@ def figures_for(study: Study, end: dt.date) -> Figures:
     whole = _cells_by(({**r, "all": "all"} for r in everyone), "all", ("paid",))
     grand = whole.get("all")
     f.cells["paid"] = Cell(
-        "paid", grand.people if grand else frozenset(), {"paid": grand.values["paid"] if grand else ZERO}
+        "paid",
+        grand.people if grand else frozenset(),
+        {"paid": grand.values["paid"] if grand else ZERO},
     )
 
     by_phase = _cells_by(
@@ -208,7 +214,7 @@ def _time_to_pay(f: Figures, study: Study, end: dt.date) -> None:
             frozenset(p for p, _ in payments),
             {"payments": Decimal(len(payments))},
         )
-        found = {}
+        found: dict[Any, Cell] = {}
         for bucket, low, high in BUCKETS:
             inside = [(p, d) for p, d in payments if d >= low and (high is None or d <= high)]
             if inside:

@@ -14,6 +14,7 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from engagements.models import Study
 from transparency import suppression
 from transparency.figures import Figures, figures_for, percentile
 from transparency.suppression import MINIMUM, WITHHELD
@@ -76,9 +77,7 @@ def build(f: Figures, *, published_at: dt.datetime | None = None) -> dict[str, A
         }
 
     quarters = []
-    for (key, label), (hkey, _) in zip(
-        f.tables["quarter"], f.tables["hours_quarter"], strict=True
-    ):
+    for (key, label), (hkey, _) in zip(f.tables["quarter"], f.tables["hours_quarter"], strict=True):
         quarters.append(
             {
                 "label": label,
@@ -139,7 +138,9 @@ def build(f: Figures, *, published_at: dt.datetime | None = None) -> dict[str, A
     return doc
 
 
-def report_for(study, end: dt.date, *, published_at: dt.datetime | None = None) -> dict[str, Any]:
+def report_for(
+    study: Study, end: dt.date, *, published_at: dt.datetime | None = None
+) -> dict[str, Any]:
     return build(figures_for(study, end), published_at=published_at)
 
 

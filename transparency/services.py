@@ -44,9 +44,7 @@ def publication_publish(
         raise NotAllowed(_("Only coordinators publish the transparency report."))
     today = timezone.localdate()
     if not isinstance(period_end, dt.date) or not EARLIEST_END <= period_end <= today:
-        raise ValidationFailed(
-            _("Choose an end date between 2000 and today."), field="period_end"
-        )
+        raise ValidationFailed(_("Choose an end date between 2000 and today."), field="period_end")
     reason = (reason or "").strip()
     if not reason or len(reason) > REASON_MAX:
         raise ValidationFailed(

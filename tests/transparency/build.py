@@ -76,7 +76,9 @@ def pay(
             approved_by=approver,
             approved_at=line["approved_at"],
         )
-        PaymentItem.objects.create(payment=payment, contribution=contribution, amount=line["amount"])
+        PaymentItem.objects.create(
+            payment=payment, contribution=contribution, amount=line["amount"]
+        )
     return payment
 
 

@@ -18,9 +18,7 @@ def test_the_demo_publishes_a_report_with_figures_and_hidden_cells(settings):
     assert publication.study == result.study
     doc = json.loads(publication.document)
     figures = [
-        r["paid"]
-        for table in ("by_phase", "by_activity", "by_method")
-        for r in doc[table]["rows"]
+        r["paid"] for table in ("by_phase", "by_activity", "by_method") for r in doc[table]["rows"]
     ]
     assert doc["summary"]["paid"]["suppressed"] is None
     assert any(f["suppressed"] is None and f["value"] not in (None, "0.00") for f in figures)

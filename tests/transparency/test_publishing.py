@@ -112,9 +112,7 @@ def test_a_second_publication_leaves_the_first_as_it_was(client, paid_study, coo
     assert record.history_change_reason == "Informe trimestral"
 
 
-def test_it_refuses_a_publication_whose_figures_changed_since_the_preview(
-    paid_study, coordinator
-):
+def test_it_refuses_a_publication_whose_figures_changed_since_the_preview(paid_study, coordinator):
     with pytest.raises(StateConflict):
         publication_publish(
             study=paid_study, period_end=END, by=coordinator, reason="Ya", previewed="0" * 64
@@ -193,11 +191,13 @@ def test_the_api_is_anonymous_and_rate_limited(client, paid_study, coordinator, 
 
     limit = int(TransparencyThrottle.default_rate.split("/")[0])
     statuses = [client.get(url).status_code for _ in range(limit + 1)]
-    assert statuses[:limit - 1] == [200] * (limit - 1)
+    assert statuses[: limit - 1] == [200] * (limit - 1)
     assert statuses[-1] == 429
     # An unknown report is a plain 404 in the API's error shape.
     client2 = type(client)()
     missing = client2.get(
-        reverse("api:transparency-detail", kwargs={"public_id": "00000000-0000-0000-0000-000000000000"})
+        reverse(
+            "api:transparency-detail", kwargs={"public_id": "00000000-0000-0000-0000-000000000000"}
+        )
     )
     assert missing.status_code in (404, 429)
