@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from decimal import Decimal
 
 import pytest
-from django.db.models import Sum
+from django.db.models import Min, Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -273,18 +274,51 @@ def test_published_figures_match_the_database_and_hide_small_cells(spec):
         else:
             assert r["effective_hourly_rate"]["value"] is None
 
-    # Time to pay, per rail: visible buckets describe five people or more.
+    # Time to pay, per rail: each payment's whole days from its first approval, computed
+    # here; visible buckets and medians equal them, hidden buckets cannot be worked out.
+    bounds = {
+        "0-7": (0, 7),
+        "8-14": (8, 14),
+        "15-30": (15, 30),
+        "31-60": (31, 60),
+        "61+": (61, 10**6),
+    }
     for t in doc["time_to_pay"]:
-        rail_payments = Payment.objects.filter(
-            status=Payment.Status.PAID,
-            rail=t["rail"],
-            items__contribution__engagement__phase__study=study,
-        ).distinct()
+        rail_payments = (
+            Payment.objects.filter(
+                status=Payment.Status.PAID,
+                rail=t["rail"],
+                items__contribution__engagement__phase__study=study,
+            )
+            .annotate(first=Min("items__contribution__approved_at"))
+            .values_list("consultant_id", "paid_at", "first")
+        )
+        days = [(who, (paid - first).days) for who, paid, first in rail_payments]
+        everyone = {who for who, _ in days}
         if t["payments"]["suppressed"] is None:
-            assert t["payments"]["value"] == rail_payments.count()
-            assert rail_payments.values("consultant").distinct().count() >= MINIMUM
+            assert t["payments"]["value"] == len(days)
+            assert len(everyone) >= MINIMUM
+            ordered = sorted(d for _, d in days)
+            assert t["median_days"]["value"] == ordered[math.ceil(len(ordered) / 2) - 1]
+            assert t["p90_days"]["value"] == ordered[math.ceil(len(ordered) * 0.9) - 1]
         else:
             assert t["median_days"]["value"] is None and t["p90_days"]["value"] is None
+        shown = 0
+        gone = []
         for b in t["buckets"]:
-            if b["payments"]["suppressed"] is not None:
+            low, high = bounds[b["label"]]
+            inside = [(who, d) for who, d in days if low <= d <= high]
+            who = {w for w, _ in inside}
+            if b["payments"]["suppressed"] is None:
+                assert b["payments"]["value"] == len(inside)
+                assert len(who) == 0 or len(who) >= MINIMUM
+                shown += len(inside)
+            else:
                 assert b["payments"]["value"] is None
+                gone.append((who, len(inside)))
+        if gone:
+            union = set().union(*(w for w, _ in gone))
+            if len(union) >= MINIMUM:
+                assert all(n != len(days) - shown for _, n in gone)
+            else:
+                assert len(everyone) < MINIMUM
