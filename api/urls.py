@@ -24,6 +24,7 @@ from api.views.expenses import AdvanceViewSet, ClaimViewSet
 from api.views.income import IncomeView, PayPlanViewSet
 from api.views.meetings import InvitationViewSet, SessionViewSet
 from api.views.payments import PaymentViewSet, PayoutBatchViewSet
+from api.views.transparency import TransparencyDetailView, TransparencyListView
 
 app_name = "api"
 
@@ -58,6 +59,12 @@ urlpatterns = [
         "payments/<uuid:public_id>/receipt/",
         PaymentReceiptView.as_view(),
         name="payment-receipt",
+    ),
+    path("transparency/", TransparencyListView.as_view(), name="transparency-list"),
+    path(
+        "transparency/<uuid:public_id>/",
+        TransparencyDetailView.as_view(),
+        name="transparency-detail",
     ),
     path("", include(router.urls)),
     # Anything else under the API answers in the API's own error shape.

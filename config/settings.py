@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "expenses",
     "promises",
     "income",
+    "transparency",
 ]
 
 MIDDLEWARE = [

@@ -22,6 +22,7 @@ urlpatterns = [
     path("me/", include("portal.urls")),
     path("", include("expenses.urls")),
     path("", include("meetings.urls")),
+    path("", include("transparency.urls")),
     path("finance/", include("payments.urls")),
     path("api/v1/", include("api.urls")),
     path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),

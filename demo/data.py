@@ -25,6 +25,7 @@ from demo.seed_agreements import seed_agreements, seed_scale_agreements
 from demo.seed_consents import seed_consents
 from demo.seed_expenses import seed_expenses
 from demo.seed_meetings import seed_meetings
+from demo.seed_transparency import seed_transparency
 from engagements import actions as engagements_actions
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
 from engagements.paydates import promised_pay_date
@@ -211,6 +212,12 @@ def seed_demo(*, password: str = DEMO_PASSWORD, seed: int = 2026) -> SeedResult:
     seed_expenses(users)
     seed_consents(study=study, coordinator=coordinator)
     seed_meetings(coordinator=coordinator, river=consultants[0])
+    seed_transparency(
+        study=study,
+        coordinator=coordinator,
+        finance=finance,
+        finance2=users["finance2@example.org"],
+    )
     return SeedResult(study=study, users=users, totp=totp, created=True)
 
 

@@ -1,6 +1,7 @@
 from tests.access_tables import COORDINATION, LOGIN, MISSING, OK, REDIRECT, STAFF_ONLY
 from tests.expenses import records as expense_records
 from tests.meetings.records import session_kwargs
+from tests.transparency import records as transparency_records
 
 # /studies/ sends staff straight to the dashboard of the only study.
 STAFF_REDIRECT = {**STAFF_ONLY, "coordinator": REDIRECT, "finance": REDIRECT, "admin": REDIRECT}
@@ -93,4 +94,19 @@ PAGES = {
     "meetings:attendance": (session_kwargs, COORDINATION_POST),
     "meetings:cancel": (session_kwargs, COORDINATION),
     "meetings:calendar": (session_kwargs, COORDINATION),
+    # The transparency report (tests/transparency/): coordinators publish; anyone reads.
+    "transparency:study": (lambda r: {"public_id": r["study"].public_id}, COORDINATION),
+    "transparency:index": (None, dict.fromkeys(COORDINATION, OK)),
+    "transparency:report": (
+        lambda r: {"public_id": transparency_records.publication(r).public_id},
+        dict.fromkeys(COORDINATION, OK),
+    ),
+    "transparency:report_json": (
+        lambda r: {"public_id": transparency_records.publication(r).public_id},
+        dict.fromkeys(COORDINATION, OK),
+    ),
+    "transparency:report_csv": (
+        lambda r: {"public_id": transparency_records.publication(r).public_id},
+        dict.fromkeys(COORDINATION, OK),
+    ),
 }

@@ -26,7 +26,8 @@ def test_no_template_needs_inline_script_or_style(path):
 
 
 @pytest.mark.parametrize(
-    "path", ["/accounts/login/", "/verify/NOPE-NOPE/", "/api/v1/docs/", "/admin/login/"]
+    "path",
+    ["/accounts/login/", "/verify/NOPE-NOPE/", "/api/v1/docs/", "/admin/login/", "/transparency/"],
 )
 def test_public_pages_carry_the_policy(client, db, path):
     response = client.get(path, follow=True)

@@ -51,6 +51,7 @@ def fuzz_world(live_server, transactional_db, settings):
         "reads": "100000/min",
         "auth": "100000/min",
         "receipt_verify": "100000/min",
+        "transparency": "100000/min",
     }
     users = {
         "consultant": UserFactory(roles=["consultant"]),
