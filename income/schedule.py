@@ -28,13 +28,12 @@ def months_between(first: date, last: date) -> int:
 
 
 def scheduled_on(contribution: Contribution) -> date:
-    """The day approved work is scheduled to be paid.
-
-    TODO(lead, after merging issue 17's promises): return
-    ``contribution.promised_pay_date`` (engagements migration 0005,
-    ``engagements.paydates.promised_pay_date``) instead of this stand-in: the approval
-    day plus the time-to-pay target.
-    """
+    """The day approved work is scheduled to be paid: its promised pay date
+    (``engagements.paydates``; moved when the consultant defers or splits it), or, for
+    work approved before promises existed and never filled in, the approval day plus
+    the time-to-pay target."""
+    if contribution.promised_pay_date is not None:
+        return contribution.promised_pay_date
     approved = contribution.approved_at
     day = timezone.localdate(approved) if approved is not None else contribution.date
     return day + timedelta(days=settings.TIME_TO_PAY_TARGET_DAYS)

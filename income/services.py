@@ -9,7 +9,7 @@ cancellation is a new event.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.money import COLUMN_LIMIT, sum_money
 from core.tasks import enqueue_on_commit
 from engagements.models import Contribution
+from engagements.paydates import promised_pay_date
 from income.batching import active_plan_entries
 from income.models import (
     MAX_DEFER_MONTHS_AHEAD,
@@ -35,7 +36,7 @@ from income.models import (
     PayPlanEntry,
     PayPlanEvent,
 )
-from income.plans import split_layout
+from income.plans import entry_months, split_layout
 from income.schedule import month_start, months_between
 from income.selectors import letter_months
 from payments.documents.rendering import organization, payee_name
@@ -64,7 +65,7 @@ def plannable_work(consultant: Consultant, *, lock: bool = False) -> list[Contri
     rows = (
         Contribution.objects.filter(open_items_filter(), engagement__consultant=consultant)
         .exclude(kind=Contribution.Kind.REIMBURSEMENT)
-        .select_related("engagement__phase")
+        .select_related("engagement__phase__study")
         .order_by("date", "id")
     )
     if lock:
@@ -189,7 +190,33 @@ def pay_plan_create(
         created_by=by,
     )
     PayPlanEntry.objects.bulk_create(PayPlanEntry(plan=plan, contribution=c) for c in chosen)
+    planned = entry_months(
+        kind=kind,
+        start_month=start,
+        months=months,
+        month_limit=month_limit,
+        amounts=[(c.pk, c.amount or ZERO) for c in chosen],
+    )
+    _repromise(chosen, payable_from=planned)
     return plan
+
+
+def _repromise(work: Iterable[Contribution], *, payable_from: dict[int, date]) -> None:
+    """Move each entry's promised pay date to the first one its plan allows: the work is
+    treated as payable from the first day of its planned month (or from ``today`` when
+    the plan is cancelled), so a deferral never shows as late and slip notices keep
+    counting from the date actually promised. The plan rows are the record of why."""
+    by_date: dict[date, list[int]] = {}
+    for c in work:
+        study = c.engagement.phase.study
+        approved_on = timezone.localdate(c.approved_at) if c.approved_at else c.date
+        start = payable_from[c.pk]
+        promised = promised_pay_date(study=study, approved_on=approved_on)
+        if promised < start:
+            promised = promised_pay_date(study=study, approved_on=start - timedelta(days=1))
+        by_date.setdefault(promised, []).append(c.pk)
+    for promised, ids in by_date.items():
+        Contribution.objects.filter(pk__in=ids).update(promised_pay_date=promised)
 
 
 def plan_waiting_ids(plan: PayPlan) -> list[int]:
@@ -217,13 +244,22 @@ def pay_plan_cancel(*, plan: PayPlan, by: User) -> PayPlanEvent:
             _("All the work of this request is already in a payment; it cannot be cancelled."),
             code="already_batched",
         )
+    waiting = plan_waiting_ids(plan)
     try:
         with transaction.atomic():
-            return PayPlanEvent.objects.create(plan=plan, kind=PayPlanEvent.Kind.CANCELLED, by=by)
+            event = PayPlanEvent.objects.create(plan=plan, kind=PayPlanEvent.Kind.CANCELLED, by=by)
     except IntegrityError:
         raise StateConflict(
             _("This request was already cancelled."), code="already_cancelled"
         ) from None
+    # The waiting work is paid as usual again: from today, never earlier than the plan
+    # had put it (a promise already past would read "late" for the consultant's own choice).
+    today = timezone.localdate()
+    work = list(
+        Contribution.objects.select_related("engagement__phase__study").filter(pk__in=waiting)
+    )
+    _repromise(work, payable_from={c.pk: today for c in work})
+    return event
 
 
 def _next_letter_number(year: int) -> str:

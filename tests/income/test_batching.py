@@ -4,6 +4,8 @@ and a cancelled plan puts the work back."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -202,3 +204,42 @@ def test_an_entry_is_in_one_live_plan_at_most(engagement, three):
             entries=three[:2],
             start_month=add_months(today, 2),
         )
+
+
+def test_a_plan_moves_the_promise_and_cancelling_brings_it_back_to_the_next_batch(
+    engagement, three
+):
+    """The promised pay date follows the consultant's plan, so deferred work is never shown
+    as late; cancelled, the work is promised from today again, never before."""
+    from engagements.models import PayCalendar
+    from engagements.paydates import promised_pay_date
+
+    study = engagement.phase.study
+    study.pay_calendar, study.pay_days = PayCalendar.MONTHLY, "1,15"
+    study.save()
+    today = timezone.localdate()
+    in_two_months = add_months(month_start(today), 2)
+    plan = pay_plan_create(
+        consultant=engagement.consultant,
+        by=engagement.consultant.user,
+        kind="defer",
+        entries=three[:2],
+        start_month=in_two_months,
+    )
+    for c in three[:2]:
+        c.refresh_from_db()
+        assert c.promised_pay_date == in_two_months  # the 1st is a batch day
+    untouched = three[2].promised_pay_date
+    three[2].refresh_from_db()
+    assert three[2].promised_pay_date == untouched
+
+    pay_plan_cancel(plan=plan, by=engagement.consultant.user)
+    for c in three[:2]:
+        c.refresh_from_db()
+        approved_on = timezone.localdate(c.approved_at)
+        expected = max(
+            promised_pay_date(study=study, approved_on=approved_on),
+            promised_pay_date(study=study, approved_on=today - timedelta(days=1)),
+        )
+        assert c.promised_pay_date == expected
+        assert c.promised_pay_date < in_two_months
