@@ -8,7 +8,6 @@ gaps, then ``preflight`` for the rest: the account, the W-9 threshold, the limit
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -181,9 +180,13 @@ class PaymentTime:
     days: int
 
 
-def payment_times(*, study: Study, since: datetime | None = None) -> list[PaymentTime]:
+def payment_times(
+    *, study: Study, since: datetime | None = None, until: datetime | None = None
+) -> list[PaymentTime]:
     """Per paid payment of this study: the days from the earliest approval among its
-    items to the payment's ``paid_at``, by rail. One query."""
+    items to the payment's ``paid_at``, by rail (paid on or after ``since``, before
+    ``until``). One query. The study dashboard and the public transparency report
+    both read time to pay from here, so they can never disagree."""
     rows = PaymentItem.objects.filter(
         live=True,
         payment__status=Payment.Status.PAID,
@@ -192,6 +195,8 @@ def payment_times(*, study: Study, since: datetime | None = None) -> list[Paymen
     )
     if since is not None:
         rows = rows.filter(payment__paid_at__gte=since)
+    if until is not None:
+        rows = rows.filter(payment__paid_at__lt=until)
     grouped = (
         rows.values("payment_id", "payment__rail", "payment__consultant_id", "payment__paid_at")
         .annotate(first_approved=Min("contribution__approved_at"))
@@ -218,7 +223,7 @@ class Distribution:
     rail: str
     label: str
     count: int
-    median: float
+    median: int  # nearest rank, as the public report states it
     p90: int
     buckets: list[tuple[str, int, int]]  # (label, count, percent of the rail's payments)
 
@@ -260,7 +265,7 @@ def distribution(times: Iterable[PaymentTime]) -> list[Distribution]:
                 rail=rail,
                 label=str(labels.get(rail, rail)),
                 count=len(days),
-                median=statistics.median(days),
+                median=percentile(days, 0.5),
                 p90=percentile(days, 0.9),
                 buckets=buckets,
             )

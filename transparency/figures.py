@@ -15,19 +15,20 @@ hours.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Min, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncQuarter
 from django.utils import timezone
 
 from engagements.models import Activity, Contribution, Study
 from payments.models import Payment, PaymentItem
+from promises.selectors import payment_times
+from promises.selectors import percentile as shared_percentile
 from transparency.suppression import Cell, Group
 
 INCOME = (Contribution.Kind.HOURS, Contribution.Kind.HONORARIUM)
@@ -186,26 +187,11 @@ def figures_for(study: Study, end: dt.date) -> Figures:
 
 
 def _time_to_pay(f: Figures, study: Study, end: dt.date) -> None:
-    """Per payment: from the first approval of its entries in this study to money paid.
-
-    Computed here for now; after issue 17 is merged this reads the shared
-    ``promises.selectors.payment_times`` (approval → paid, by rail) instead.
-    """
-    per_payment = (
-        PaymentItem.objects.filter(
-            live=True,
-            payment__status=Payment.Status.PAID,
-            payment__paid_at__lt=end_exclusive(end),
-            contribution__engagement__phase__study=study,
-            contribution__approved_at__isnull=False,
-        )
-        .values("payment_id", "payment__rail", "payment__consultant_id", "payment__paid_at")
-        .annotate(first=Min("contribution__approved_at"))
-    )
+    """Per payment: from the first approval of its entries in this study to money paid
+    (``promises.selectors.payment_times``, which the study dashboard reads too)."""
     by_rail: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for row in per_payment:
-        days = max(0, (row["payment__paid_at"] - row["first"]).days)
-        by_rail[row["payment__rail"]].append((row["payment__consultant_id"], days))
+    for t in payment_times(study=study, until=end_exclusive(end)):
+        by_rail[t.rail].append((t.consultant_id, t.days))
     for rail in sorted(by_rail):
         payments = by_rail[rail]
         total_key = f"rail:{rail}"
@@ -229,5 +215,4 @@ def percentile(sorted_days: list[int], share: float) -> int | None:
     """The nearest-rank percentile (``share`` 0.5 for the median, 0.9 for the 90th)."""
     if not sorted_days:
         return None
-    rank = max(1, math.ceil(share * len(sorted_days)))
-    return sorted_days[rank - 1]
+    return shared_percentile(sorted_days, share)
