@@ -10,6 +10,7 @@ from django import forms
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+from core.money import format_money
 from core.numbers import AsciiDecimalField
 from income.models import MAX_DEFER_MONTHS_AHEAD, MAX_SPLIT_MONTHS, MIN_SPLIT_MONTHS, PayPlan
 from income.schedule import add_months, month_start
@@ -75,7 +76,7 @@ class PayPlanForm(forms.Form):
             (
                 c.pk,
                 f"{formats.date_format(c.date, 'DATE_FORMAT')} · {c.engagement.phase.name} · "
-                f"{formats.number_format(c.amount, 2, force_grouping=True)}",
+                f"{format_money(c.amount or 0)}",
             )
             for c in work
         ]

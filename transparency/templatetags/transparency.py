@@ -45,3 +45,14 @@ def fig_number(fig):
 @register.filter
 def fig_hours(fig):
     return _show(fig, lambda v: str(v).rstrip("0").rstrip(".") if "." in str(v) else str(v))
+
+
+@register.filter
+def iso_day(value):
+    """A date as the JSON holds it ("2026-11-29"), back to a date for ``|date``."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return value
