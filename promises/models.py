@@ -26,6 +26,8 @@ class SlipReason(models.TextChoices):
     DISPUTED = "disputed", _("An open dispute")
     AGREEMENT_NOT_ACCEPTED = "agreement_pending", _("No accepted agreement")
     PAYMENT_FAILED = "payment_failed", _("The transfer failed")
+    # Nothing holds it back, but its day has come and no payout batch includes it.
+    NOT_BATCHED = "not_batched", _("Not in a payout batch yet")
 
 
 class SlipNotice(AppendOnlyModel):

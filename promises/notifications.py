@@ -68,6 +68,7 @@ def staff_reason(reason: str) -> str:
             "the consultant has not accepted the agreement the work falls under"
         ),
         SlipReason.PAYMENT_FAILED: _("the transfer failed"),
+        SlipReason.NOT_BATCHED: _("no payout batch includes it yet"),
     }
     return str(words.get(reason, reason))
 
@@ -84,6 +85,8 @@ def staff_action(slip: Slip) -> tuple[str, str]:
         return _("Resolve the dispute"), site() + reverse(
             "engagements:dispute_resolve", kwargs={"public_id": slip.dispute.public_id}
         )
+    if slip.reason == SlipReason.NOT_BATCHED:
+        return _("Build a payout batch"), site() + reverse("payments:batch_build")
     if slip.reason == SlipReason.W9_MISSING:
         return _("Ask for a W-9"), site() + finance_page
     if slip.reason == SlipReason.ACCOUNT_NOT_READY:

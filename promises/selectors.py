@@ -122,6 +122,12 @@ def slips_due(*, today: date, study: Study | None = None) -> list[Slip]:
         if hold is not None and hold.code in SlipReason.values:
             for c in work:
                 add(c, hold.code)
+        elif hold is None:
+            # Nothing blocks it: it slips only if its day comes with no batch paying it
+            # (finance is told then, not days before, as building a batch is routine).
+            for c in work:
+                if c.promised_pay_date is not None and c.promised_pay_date <= today:
+                    add(c, SlipReason.NOT_BATCHED)
     return sorted(found.values(), key=lambda s: (s.promised_date, s.consultant.pk, s.reason))
 
 
@@ -144,6 +150,15 @@ def staff_recipients(slip: Slip) -> list[str]:
     from accounts.roles import COORDINATOR, FINANCE
 
     emails: list[str] = []
+    if slip.reason == SlipReason.NOT_BATCHED:  # only finance builds batches
+        return sorted(
+            set(
+                User.objects.filter(groups__name=FINANCE, is_active=True).values_list(
+                    "email", flat=True
+                )
+            )
+            - {""}
+        )
     approvers: list[User] = [
         c.approved_by
         for c in slip.contributions

@@ -213,3 +213,33 @@ def test_a_failed_transfer_asks_to_retry_it_and_tells_the_consultant_nothing_is_
     # Nothing for them to do: only the sign-in link, no page to act on.
     assert told.body.rstrip().endswith("https://honora.example.org/accounts/login/")
     assert "/me/" not in told.body
+
+
+def test_work_nothing_holds_back_is_told_to_finance_only_on_its_day_with_no_batch(
+    coordinator, finance, settings
+):
+    """Nothing blocks the work, but no batch pays it: days before, nobody is told (building
+    a batch is routine); on the promised day finance is asked to build one, the
+    coordinator is not (they cannot), and the consultant hears that nothing is needed."""
+    settings.TAX_FORM_ORG_THRESHOLD = None
+    consultant = consultant_with_work(approver=coordinator, name="Birch")
+    consultant.safe_contact_method = ContactMethod.EMAIL
+    consultant.save()
+    entry = consultant.engagements.get().contributions.get()
+    assert promises_check(today=entry.promised_pay_date - timedelta(days=1)) == {}
+    assert mail.outbox == []
+    assert promises_check(today=entry.promised_pay_date) == {"not_batched": 1}
+    staff = next(m for m in mail.outbox if finance.email in m.to)
+    assert coordinator.email not in staff.to
+    assert "no payout batch includes it yet" in staff.body
+    assert (
+        "Build a payout batch\nhttps://honora.example.org" + reverse("payments:batch_build")
+        in staff.body
+    )
+    told = next(m for m in mail.outbox if m.to == [consultant.email])
+    assert "Nothing is needed from you" in told.body
+    # Once in a batch (pending, on its way) it is no longer a slip; told once either way.
+    mail.outbox.clear()
+    build(by=finance)
+    assert promises_check(today=entry.promised_pay_date + timedelta(days=1)) == {}
+    assert mail.outbox == []
