@@ -63,17 +63,25 @@ def build(options: dict) -> SandboxServer:
 
 
 def run(server: SandboxServer, out: TextIO = sys.stdout) -> None:
-    server.start()
-    out.write(f"Stripe sandbox listening on {server.url} (Ctrl-C stops it)\n")
-    for endpoint in server.webhooks.endpoints:
-        out.write(f"  webhooks -> {endpoint.url}, secrets {', '.join(endpoint.secrets)}\n")
-    out.write(f"  control API: {server.url}/_sandbox/state\n")
-    out.flush()
-    if threading.current_thread() is threading.main_thread():
-        # SIGTERM (``kill``, the demo, a process manager) stops it as Ctrl-C does: cleanly,
-        # with its state saved.
-        signal.signal(signal.SIGTERM, _interrupt)
-    server.serve_until_interrupted()
+    # The server's threads keep the process alive: a Ctrl-C that lands anywhere after
+    # start() (on a busy machine it can come before the wait below begins) must still
+    # stop them, or the process never exits.
+    try:
+        server.start()
+        out.write(f"Stripe sandbox listening on {server.url} (Ctrl-C stops it)\n")
+        for endpoint in server.webhooks.endpoints:
+            out.write(f"  webhooks -> {endpoint.url}, secrets {', '.join(endpoint.secrets)}\n")
+        out.write(f"  control API: {server.url}/_sandbox/state\n")
+        out.flush()
+        if threading.current_thread() is threading.main_thread():
+            # SIGTERM (``kill``, the demo, a process manager) stops it as Ctrl-C does:
+            # cleanly, with its state saved.
+            signal.signal(signal.SIGTERM, _interrupt)
+        server.serve_until_interrupted()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
 
 
 def _interrupt(signum, frame):

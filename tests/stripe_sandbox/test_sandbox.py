@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -804,6 +805,23 @@ def test_manage_py_stripe_sandbox_runs_until_interrupted():
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=120)
     assert process.returncode == 0
+
+
+def test_a_ctrl_c_right_after_start_still_stops_the_sandbox():
+    """Ctrl-C as soon as the sandbox says it listens (before it is waiting for one: on a
+    busy machine the signal can land there) still stops its threads and the process."""
+    from stripe_sandbox.cli import run
+    from stripe_sandbox.server import SandboxServer
+
+    class InterruptOnFirstLine(io.StringIO):
+        def write(self, text):
+            super().write(text)
+            raise KeyboardInterrupt
+
+    server = SandboxServer(port=0)
+    run(server, out=InterruptOnFirstLine())
+    assert server._httpd is None and server._thread is None  # stopped, threads joined
+    assert f"stripe-sandbox:{server.port}" not in {t.name for t in threading.enumerate()}
 
 
 def _no_proxy_session() -> requests.Session:
