@@ -48,8 +48,11 @@ BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 class Figures:
     study: Study
     end: dt.date
+    start: dt.date | None = None  # None: from the study's first payment
     cells: dict[str, Cell] = field(default_factory=dict)
     groups: list[Group] = field(default_factory=list)
+    # Cells of different tables that are one figure (same people, same money).
+    links: list[tuple[str, ...]] = field(default_factory=list)
     # Each table's rows in order: (cell key, label as published).
     tables: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # Per rail: each payment's whole days from approval to money paid, for the medians.
@@ -61,15 +64,24 @@ def end_exclusive(end: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
 
 
-def paid_items(study: Study, end: dt.date) -> QuerySet[PaymentItem]:
-    """Live items of paid payments, paid by ``end``, for this study's work (income only)."""
-    return PaymentItem.objects.filter(
+def start_inclusive(start: dt.date) -> dt.datetime:
+    """The first moment of ``start`` in the site's time zone."""
+    return timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+
+
+def paid_items(study: Study, end: dt.date, start: dt.date | None = None) -> QuerySet[PaymentItem]:
+    """Live items of paid payments, paid from ``start`` (if given) to ``end``, for this
+    study's work (income only)."""
+    items = PaymentItem.objects.filter(
         live=True,
         payment__status=Payment.Status.PAID,
         payment__paid_at__lt=end_exclusive(end),
         contribution__engagement__phase__study=study,
         contribution__kind__in=INCOME,
     )
+    if start is not None:
+        items = items.filter(payment__paid_at__gte=start_inclusive(start))
+    return items
 
 
 def quarter_label(moment: dt.datetime | dt.date) -> str:
@@ -113,9 +125,9 @@ def _add_table(
     f.groups.append(Group(name=name, members=tuple(k for k, _ in rows), total=total_key))
 
 
-def figures_for(study: Study, end: dt.date) -> Figures:
-    f = Figures(study=study, end=end)
-    items = paid_items(study, end)
+def figures_for(study: Study, end: dt.date, start: dt.date | None = None) -> Figures:
+    f = Figures(study=study, end=end, start=start)
+    items = paid_items(study, end, start)
     who = "payment__consultant_id"
 
     # The grand total: every table of money below adds up to exactly this.
@@ -180,17 +192,65 @@ def figures_for(study: Study, end: dt.date) -> Figures:
         dict(all_hours.values) if all_hours else {"hours": ZERO, "hourly_paid": ZERO},
     )
     hours_by_quarter = _cells_by(hour_rows, "q", ("hours", "hourly_paid"))
+    # Hours times the effective rate is the hourly pay: published as good as exactly, so
+    # it is money of its cell ("paid") and the rest of the pay is a cell of its own.
+    for cell in (f.cells["hours"], *hours_by_quarter.values()):
+        cell.values["paid"] = cell.values["hourly_paid"]
     _add_table(f, "hours_quarter", "hours", hours_by_quarter, [(q, q) for q in quarters])
+    other = items.exclude(contribution__kind=Contribution.Kind.HOURS)
+    other_rows = [
+        {**r, "q": quarter_label(r["q"])}
+        for r in other.annotate(q=TruncQuarter("payment__paid_at"))
+        .values("q", who)
+        .annotate(paid=Sum("amount"))
+    ]
+    all_other = _cells_by(({**r, "all": "all"} for r in other_rows), "all", ("paid",)).get("all")
+    f.cells["other"] = Cell(
+        "other",
+        all_other.people if all_other else frozenset(),
+        dict(all_other.values) if all_other else {"paid": ZERO},
+    )
+    _add_table(
+        f,
+        "other_quarter",
+        "other",
+        _cells_by(other_rows, "q", ("paid",)),
+        [(q, q) for q in quarters],
+    )
+    # The study's pay, and each quarter's, is its hourly pay plus the rest.
+    f.groups.append(Group(name="split", members=("hours", "other"), total="paid"))
+    for q in quarters:
+        f.groups.append(
+            Group(
+                name=f"split:{q}",
+                members=(f"hours_quarter:{q}", f"other_quarter:{q}"),
+                total=f"quarter:{q}",
+            )
+        )
+    _link_mirrors(f, ("phase", "activity", "method", "quarter"))
 
-    _time_to_pay(f, study, end)
+    _time_to_pay(f, study, end, start)
     return f
 
 
-def _time_to_pay(f: Figures, study: Study, end: dt.date) -> None:
+def _link_mirrors(f: Figures, tables: Sequence[str]) -> None:
+    """Cells of different tables with the same people and the same money are one figure
+    (a phase that ran in a single quarter, an activity of one phase only)."""
+    seen: dict[tuple[frozenset[int], Decimal], list[str]] = defaultdict(list)
+    for name in tables:
+        for key, _label in f.tables[name]:
+            cell = f.cells[key]
+            if cell.people:
+                seen[(cell.people, cell.values["paid"])].append(key)
+    f.links.extend(tuple(keys) for keys in seen.values() if len(keys) > 1)
+
+
+def _time_to_pay(f: Figures, study: Study, end: dt.date, start: dt.date | None) -> None:
     """Per payment: from the first approval of its entries in this study to money paid
     (``promises.selectors.payment_times``, which the study dashboard reads too)."""
     by_rail: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for t in payment_times(study=study, until=end_exclusive(end)):
+    since = start_inclusive(start) if start is not None else None
+    for t in payment_times(study=study, since=since, until=end_exclusive(end)):
         by_rail[t.rail].append((t.consultant_id, t.days))
     for rail in sorted(by_rail):
         payments = by_rail[rail]

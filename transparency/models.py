@@ -6,7 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -27,6 +27,10 @@ class Publication(AppendOnlyModel):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="publications")
+    # The report covers payments made from period_start (the day after the study's
+    # previous report ended; empty for its first report) to period_end: reports never
+    # overlap, so comparing two of them reveals nothing either hides.
+    period_start = models.DateField(_("figures from"), null=True, blank=True)
     period_end = models.DateField(_("figures up to"))
     published_at = models.DateTimeField()
     published_by = models.ForeignKey(
@@ -43,6 +47,13 @@ class Publication(AppendOnlyModel):
         ordering = ["-published_at", "-id"]
         constraints = [
             models.CheckConstraint(name="publication_reason_given", condition=~Q(reason="")),
+            models.CheckConstraint(
+                name="publication_period_in_order",
+                condition=Q(period_start__isnull=True) | Q(period_start__lte=F("period_end")),
+            ),
+            models.UniqueConstraint(
+                fields=["study", "period_end"], name="publication_one_per_end_date"
+            ),
         ]
 
     def __str__(self):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -19,7 +20,7 @@ from transparency import suppression
 from transparency.figures import Figures, figures_for, percentile
 from transparency.suppression import MINIMUM, WITHHELD
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2  # 2: periods never overlap; hourly/other split; mirrors; percentiles
 FORMAT = "honora.transparency/1"
 CENT = Decimal("0.01")
 
@@ -62,27 +63,57 @@ class _Builder:
         return _figure(_money(cell.values["hourly_paid"] / hours), None)
 
 
+def _counts(b: _Builder, keys: list[str], whole_key: str) -> list[dict[str, Any]]:
+    """A table's counts of consultants. When every count is shown, their sum minus the
+    total count is how many people are counted twice (two rows: exactly who is in
+    both); if that is one to four people, the smallest count is withheld."""
+    counts = [b.count(key, whole_key) for key in keys]
+    shown = [(c["value"], i) for i, c in enumerate(counts) if c["suppressed"] is None]
+    if len(shown) == len(counts) and shown:
+        twice = sum(v for v, _ in shown) - len(b.f.cells[whole_key].people)
+        if 0 < twice < MINIMUM:
+            _value, smallest = min((v, i) for v, i in shown if v)
+            counts[smallest] = _figure(None, WITHHELD)
+    return counts
+
+
+def _percentile(days: list[int], share: float, reason: str | None) -> dict[str, Any]:
+    """A nearest-rank percentile is one payment's own wait: shown only when at least five
+    payments lie at or below it and five at or above it, so it describes no one alone."""
+    value = percentile(days, share)
+    if reason is None and days:
+        rank = max(1, math.ceil(share * len(days)))
+        if rank < MINIMUM or len(days) - rank + 1 < MINIMUM:
+            reason = WITHHELD
+    return _figure(value, reason)
+
+
 def build(f: Figures, *, published_at: dt.datetime | None = None) -> dict[str, Any]:
-    hidden = suppression.suppress(f.cells, f.groups)
+    hidden = suppression.suppress(f.cells, f.groups, links=f.links)
     b = _Builder(f, hidden)
     study = f.study
 
     def table(name: str) -> dict[str, Any]:
+        keys = [key for key, _ in f.tables[name]]
+        counts = _counts(b, keys, "paid")
         return {
             "rows": [
-                {"label": label, "paid": b.money(key), "consultants": b.count(key, "paid")}
-                for key, label in f.tables[name]
+                {"label": label, "paid": b.money(key), "consultants": count}
+                for (key, label), count in zip(f.tables[name], counts, strict=True)
             ],
             "total": b.money("paid"),
         }
 
     quarters = []
-    for (key, label), (hkey, _) in zip(f.tables["quarter"], f.tables["hours_quarter"], strict=True):
+    quarter_counts = _counts(b, [key for key, _ in f.tables["quarter"]], "paid")
+    for (key, label), (hkey, _), count in zip(
+        f.tables["quarter"], f.tables["hours_quarter"], quarter_counts, strict=True
+    ):
         quarters.append(
             {
                 "label": label,
                 "paid": b.money(key),
-                "consultants": b.count(key, "paid"),
+                "consultants": count,
                 "hours": b.money(hkey, "hours"),
                 "effective_hourly_rate": b.rate(hkey),
             }
@@ -100,8 +131,8 @@ def build(f: Figures, *, published_at: dt.datetime | None = None) -> dict[str, A
             {
                 "rail": rail,
                 "payments": b.number(total_key, "payments"),
-                "median_days": _figure(percentile(days, 0.5), None if shown else reason),
-                "p90_days": _figure(percentile(days, 0.9), None if shown else reason),
+                "median_days": _percentile(days, 0.5, None if shown else reason),
+                "p90_days": _percentile(days, 0.9, None if shown else reason),
                 "buckets": [
                     {"label": label, "payments": b.number(key, "payments")} for key, label in rows
                 ],
@@ -116,6 +147,7 @@ def build(f: Figures, *, published_at: dt.datetime | None = None) -> dict[str, A
             "currency": study.currency,
             "hourly_rate_floor": _money(study.hourly_rate_floor),
         },
+        "period_start": f.start.isoformat() if f.start else None,
         "period_end": f.end.isoformat(),
         "summary": {
             "paid": b.money("paid"),
@@ -139,9 +171,13 @@ def build(f: Figures, *, published_at: dt.datetime | None = None) -> dict[str, A
 
 
 def report_for(
-    study: Study, end: dt.date, *, published_at: dt.datetime | None = None
+    study: Study,
+    end: dt.date,
+    *,
+    start: dt.date | None = None,
+    published_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    return build(figures_for(study, end), published_at=published_at)
+    return build(figures_for(study, end, start), published_at=published_at)
 
 
 def canonical(doc: dict[str, Any]) -> bytes:

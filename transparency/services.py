@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.roles import ADMIN, COORDINATOR
@@ -23,12 +24,23 @@ if TYPE_CHECKING:
 EARLIEST_END = dt.date(2000, 1, 1)
 
 
+def next_period_start(study: Study) -> dt.date | None:
+    """Where the study's next report starts: the day after its latest report's end
+    (``None`` for its first report, which starts with the study)."""
+    latest = (
+        Publication.objects.filter(study=study)
+        .order_by("-period_end")
+        .values_list("period_end", flat=True)
+    ).first()
+    return latest + dt.timedelta(days=1) if latest else None
+
+
 def preview_hash(*, study: Study, period_end: dt.date) -> str:
     """The hash of the figures as they stand (without a publication date).
 
     The confirm step carries it; publishing refuses if the figures changed since.
     """
-    return sha256(canonical(report_for(study, period_end)))
+    return sha256(canonical(report_for(study, period_end, start=next_period_start(study))))
 
 
 def publication_publish(
@@ -54,14 +66,25 @@ def publication_publish(
     with transaction.atomic():
         # One publication at a time per study: the study row is the lock.
         locked = Study.objects.select_for_update().get(pk=study.pk)
+        start = next_period_start(locked)
+        if start is not None and period_end < start:
+            raise ValidationFailed(
+                _(
+                    "The last report ends on %(end)s. Reports never overlap: choose a later "
+                    "end date."
+                )
+                % {"end": date_format(start - dt.timedelta(days=1), "DATE_FORMAT")},
+                field="period_end",
+            )
         if preview_hash(study=locked, period_end=period_end) != previewed:
             raise StateConflict(
                 _("The figures changed since the preview. Look at them again before publishing.")
             )
         now = timezone.now()
-        data = canonical(report_for(locked, period_end, published_at=now))
+        data = canonical(report_for(locked, period_end, start=start, published_at=now))
         publication = Publication(
             study=locked,
+            period_start=start,
             period_end=period_end,
             published_at=now,
             published_by=by,

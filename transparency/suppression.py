@@ -31,9 +31,20 @@ The rules, in the order they are applied:
    another (the report never says who is in two cells), so differences between two
    cells' counts describe no known group.
 
-What these rules do not cover, and the report says so in its method: a reader who
-compares two publications with different end dates learns what was paid between
-them; the report is a snapshot, and each publication is checked on its own.
+5. **Hidden totals stay hidden.** A total hidden for any reason is never left
+   re-computable as the sum of its cells: at least one of its cells with people in it
+   is hidden too (``group_is_safe``). A quarter's money is the sum of its hourly pay
+   (which its hours and effective rate reveal) and its other pay, so both are cells of
+   the quarter (and the study's hourly and other pay of the grand total): hiding a
+   quarter hides part of that split, and a small group paid other than by the hour
+   hides the hours and rate that would reveal it.
+6. **Mirrors.** Two cells of different tables that describe the same people with the
+   same money (a phase that ran in one quarter only) are one figure: if either is
+   hidden, both are (``links``).
+
+Publications never overlap: each covers the payments made after the previous one's
+end date (``transparency.services``), so two reports are two separate sets of
+people and money, and comparing them reveals nothing a single report hides.
 """
 
 from __future__ import annotations
@@ -81,6 +92,9 @@ def group_is_safe(
     """Rules (a) and (b) for one group (true when nothing in it is hidden)."""
     members = [cells[k] for k in group.members]
     gone = [c for c in members if c.key in hidden]
+    # A hidden total must not be rebuilt as the sum of its cells.
+    if group.total in hidden and any(c.people for c in members) and not any(c.people for c in gone):
+        return False
     if not gone:
         return True
     # Checked as if the total were known even when it is hidden: another table with
@@ -98,18 +112,29 @@ def group_is_safe(
 
 
 def suppress(
-    cells: Mapping[str, Cell], groups: Iterable[Group], minimum: int = MINIMUM
+    cells: Mapping[str, Cell],
+    groups: Iterable[Group],
+    minimum: int = MINIMUM,
+    links: Iterable[Iterable[str]] = (),
 ) -> dict[str, str]:
     """Every hidden cell's key with why (``SMALL`` or ``WITHHELD``).
 
     Repeats over all groups until none changes, because a cell hidden for one group
     may be the total of another (a rail's payments head its time-to-pay buckets).
+    ``links``: sets of keys that are one figure (mirrors): one hidden hides all.
     """
     groups = list(groups)
+    linked = [tuple(keys) for keys in links]
     hidden = primary(cells, minimum)
     changed = True
     while changed:
         changed = False
+        for keys in linked:
+            if any(k in hidden for k in keys):
+                for k in keys:
+                    if k not in hidden:
+                        hidden[k] = WITHHELD
+                        changed = True
         for group in groups:
             while not group_is_safe(group, cells, hidden, minimum):
                 candidates = [

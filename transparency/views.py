@@ -58,7 +58,7 @@ def study(request, public_id):
     doc = None
     if period.is_valid():
         end = period.cleaned_data["period_end"]
-        doc = report_for(study, end)
+        doc = report_for(study, end, start=services.next_period_start(study))
         if publish is None:
             publish = PublishForm(
                 prefix="publish",
@@ -75,6 +75,7 @@ def study(request, public_id):
             "publish": publish,
             "doc": for_reading(doc) if doc else None,
             "publications": selectors.publications_of(study),
+            "period_start": services.next_period_start(study),
         },
         status=status,
     )

@@ -32,6 +32,7 @@ class TransparencyThrottle(SimpleRateThrottle):
 class PublicationSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     study = serializers.CharField(source="study.name")
+    period_start = serializers.DateField(allow_null=True)
     period_end = serializers.DateField()
     published_at = serializers.DateTimeField()
     sha256 = serializers.CharField()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -96,8 +97,16 @@ def test_it_publishes_a_report_anyone_can_read_and_check(client, paid_study, coo
 def test_a_second_publication_leaves_the_first_as_it_was(client, paid_study, coordinator):
     first = _publish(paid_study, coordinator)
     before = (first.document, first.sha256)
-    second = _publish(paid_study, coordinator, reason="Otra vez")
+    # Reports never overlap: the same end date again is refused, a later one covers
+    # only what was paid after the first one's end.
+    with pytest.raises(ValidationFailed):
+        _publish(paid_study, coordinator, reason="Otra vez")
+    later = END + dt.timedelta(days=30)
+    second = _publish(paid_study, coordinator, end=later, reason="Otra vez")
     assert second.pk != first.pk
+    assert (second.period_start, second.period_end) == (END + dt.timedelta(days=1), later)
+    assert json.loads(second.document)["period_start"] == (END + dt.timedelta(days=1)).isoformat()
+    assert json.loads(first.document)["period_start"] is None
     first.refresh_from_db()
     assert (first.document, first.sha256) == before
     assert Publication.objects.filter(study=paid_study).count() == 2
@@ -158,8 +167,21 @@ def test_the_staff_page_previews_then_publishes_with_a_reason(client, paid_study
         "transparency:report", kwargs={"public_id": publication.public_id}
     )
     assert publication.published_by == coordinator
-    # A stale preview is a conflict, shown on the page.
-    stale = client.post(url, {**data, "publish-confirm": "on", "publish-previewed": "a" * 64})
+    # The same period again overlaps the report just published: refused, with why.
+    again = client.post(url, {**data, "publish-confirm": "on"})
+    assert again.status_code == 400
+    assert "Reports never overlap" in again.content.decode()
+    # A stale preview of the next period is a conflict, shown on the page.
+    later = (END + dt.timedelta(days=1)).isoformat()
+    stale = client.post(
+        url,
+        {
+            **data,
+            "publish-period_end": later,
+            "publish-confirm": "on",
+            "publish-previewed": "a" * 64,
+        },
+    )
     assert stale.status_code == 409
     assert Publication.objects.count() == 1
     # Bad dates are a clear error, never a 500.

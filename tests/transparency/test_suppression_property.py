@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import Min, Sum
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from engagements.models import Contribution
@@ -176,11 +176,108 @@ def _check_table(rows, truth, whole_people, whole_paid, label_of=lambda r: r["la
             assert all(paid != left for _, paid in gone)
 
 
+def _check_hourly_split(doc, items):
+    """Hours times the published rate is the hourly pay, so paid minus that is the other
+    pay: a row shows hours and rate only when its other pay describes nobody or five
+    people or more, and only when its own pay is shown (else that pay is rebuilt)."""
+    rows = [("summary", doc["summary"], items)] + [
+        (
+            r["label"],
+            r,
+            [i for i in items if quarter_label(i.payment.paid_at) == r["label"]],
+        )
+        for r in doc["by_quarter"]["rows"]
+    ]
+    for label, row, mine in rows:
+        other = {i.payment.consultant_id for i in mine if i.contribution.kind != "hours"}
+        hourly = [i for i in mine if i.contribution.kind == "hours"]
+        if row["effective_hourly_rate"]["value"] is not None:
+            assert not 0 < len(other) < MINIMUM, label
+            assert row["paid"]["suppressed"] is None, label
+            if len(other) == 0:
+                # The whole row is hourly pay: its hourly people are its people.
+                assert len({i.payment.consultant_id for i in hourly}) >= MINIMUM, label
+
+
+def test_hours_and_rate_never_reveal_a_small_group_paid_otherwise(db):
+    """The reviewer's case: honoraria of three people are paid minus hours times the
+    rate, and a withheld quarter is rebuilt from its hours and rate. Neither may be."""
+    logger = UserFactory(roles=["coordinator"])
+    approver = UserFactory(roles=["coordinator"])
+    study = study_with_phases("Estudio de mezcla", 1)
+    phase = study.phases.get()
+    people = consultants(12, prefix="Mezcla")
+
+    def hours(who, quarter, amount):
+        paid_at = at(2025, quarter * 3 + 1, 15)
+        pay(
+            consultant=people[who],
+            lines=[
+                {
+                    "phase": phase,
+                    "kind": "hours",
+                    "activity": "work",
+                    "quantity": Decimal(amount) / 25,
+                    "amount": Decimal(amount),
+                    "approved_at": paid_at - dt.timedelta(days=3),
+                }
+            ],
+            method="check",
+            paid_at=paid_at,
+            logger=logger,
+            approver=approver,
+        )
+
+    for who in range(7):
+        hours(who, 0, 500)
+    for who in range(5):
+        hours(who, 1, 700)
+    for who in range(5, 8):  # three people paid only honoraria, in Q2
+        paid_at = at(2025, 4, 15)
+        pay(
+            consultant=people[who],
+            lines=[
+                {
+                    "phase": phase,
+                    "kind": "honorarium",
+                    "activity": "meeting",
+                    "quantity": Decimal(1),
+                    "amount": Decimal(300),
+                    "approved_at": paid_at - dt.timedelta(days=3),
+                }
+            ],
+            method="check",
+            paid_at=paid_at,
+            logger=logger,
+            approver=approver,
+        )
+    for who in range(2):
+        hours(who, 2, 500)
+    doc = report_for(study, dt.date(2025, 12, 31))
+    items = list(
+        PaymentItem.objects.filter(
+            live=True, payment__status="paid", contribution__engagement__phase__study=study
+        ).select_related("payment", "contribution")
+    )
+    _check_hourly_split(doc, items)
+    summary = doc["summary"]
+    assert summary["effective_hourly_rate"]["value"] is None  # 3 paid otherwise
+    q = {r["label"]: r for r in doc["by_quarter"]["rows"]}
+    assert q["2025-Q3"]["paid"]["suppressed"] == "fewer_than_5"
+    # No quarter's pay is hidden while its hours and rate give it away.
+    for r in q.values():
+        if r["paid"]["suppressed"]:
+            assert r["effective_hourly_rate"]["value"] is None
+
+
 @pytest.mark.django_db
 @settings(
     deadline=None,
     max_examples=15,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    # Each example pays a study in the database: a failure is reported as found, not
+    # shrunk for minutes (its seed reproduces it).
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 @given(spec=payments_spec)
 def test_published_figures_match_the_database_and_hide_small_cells(spec):
@@ -275,6 +372,7 @@ def test_published_figures_match_the_database_and_hide_small_cells(spec):
             )
         else:
             assert r["effective_hourly_rate"]["value"] is None
+    _check_hourly_split(doc, items)
 
     # Time to pay, per rail: each payment's whole days from its first approval, computed
     # here; visible buckets and medians equal them, hidden buckets cannot be worked out.
@@ -301,8 +399,13 @@ def test_published_figures_match_the_database_and_hide_small_cells(spec):
             assert t["payments"]["value"] == len(days)
             assert len(everyone) >= MINIMUM
             ordered = sorted(d for _, d in days)
-            assert t["median_days"]["value"] == ordered[math.ceil(len(ordered) / 2) - 1]
-            assert t["p90_days"]["value"] == ordered[math.ceil(len(ordered) * 0.9) - 1]
+            # A percentile is one payment's wait: shown only with five payments each side.
+            for name, share in (("median_days", 0.5), ("p90_days", 0.9)):
+                rank = max(1, math.ceil(len(ordered) * share))
+                if rank >= MINIMUM and len(ordered) - rank + 1 >= MINIMUM:
+                    assert t[name]["value"] == ordered[rank - 1]
+                else:
+                    assert t[name] == {"value": None, "suppressed": "withheld"}
         else:
             assert t["median_days"]["value"] is None and t["p90_days"]["value"] is None
         shown = 0
