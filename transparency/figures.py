@@ -194,8 +194,11 @@ def figures_for(study: Study, end: dt.date, start: dt.date | None = None) -> Fig
     hours_by_quarter = _cells_by(hour_rows, "q", ("hours", "hourly_paid"))
     # Hours times the effective rate is the hourly pay: published as good as exactly, so
     # it is money of its cell ("paid") and the rest of the pay is a cell of its own.
-    for cell in (f.cells["hours"], *hours_by_quarter.values()):
-        cell.values["paid"] = cell.values["hourly_paid"]
+    def with_paid(cell: Cell) -> Cell:
+        return Cell(cell.key, cell.people, {**cell.values, "paid": cell.values["hourly_paid"]})
+
+    f.cells["hours"] = with_paid(f.cells["hours"])
+    hours_by_quarter = {q: with_paid(c) for q, c in hours_by_quarter.items()}
     _add_table(f, "hours_quarter", "hours", hours_by_quarter, [(q, q) for q in quarters])
     other = items.exclude(contribution__kind=Contribution.Kind.HOURS)
     other_rows = [
