@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _processes import PG, drop_database, ensure_database  # noqa: E402
+from _processes import PG, drop_database, ensure_database
 
 DEFAULT_DATABASE = "honora_bench_benchwork"
 SCALE_PREFIX = "Consultant "  # seed_scale's display names
@@ -122,13 +122,18 @@ class Side:
 
 
 def pairs(
-    runs: int, honora: Callable[[], object], baseline: Callable[[], object]
+    runs: int,
+    honora: Callable[[], object],
+    baseline: Callable[[], object],
+    *,
+    warm_up: bool = True,
 ) -> tuple[Side, Side]:
     """Time ``honora`` and ``baseline`` interleaved, ``runs`` pairs, after one untimed
-    warm-up of each; statements counted for both."""
+    warm-up of each (unless the caller ran its own); statements counted for both."""
     counter = COUNTER
-    honora()
-    baseline()
+    if warm_up:
+        honora()
+        baseline()
     sides = (Side(), Side())
     for _ in range(runs):
         for side, run in zip(sides, (honora, baseline), strict=True):
@@ -142,7 +147,7 @@ def pairs(
 
 def print_table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = "| " + " | ".join("{:<%d}" % w for w in widths) + " |"
+    line = "| " + " | ".join(f"{{:<{w}}}" for w in widths) + " |"
     print(line.format(*header))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:

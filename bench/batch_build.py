@@ -19,11 +19,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import COUNTER, DEFAULT_DATABASE, ms, pairs, print_table, rolled_back, seeded, setup_django, us
+from _bench import (
+    DEFAULT_DATABASE,
+    ms,
+    pairs,
+    print_table,
+    rolled_back,
+    seeded,
+    setup_django,
+    us,
+)
 
 
 def insert_columns(model, given: dict[str, str]) -> tuple[list[str], list[str], list[object]]:
@@ -69,6 +79,7 @@ def main() -> None:
 
     from accounts.models import User
     from consultants.models import Consultant, PayoutMethod
+    from core.money import sum_money
     from engagements.models import Contribution, Engagement
     from payments import preflight
     from payments.models import Payment, PaymentItem, PayoutBatch, Rail
@@ -76,17 +87,18 @@ def main() -> None:
 
     finance = User.objects.get(email="finance@example.org")
     today = timezone.localdate()
-    counts: dict[str, tuple[int, int]] = {}
-    statements: dict[str, int] = {}
+    counts: dict[str, tuple[int, int, Decimal]] = {}
 
-    def honora() -> None:
+    def honora(check: bool = False) -> None:
         with rolled_back():
             batch = batch_build(by=finance, cutoff_date=today)
-            statements["honora"] = COUNTER.count  # before the counts below
-            counts["honora"] = (
-                batch.payments.count(),
-                PaymentItem.objects.filter(payment__batch=batch).count(),
-            )
+            if check:
+                payments = Payment.objects.filter(batch=batch)
+                counts["honora"] = (
+                    payments.count(),
+                    PaymentItem.objects.filter(payment__batch=batch).count(),
+                    sum_money(payments.values_list("amount", flat=True)),
+                )
 
     open_ids, open_params = (
         Contribution.objects.filter(preflight.open_items_filter(), date__lte=today)
@@ -158,18 +170,24 @@ def main() -> None:
         f"VALUES ({', '.join(batch_exprs)}) RETURNING id"
     )
 
-    def baseline() -> None:
+    def baseline(check: bool = False) -> None:
         with rolled_back(), connection.cursor() as cursor:
             cursor.execute(batch_sql, {**named, "cutoff": today, "by": finance.pk})
             batch_id = cursor.fetchone()[0]
             cursor.execute(payment_sql, {**named, "batch": batch_id})
             payments = cursor.rowcount
             cursor.execute(item_sql, {**named, "batch": batch_id})
-            counts["baseline"] = (payments, cursor.rowcount)
+            if check:
+                items = cursor.rowcount
+                total = Payment.objects.filter(batch_id=batch_id).values_list("amount", flat=True)
+                counts["baseline"] = (payments, items, sum_money(total))
 
-    honora_side, baseline_side = pairs(args.runs, honora, baseline)
-    h_payments, h_items = counts["honora"]
-    b_payments, b_items = counts["baseline"]
+    # The untimed warm-up pair also reads back what each built, to compare.
+    honora(check=True)
+    baseline(check=True)
+    honora_side, baseline_side = pairs(args.runs, honora, baseline, warm_up=False)
+    h_payments, h_items, h_total = counts["honora"]
+    b_payments, b_items, b_total = counts["baseline"]
     print(
         f"\nbatch build, {args.size} consultants × a year; {args.runs} interleaved pairs, "
         "each rolled back"
@@ -182,8 +200,8 @@ def main() -> None:
                 ms(honora_side.median()),
                 ms(honora_side.p95()),
                 us(honora_side.median() / max(h_items, 1)),
-                str(statements["honora"]),
-                f"{statements['honora'] / max(h_items, 1):.1f}",
+                str(honora_side.statements[-1]),
+                f"{honora_side.statements[-1] / max(h_items, 1):.1f}",
                 f"{honora_side.median() / baseline_side.median():.1f}×",
             ],
             [
@@ -208,10 +226,11 @@ def main() -> None:
             "ratio",
         ],
     )
-    if (h_payments, h_items) != (b_payments, b_items):
+    print(f"amount: Honora {h_total}, baseline {b_total}")
+    if (h_payments, h_items, h_total) != (b_payments, b_items, b_total):
         print(
-            "note: the baseline built other counts than Honora (Honora leaves out work that "
-            "pay plans defer; held payments keep their items)"
+            "note: the baseline built other rows than Honora (Honora leaves out work that "
+            "the consultants' pay plans defer)"
         )
 
 
