@@ -17,8 +17,8 @@ import os
 import sys
 import tempfile
 import time
-from statistics import median
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 WORKDIR = tempfile.mkdtemp(prefix="honora-bench-")
@@ -100,6 +100,7 @@ def main() -> None:
     )
     print(f"ratio of medians : {honora_median / bare_median:6.2f}x")
     print(f"Honora overhead  : {overhead * 100:6.1f} % of the totals (target under 20 %)")
+
 
 if __name__ == "__main__":
     main()
