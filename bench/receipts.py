@@ -1,6 +1,6 @@
 """Receipts per second per worker: Honora's whole path against bare WeasyPrint.
 
-    uv run python bench/receipts.py [--n 1000]
+    uv run python bench/receipts.py [--n 1000]   (--size is the same)
 
 Honora's path per receipt: read the row, build the HTML (template, QR code),
 render with WeasyPrint, hash, store through Django's storage, record. The
@@ -61,7 +61,7 @@ def one_paid_payment() -> Payment:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--n", "--size", dest="n", type=int, default=1000, help="receipts (pairs)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     payment = one_paid_payment()
