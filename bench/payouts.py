@@ -9,6 +9,13 @@ latency per call and a limit of 100 requests a second, builds and approves a bat
 starts the workers, executes the batch and times it, from the click on "execute"
 until every payment is settled. It then checks Stripe's dump: one live transfer per payment, for its
 amount in cents, and no payment paid twice. Target: 50 payments a second or more.
+
+The baseline, in the same invocation: a bare payer (bench/_bare.py: the same stripe SDK
+``StripeClient``, the same sandbox, the same number of worker processes, one transfer per
+payment, no Honora) pays the same amounts to the same accounts once before Honora's run
+and once after it, so load drift on a shared machine shows on both sides; the report
+gives Honora's rate, the bare rate (mean of the two), the ratio, and CPU per payment
+(Honora's workers from the click on "execute"; the bare workers from their first job).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _bare import BareResult, pay_bare
 from _processes import PG, cpu_seconds, ensure_database, start_sandbox, start_worker
 from _seed import CUTOFF, seed_payees
 
@@ -56,6 +64,14 @@ def main() -> None:
         "DB_CONN_MAX_AGE": "600",
         "LOG_LEVEL": "WARNING",
     }
+    try:
+        run(args, env, sandbox)
+    finally:
+        sandbox_process.terminate()
+        sandbox_process.wait()
+
+
+def run(args, env: dict, sandbox) -> None:
     os.environ.update(env)
     import django
 
@@ -69,6 +85,12 @@ def main() -> None:
 
     sync_roles()
     batch = build_batch(sandbox, args.payments)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    jobs = bare_jobs(batch)
+    bare_runs = [bare_run(sandbox, jobs, args.workers, "before")]
     print(f"batch of {batch.payments.count()} payments approved; starting {args.workers} workers")
 
     workers = [start_worker(env, f"bench-{i}", args.interval) for i in range(args.workers)]
@@ -78,6 +100,7 @@ def main() -> None:
         from payments.services.batches import batch_execute
 
         finance = batch.created_by
+        cpu_before = sum(cpu_seconds(w.pid) for w in workers)  # booting and idle polls
         t0 = time.monotonic()
         batch_execute(batch=batch, by=finance)
         print(f"  {time.monotonic() - t0:6.1f}s  batch executed: tasks enqueued", flush=True)
@@ -96,18 +119,15 @@ def main() -> None:
                 raise SystemExit("a worker exited early")
             time.sleep(0.05)
         elapsed = time.monotonic() - t0
-        cpu = sum(cpu_seconds(w.pid) for w in workers)
+        cpu = sum(cpu_seconds(w.pid) for w in workers) - cpu_before
     finally:
         for w in workers:
             if w.poll() is None:
                 w.send_signal(signal.SIGKILL)
             w.wait()
-    try:
-        report(sandbox, batch, elapsed, args)
-        print(f"worker CPU:          {cpu:.1f} s ({1000 * cpu / args.payments:.1f} ms per payment)")
-    finally:
-        sandbox_process.terminate()
-        sandbox_process.wait()
+    report(sandbox, batch, elapsed, args)
+    bare_runs.append(bare_run(sandbox, jobs, args.workers, "after"))
+    compare(args.payments, elapsed, cpu, bare_runs)
 
 
 def build_batch(sandbox, n: int):
@@ -123,6 +143,42 @@ def build_batch(sandbox, n: int):
     return batch
 
 
+def bare_jobs(batch) -> list[tuple[int, str]]:
+    """(cents, destination account) for each payment of the batch, as Honora will pay them."""
+    from payments.models import StripeAccount
+
+    accounts = dict(StripeAccount.objects.values_list("consultant_id", "account_id"))
+    return [
+        (int(p.amount * 100), accounts[p.consultant_id])
+        for p in batch.payments.order_by("id").only("amount", "consultant_id")
+    ]
+
+
+def bare_run(sandbox, jobs, workers: int, when: str) -> BareResult:
+    result = pay_bare(api_key=API_KEY, base=sandbox.url_base, jobs=jobs, workers=workers)
+    print(
+        f"bare payer ({when} Honora): {result.payments} transfers in {result.elapsed:.1f} s"
+        f" ({result.payments / result.elapsed:.1f}/s), {result.errors} errors",
+        flush=True,
+    )
+    if result.errors or result.payments != len(jobs):
+        raise SystemExit("the bare payer did not make every transfer")
+    return result
+
+
+def compare(payments: int, elapsed: float, cpu: float, bare_runs: list[BareResult]) -> None:
+    honora_rate = payments / elapsed
+    bare_rates = [r.payments / r.elapsed for r in bare_runs]
+    bare_rate = sum(bare_rates) / len(bare_rates)
+    bare_cpu = sum(r.cpu for r in bare_runs) / sum(r.payments for r in bare_runs)
+    print()
+    print(f"{'':<22}{'payments/s':>12}{'CPU ms/payment':>16}")
+    print(f"{'Honora':<22}{honora_rate:12.1f}{1000 * cpu / payments:16.1f}")
+    runs = ", ".join(f"{r:.1f}" for r in bare_rates)
+    print(f"{'bare payer (mean)':<22}{bare_rate:12.1f}{1000 * bare_cpu:16.1f}   runs: {runs}")
+    print(f"{'Honora / bare':<22}{honora_rate / bare_rate:11.0%} (target >= 80 %)")
+
+
 def report(sandbox, batch, elapsed: float, args) -> None:
     from payments.models import Payment, PaymentAttempt
 
@@ -130,7 +186,8 @@ def report(sandbox, batch, elapsed: float, args) -> None:
     statuses: dict[str, int] = {}
     for p in payments:
         statuses[p.status] = statuses.get(p.status, 0) + 1
-    live = [t for t in sandbox.transfers() if not t["reversed"]]
+    ours = {str(p.public_id) for p in payments}  # not the bare payer's transfers
+    live = [t for t in sandbox.transfers() if not t["reversed"] and t["transfer_group"] in ours]
     by_group: dict[str, list[dict]] = {}
     for t in live:
         by_group.setdefault(t["transfer_group"], []).append(t)
