@@ -346,6 +346,9 @@ def main() -> None:
         )  # fmt: skip
         print(f"  {what}: done", flush=True)
     report(rows, args)
+    broken = [r.what for r in rows if r.status != 200]
+    if broken:  # a page that fails is not a figure: CI runs this to keep it working
+        sys.exit(f"not 200: {', '.join(broken)}")
 
 
 def p95(values: list[float]) -> float:

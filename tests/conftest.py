@@ -33,6 +33,7 @@ DATABASE_NEUTRAL = (
     "tests/parts/test_smtp.py",
     "tests/api/test_schemathesis.py",
     "tests/api/test_generated_client.py",
+    "tests/bench/test_bench_scripts.py",
 )
 
 

@@ -34,11 +34,13 @@ def _postgres_up() -> bool:
 pytestmark = pytest.mark.skipif(not _postgres_up(), reason=f"no PostgreSQL at {PG}")
 
 
-@pytest.fixture(scope="module")
-def database():
-    drop_database(DATABASE)
-    yield DATABASE
-    drop_database(DATABASE)
+@pytest.fixture
+def database(request):
+    # One database per test: two test processes never drop each other's.
+    name = f"{DATABASE}_{request.node.name[5:30]}".lower()
+    drop_database(name)
+    yield name
+    drop_database(name)
 
 
 def run(script: str, *args: str) -> str:
