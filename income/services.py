@@ -53,7 +53,10 @@ ZERO = Decimal("0.00")
 def _locked_consultant(consultant: Consultant, by: User) -> Consultant:
     if consultant.user_id != by.pk:
         raise NotAllowed(_("Only the consultant can ask this for their own work."), code="not_own")
-    return Consultant.objects.select_for_update().get(pk=consultant.pk)
+    # NO KEY: two requests of one person still wait for each other, but a batch inserting
+    # a payment for this consultant (its foreign key takes KEY SHARE) does not, so a
+    # batch holding the work and a plan holding the consultant never deadlock.
+    return Consultant.objects.select_for_update(no_key=True).get(pk=consultant.pk)
 
 
 def plannable_work(consultant: Consultant, *, lock: bool = False) -> list[Contribution]:

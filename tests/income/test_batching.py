@@ -336,3 +336,80 @@ def test_the_split_plans_are_locked_before_the_month_is_read(engagement, three, 
         if 'FROM "income_payplan"' in q["sql"] and "FOR UPDATE" in q["sql"]
     ]
     assert locks and str(plan.pk) in locks[0]
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_asked_while_a_batch_holds_the_work_never_covers_what_it_paid(
+    engagement, three, finance, monkeypatch
+):
+    """Real threads and connections: the batch locks the work and is held just before it
+    commits; the consultant's plan waits on the row locks, then must see the payment."""
+    import threading
+
+    from django.db import connection
+
+    import payments.services.batches as batches
+
+    locked, go = threading.Event(), threading.Event()
+    real = batches.honour_plans
+
+    def held_open(*args, **kwargs):
+        answer = real(*args, **kwargs)
+        locked.set()
+        assert go.wait(timeout=30)
+        return answer
+
+    monkeypatch.setattr(batches, "honour_plans", held_open)
+    outcomes: dict[str, object] = {}
+
+    def run(name, job):
+        try:
+            outcomes[name] = job()
+        except BaseException as exc:  # reported to the test
+            outcomes[name] = exc
+        finally:
+            connection.close()
+
+    consultant = engagement.consultant
+    build = threading.Thread(
+        target=run,
+        args=("batch", lambda: batch_build(by=finance, cutoff_date=timezone.localdate())),
+    )
+    build.start()
+    assert locked.wait(timeout=30)
+    plan = threading.Thread(
+        target=run,
+        args=(
+            "plan",
+            lambda: pay_plan_create(
+                consultant=consultant,
+                by=consultant.user,
+                kind="defer",
+                entries=[three[0]],
+                start_month=add_months(timezone.localdate(), 2),
+            ),
+        ),
+    )
+    plan.start()
+    # Wait (bounded, no sleep) until the plan's connection is blocked on a row lock.
+    with connection.cursor() as cursor:
+        for _ in range(200000):
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                break
+        else:
+            pytest.fail("the plan never waited on the batch's locks")
+    go.set()
+    build.join(timeout=60)
+    plan.join(timeout=60)
+    assert not build.is_alive() and not plan.is_alive()
+    assert not isinstance(outcomes["batch"], BaseException), outcomes
+    assert isinstance(outcomes["plan"], StateConflict), outcomes
+    from income.models import PayPlan
+
+    assert PayPlan.objects.count() == 0
+    assert _paid_ids(outcomes["batch"]) == {c.pk for c in three}
