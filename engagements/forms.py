@@ -431,7 +431,10 @@ class PayCalendarForm(forms.Form):
             part = part.strip()
             if not part:
                 continue
-            if not part.isdigit() or not 1 <= int(part) <= 28:
+            if (
+                not (part.isascii() and part.isdigit() and len(part) <= 2)
+                or not 1 <= int(part) <= 28
+            ):
                 raise forms.ValidationError(
                     _("Write days from 1 to 28, separated by commas (every month has them).")
                 )

@@ -65,13 +65,21 @@ def _already_this_month(plan_ids: list[int], month: date) -> dict[int, Decimal]:
 
 def honour_plans(by_consultant: dict[int, list[Contribution]], *, today: date) -> dict[int, str]:
     """Take out of ``by_consultant`` (in place) the entries plans keep for later months;
-    answer each affected consultant's flag. Constant queries: two, or one with no split."""
+    answer each affected consultant's flag. Constant queries: three (the split plans are
+    locked), or one with no split.
+
+    A consultant whose every positive entry waits has their deductions wait too."""
     ids = [c.pk for items in by_consultant.values() for c in items]
     plans = active_plan_entries(ids)
     if not plans:
         return {}
     month = month_start(today)
     split_ids = sorted({p.pk for p in plans.values() if p.kind == PayPlan.Kind.SPLIT})
+    if split_ids:
+        # Two batches built at once (other study or phase filters) would each read what
+        # was paid this month before the other's payments exist, and each pay up to the
+        # limit: the plans are locked, in one order, before that is read.
+        list(PayPlan.objects.select_for_update().filter(pk__in=split_ids).order_by("pk"))
     already = _already_this_month(split_ids, month)
     flags: dict[int, str] = {}
     for consultant_id in list(by_consultant):
@@ -102,6 +110,10 @@ def honour_plans(by_consultant: dict[int, list[Contribution]], *, today: date) -
         if not keep_out:
             continue
         rest = [c for c in items if c.pk not in keep_out]
+        if rest and all((c.amount or Decimal("0.00")) <= 0 for c in rest):
+            # Only deductions would be left: paying them now, with every positive entry
+            # held for later, takes money from this month; they wait with the rest.
+            rest = []
         if rest:
             by_consultant[consultant_id] = rest
         else:

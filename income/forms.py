@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from core.money import format_money
 from core.numbers import AsciiDecimalField
 from income.models import MAX_DEFER_MONTHS_AHEAD, MAX_SPLIT_MONTHS, MIN_SPLIT_MONTHS, PayPlan
+from income.plans import split_layout
 from income.schedule import add_months, month_start
 
 LETTER_MONTHS_BACK = 60
@@ -86,6 +87,39 @@ class PayPlanForm(forms.Form):
 
     def clean_start_month(self) -> date:
         return parse_month(self.cleaned_data["start_month"])
+
+    def clean(self):
+        """A split needs both its months and its monthly limit, and the chosen entries must
+        fit them: said here, on the first step, not as "over None months" on the confirm."""
+        cleaned = super().clean()
+        if cleaned.get("kind") != PayPlan.Kind.SPLIT:
+            return cleaned
+        months, limit = cleaned.get("months"), cleaned.get("month_limit")
+        if months is None and "months" not in self.errors:
+            self.add_error("months", _("Choose over how many months to spread the pay."))
+        if limit is None and "month_limit" not in self.errors:
+            self.add_error("month_limit", _("Enter the most you want paid a month."))
+        start, entries = cleaned.get("start_month"), cleaned.get("entries")
+        if months is None or limit is None or start is None or not entries:
+            return cleaned
+        amounts = [self.work[pk].amount or Decimal("0.00") for pk in entries if pk in self.work]
+        if (
+            split_layout(start_month=start, months=months, month_limit=limit, amounts=amounts)
+            is None
+        ):
+            self.add_error(
+                "month_limit",
+                _(
+                    "These entries (%(total)s) do not fit in %(months)s months of at most "
+                    "%(limit)s, paying whole entries. Choose a higher amount or more months."
+                )
+                % {
+                    "total": format_money(sum(amounts, Decimal("0.00"))),
+                    "months": months,
+                    "limit": format_money(limit),
+                },
+            )
+        return cleaned
 
     def chosen(self):
         return [self.work[pk] for pk in self.cleaned_data["entries"]]

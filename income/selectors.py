@@ -280,8 +280,10 @@ def active_plans_of(consultant: Consultant) -> list[dict]:
 
 
 def pay_plans_visible_to(user: User | AnonymousUser) -> QuerySet[PayPlan]:
-    """A consultant sees their own plans; finance, coordinators and admins read every plan."""
-    from accounts.roles import ADMIN, COORDINATOR, FINANCE
+    """A consultant sees their own plans; finance and admins read every plan. Coordinators
+    do not: a split's ``month_limit`` is close to a benefits ceiling, which staff never see
+    (``STAFF_HIDDEN_FIELDS``)."""
+    from accounts.roles import ADMIN, FINANCE
 
     base = PayPlan.objects.annotate(
         cancelled=Exists(
@@ -290,7 +292,7 @@ def pay_plans_visible_to(user: User | AnonymousUser) -> QuerySet[PayPlan]:
     ).select_related("consultant")
     if not user.is_authenticated:
         return base.none()
-    if user.has_role(FINANCE, COORDINATOR, ADMIN) or user.is_superuser:
+    if user.has_role(FINANCE, ADMIN) or user.is_superuser:
         return base
     if getattr(user, "consultant", None) is not None:
         return base.filter(consultant__user=user)

@@ -53,7 +53,10 @@ ZERO = Decimal("0.00")
 def _locked_consultant(consultant: Consultant, by: User) -> Consultant:
     if consultant.user_id != by.pk:
         raise NotAllowed(_("Only the consultant can ask this for their own work."), code="not_own")
-    return Consultant.objects.select_for_update().get(pk=consultant.pk)
+    # NO KEY: two requests of one person still wait for each other, but a batch inserting
+    # a payment for this consultant (its foreign key takes KEY SHARE) does not, so a
+    # batch holding the work and a plan holding the consultant never deadlock.
+    return Consultant.objects.select_for_update(no_key=True).get(pk=consultant.pk)
 
 
 def plannable_work(consultant: Consultant, *, lock: bool = False) -> list[Contribution]:
@@ -65,12 +68,25 @@ def plannable_work(consultant: Consultant, *, lock: bool = False) -> list[Contri
     rows = (
         Contribution.objects.filter(open_items_filter(), engagement__consultant=consultant)
         .exclude(kind=Contribution.Kind.REIMBURSEMENT)
+        # A deduction (an adjustment of zero or less) is never moved to later: deferring
+        # it would pay the consultant in full now and take the money back later.
+        .exclude(amount__lte=0)
         .select_related("engagement__phase__study")
         .order_by("date", "id")
     )
     if lock:
         rows = rows.select_for_update(of=("self",))
     work = list(rows)
+    if lock and work:
+        # The SELECT ... FOR UPDATE checked "in no live payment item" against its own
+        # snapshot: a batch that held these rows and just put some in a payment is only
+        # seen by a new statement, after the locks are ours.
+        paid = set(
+            PaymentItem.objects.filter(
+                live=True, contribution_id__in=[c.pk for c in work]
+            ).values_list("contribution_id", flat=True)
+        )
+        work = [c for c in work if c.pk not in paid]
     planned = active_plan_entries(c.pk for c in work)
     return [c for c in work if c.pk not in planned]
 

@@ -53,7 +53,8 @@ def income(request):
     years = figures.years(today)
     year = None
     raw = request.GET.get("year", "")
-    if raw.isdigit() and int(raw) in years:
+    # isdigit() alone takes "²" and any length, and int() of those raises (a 500).
+    if raw.isascii() and raw.isdigit() and len(raw) <= 4 and int(raw) in years:
         year = int(raw)
     if year is None:
         months = selectors.last_months(

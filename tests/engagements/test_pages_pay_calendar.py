@@ -54,6 +54,9 @@ def test_a_gap_longer_than_the_target_is_refused_naming_both_numbers(client, fin
         {"time_to_pay_days": "1e9"},
         {"calendar": "monthly", "monthdays": "29"},
         {"calendar": "monthly", "monthdays": "abc"},
+        {"calendar": "monthly", "monthdays": "\u00b2"},  # a digit to isdigit(), not to int()
+        {"calendar": "monthly", "monthdays": "1, \u0661"},  # an Arabic-Indic one
+        {"calendar": "monthly", "monthdays": "9" * 5000},
         {"calendar": "weekly", "weekdays": []},  # no weekday
         {"calendar": "yearly"},
         {"weekdays": ["9"]},

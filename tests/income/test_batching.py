@@ -16,6 +16,7 @@ from income.schedule import add_months, month_start
 from income.services import pay_plan_cancel, pay_plan_create
 from payments.models import PaymentItem
 from payments.services.batches import batch_build, batch_cancel
+from tests.conftest import requires_postgres
 from tests.income.support import ready_to_pay, work
 
 pytestmark = pytest.mark.django_db
@@ -243,3 +244,172 @@ def test_a_plan_moves_the_promise_and_cancelling_brings_it_back_to_the_next_batc
         )
         assert c.promised_pay_date == expected
         assert c.promised_pay_date < in_two_months
+
+
+def test_a_deduction_is_never_planned_nor_paid_alone_while_the_work_waits(
+    engagement, three, finance, coordinator, coordinator2
+):
+    """A negative adjustment deferred would pay the consultant in full now; and paid alone,
+    with every positive entry held by a plan, it would take money from this month."""
+    from engagements.services.contributions import contribution_adjust
+    from engagements.services.reviews import contribution_approve
+    from income.services import plannable_work
+
+    deduction = contribution_adjust(
+        contribution=three[0], by=coordinator, reason="Fewer hours", quantity_delta="-1"
+    )
+    deduction = contribution_approve(contribution=deduction, by=coordinator2)
+    deduction.refresh_from_db()
+    assert deduction.amount < 0
+    consultant = engagement.consultant
+    assert deduction.pk not in {c.pk for c in plannable_work(consultant)}
+    with pytest.raises(StateConflict):
+        pay_plan_create(
+            consultant=consultant,
+            by=consultant.user,
+            kind="defer",
+            entries=[deduction],
+            start_month=add_months(timezone.localdate(), 2),
+        )
+    # Every positive entry deferred: the deduction waits with them, no payment now.
+    pay_plan_create(
+        consultant=consultant,
+        by=consultant.user,
+        kind="defer",
+        entries=None,
+        start_month=add_months(timezone.localdate(), 2),
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        batch_build(by=finance, cutoff_date=timezone.localdate())
+    assert caught.value.code == "nothing_to_pay"
+    assert not PaymentItem.objects.filter(contribution=deduction).exists()
+
+
+def test_locked_plannable_work_drops_what_a_batch_just_paid(
+    engagement, three, finance, monkeypatch
+):
+    """The FOR UPDATE statement reads its own snapshot (on PostgreSQL a batch committing
+    while it waited is not seen): the payment items are read again after locking. Here the
+    snapshot is made stale by hand: the open-items filter sees every row."""
+    from django.db.models import Q
+
+    import income.services
+    from income.services import plannable_work
+
+    batch = batch_build(by=finance, cutoff_date=timezone.localdate())
+    assert _paid_ids(batch) == {c.pk for c in three}
+    monkeypatch.setattr(income.services, "open_items_filter", lambda: Q())
+    consultant = engagement.consultant
+    assert plannable_work(consultant, lock=True) == []
+    with pytest.raises(StateConflict) as caught:
+        pay_plan_create(
+            consultant=consultant,
+            by=consultant.user,
+            kind="defer",
+            entries=[three[0]],
+            start_month=add_months(timezone.localdate(), 2),
+        )
+    assert caught.value.code == "not_plannable"
+
+
+@requires_postgres
+def test_the_split_plans_are_locked_before_the_month_is_read(engagement, three, finance):
+    """Two batches at once must not each pay a split month up to its limit."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    today = timezone.localdate()
+    plan = pay_plan_create(
+        consultant=engagement.consultant,
+        by=engagement.consultant.user,
+        kind="split",
+        entries=None,
+        start_month=month_start(today),
+        months=3,
+        month_limit="1000000.00",
+    )
+    with CaptureQueriesContext(connection) as queries:
+        batch_build(by=finance, cutoff_date=today)
+    locks = [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "income_payplan"' in q["sql"] and "FOR UPDATE" in q["sql"]
+    ]
+    assert locks and str(plan.pk) in locks[0]
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_asked_while_a_batch_holds_the_work_never_covers_what_it_paid(
+    engagement, three, finance, monkeypatch
+):
+    """Real threads and connections: the batch locks the work and is held just before it
+    commits; the consultant's plan waits on the row locks, then must see the payment."""
+    import threading
+
+    from django.db import connection
+
+    import payments.services.batches as batches
+
+    locked, go = threading.Event(), threading.Event()
+    real = batches.honour_plans
+
+    def held_open(*args, **kwargs):
+        answer = real(*args, **kwargs)
+        locked.set()
+        assert go.wait(timeout=30)
+        return answer
+
+    monkeypatch.setattr(batches, "honour_plans", held_open)
+    outcomes: dict[str, object] = {}
+
+    def run(name, job):
+        try:
+            outcomes[name] = job()
+        except BaseException as exc:  # reported to the test
+            outcomes[name] = exc
+        finally:
+            connection.close()
+
+    consultant = engagement.consultant
+    build = threading.Thread(
+        target=run,
+        args=("batch", lambda: batch_build(by=finance, cutoff_date=timezone.localdate())),
+    )
+    build.start()
+    assert locked.wait(timeout=30)
+    plan = threading.Thread(
+        target=run,
+        args=(
+            "plan",
+            lambda: pay_plan_create(
+                consultant=consultant,
+                by=consultant.user,
+                kind="defer",
+                entries=[three[0]],
+                start_month=add_months(timezone.localdate(), 2),
+            ),
+        ),
+    )
+    plan.start()
+    # Wait (bounded, no sleep) until the plan's connection is blocked on a row lock.
+    with connection.cursor() as cursor:
+        for _ in range(200000):
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                break
+        else:
+            pytest.fail("the plan never waited on the batch's locks")
+    go.set()
+    build.join(timeout=60)
+    plan.join(timeout=60)
+    assert not build.is_alive() and not plan.is_alive()
+    assert not isinstance(outcomes["batch"], BaseException), outcomes
+    assert isinstance(outcomes["plan"], StateConflict), outcomes
+    from income.models import PayPlan
+
+    assert PayPlan.objects.count() == 0
+    assert _paid_ids(outcomes["batch"]) == {c.pk for c in three}

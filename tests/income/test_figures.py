@@ -73,3 +73,6 @@ def test_the_income_page_shows_the_figures_and_says_it_gives_no_advice(
     # The year selector is bounded to years with data: another year is ignored.
     assert client.get(reverse("portal:income") + "?year=1999").status_code == 200
     assert client.get(reverse("portal:income") + "?year=abc").status_code == 200
+    # isdigit() takes these, int() does not (or takes too long): never a 500.
+    for odd in ("%C2%B2", "1%C2%B2", "9" * 5000):
+        assert client.get(reverse("portal:income") + "?year=" + odd).status_code == 200

@@ -86,3 +86,28 @@ def test_finance_sees_the_live_plan(client, engagement, coordinator, finance):
     assert response.status_code == 200
     body = response.content.decode()
     assert "Deferred until" in body and "1 entry waiting" in body
+
+
+@pytest.mark.parametrize(
+    "split",
+    [
+        {},  # neither months nor a limit: the confirm page said "over None months"
+        {"months": "2"},
+        {"month_limit": "50.00"},
+        {"months": "2", "month_limit": "0.01"},  # does not fit: said on the first step
+    ],
+)
+def test_an_incomplete_split_is_refused_on_the_first_step(client, engagement, coordinator, split):
+    ready_to_pay(engagement.consultant)
+    entry = work(engagement, approver=coordinator, value="2")
+    client.force_login(engagement.consultant.user)
+    month = timezone.localdate().strftime("%Y-%m")
+    response = client.post(
+        reverse("portal:income_plan"),
+        {"kind": "split", "entries": [entry.pk], "start_month": month, **split},
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert 'name="confirmed"' not in body and "None" not in body
+    assert 'class="errorlist' in body
+    assert PayPlan.objects.count() == 0

@@ -190,7 +190,7 @@ def test_a_database_error_in_the_reminders_does_not_end_the_sweeper(
         output = run_sweeper("--every", "0.01")
     assert len(calls) == 2  # the sweeper went on to its next turn
     assert "Sweeper stopped." in output
-    assert "reminders failed on the database (OperationalError)" in caplog.text
+    assert "reminders failed (OperationalError)" in caplog.text
     assert "someone@example.org" not in caplog.text
 
 
@@ -214,7 +214,7 @@ def test_a_database_error_in_the_promise_check_does_not_end_the_sweeper(
         output = run_sweeper("--every", "0.01")
     assert len(calls) == 2
     assert "Sweeper stopped." in output
-    assert "promise check failed on the database (OperationalError)" in caplog.text
+    assert "promise check failed (OperationalError)" in caplog.text
     assert "someone@example.org" not in caplog.text
 
 

@@ -243,3 +243,56 @@ def test_work_nothing_holds_back_is_told_to_finance_only_on_its_day_with_no_batc
     build(by=finance)
     assert promises_check(today=entry.promised_pay_date + timedelta(days=1)) == {}
     assert mail.outbox == []
+
+
+def test_a_failing_consultant_address_is_recorded_and_staff_are_told_once(
+    held, coordinator, monkeypatch, caplog
+):
+    """The consultant's send fails: staff were told, the notice says "failed", and the
+    next run sends nothing (it used to roll the notice back and repeat staff every turn)."""
+    from smtplib import SMTPRecipientsRefused
+
+    import promises.services
+
+    consultant, _payment, entry = held
+    real = promises.services.send_mail
+
+    def refuse_the_consultant(**kwargs):
+        if kwargs["recipient_list"] == [consultant.email]:
+            raise SMTPRecipientsRefused({consultant.email: (550, b"no")})
+        return real(**kwargs)
+
+    monkeypatch.setattr(promises.services, "send_mail", refuse_the_consultant)
+    day = entry.promised_pay_date - timedelta(days=2)
+    assert promises_check(today=day) == {"w9_missing": 1}
+    notice = SlipNotice.objects.get()
+    assert notice.consultant_outcome == "failed" and notice.staff_told >= 1
+    assert len(mail.outbox) == 1 and consultant.email not in mail.outbox[0].to
+    # The class only in the log: no address.
+    assert "SMTPRecipientsRefused" in caplog.text and consultant.email not in caplog.text
+
+    mail.outbox.clear()
+    assert promises_check(today=day) == {}
+    assert promises_check(today=entry.promised_pay_date) == {}
+    assert mail.outbox == [] and SlipNotice.objects.count() == 1
+
+
+@pytest.mark.parametrize("what", ["promises_check", "send_due_reminders"])
+def test_a_mail_failure_never_stops_the_sweeper(held, monkeypatch, what):
+    from io import StringIO
+    from smtplib import SMTPServerDisconnected
+
+    import payments.management.commands.payments_sweep as sweep
+
+    def down(*args, **kwargs):
+        raise SMTPServerDisconnected("gone")
+
+    from engagements.models import Contribution
+
+    _consultant, payment, entry = held
+    Contribution.objects.filter(pk=entry.pk).update(promised_pay_date=payment.created_at.date())
+    monkeypatch.setattr(sweep, what, down)
+    out = StringIO()
+    call_command("payments_sweep", stdout=out)  # no exception: the turn ends normally
+    # The reminders fail first: the promise check after them still runs.
+    assert SlipNotice.objects.count() == (1 if what == "send_due_reminders" else 0)

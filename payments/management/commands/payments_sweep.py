@@ -123,8 +123,8 @@ class Command(BaseCommand):
         """
         try:
             counts = send_due_reminders()
-        except DatabaseError as exc:
-            log.warning("reminders failed on the database (%s)", type(exc).__name__)
+        except Exception as exc:  # a mail or database failure never stops the sweep
+            log.warning("reminders failed (%s)", type(exc).__name__)
             return
         if counts:
             self.stdout.write(f"{counts.get('sent', 0)} reminder(s) sent.")
@@ -133,12 +133,13 @@ class Command(BaseCommand):
     def _check_promises(self):
         """Slip notices for promised pay dates about to slip (each is told once).
 
-        Like the reminders: a database failure is logged and never stops the sweep.
+        Like the reminders: any failure (the database, the mail server) is logged by its
+        class only and never stops the sweep.
         """
         try:
             counts = promises_check()
-        except DatabaseError as exc:
-            log.warning("promise check failed on the database (%s)", type(exc).__name__)
+        except Exception as exc:  # see above
+            log.warning("promise check failed (%s)", type(exc).__name__)
             return
         if counts:
             self.stdout.write(f"{sum(counts.values())} slip notice(s) sent.")
