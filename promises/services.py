@@ -49,7 +49,9 @@ def slip_notify(*, slip: Slip) -> SlipNotice | None:
     The consultant's row is locked first, so two runs at once tell a slip once; the
     notice is append-only, so it is written once both outcomes are known."""
     with transaction.atomic():
-        Consultant.objects.select_for_update().filter(pk=slip.consultant.pk).first()
+        # FOR NO KEY UPDATE: two checks wait for each other, a batch inserting this
+        # consultant's payment (a key-share lock) never waits for the e-mails.
+        Consultant.objects.select_for_update(no_key=True).filter(pk=slip.consultant.pk).first()
         if SlipNotice.objects.filter(
             consultant=slip.consultant, reason=slip.reason, promised_date=slip.promised_date
         ).exists():
