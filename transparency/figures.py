@@ -192,6 +192,7 @@ def figures_for(study: Study, end: dt.date, start: dt.date | None = None) -> Fig
         dict(all_hours.values) if all_hours else {"hours": ZERO, "hourly_paid": ZERO},
     )
     hours_by_quarter = _cells_by(hour_rows, "q", ("hours", "hourly_paid"))
+
     # Hours times the effective rate is the hourly pay: published as good as exactly, so
     # it is money of its cell ("paid") and the rest of the pay is a cell of its own.
     def with_paid(cell: Cell) -> Cell:
