@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from typing import TextIO
 
 from .server import SandboxServer
@@ -73,19 +71,13 @@ def run(server: SandboxServer, out: TextIO = sys.stdout) -> None:
             out.write(f"  webhooks -> {endpoint.url}, secrets {', '.join(endpoint.secrets)}\n")
         out.write(f"  control API: {server.url}/_sandbox/state\n")
         out.flush()
-        if threading.current_thread() is threading.main_thread():
-            # SIGTERM (``kill``, the demo, a process manager) stops it as Ctrl-C does:
-            # cleanly, with its state saved.
-            signal.signal(signal.SIGTERM, _interrupt)
+        # Ctrl-C and SIGTERM (``kill``, the demo, a process manager) stop it cleanly,
+        # with its state saved.
         server.serve_until_interrupted()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,6 +19,7 @@ import copy
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from collections import deque
@@ -191,14 +192,27 @@ class SandboxServer(ApiRoutes, OnboardingRoutes, ControlRoutes):
                     log.exception("could not save the sandbox state")
 
     def serve_until_interrupted(self) -> None:
-        """Run in the foreground until Ctrl-C (for ``manage.py stripe_sandbox``)."""
+        """Run in the foreground until Ctrl-C or SIGTERM (``manage.py stripe_sandbox``).
+
+        The signals only set a flag that a plain sleep loop reads. Letting Ctrl-C raise
+        inside ``Event.wait`` could leave the event's lock held by this very thread
+        (the interrupt lands between taking the lock and the ``with`` block's cleanup),
+        and ``stop()``, which sets the event, then waited for that lock forever.
+        """
         self.start()
+        asked: list[int] = []
+        previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, lambda n, _frame: asked.append(n))
         try:
-            while not self._stopping.wait(0.5):
-                pass
+            while not asked and not self._stopping.is_set():
+                time.sleep(0.1)
         except KeyboardInterrupt:
             pass
         finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             self.stop()
 
     def __enter__(self) -> SandboxServer:
