@@ -128,7 +128,13 @@ def test_hours_logged_and_approved_reach_the_consultant(page, a11y, live_server,
     page.wait_for_url("**/me/contributions/")
     a11y.check(page)
     row = page.locator("tbody tr").filter(has_text="2.5 hours")
-    assert " ".join(row.inner_text().split()).endswith("$60.00 an hour $150.00 Approved")
+    # Approved work says by when it will be paid (the promise: approval + the target).
+    entry.refresh_from_db()
+    assert entry.promised_pay_date > timezone.localdate(entry.approved_at)
+    promised = date_format(entry.promised_pay_date, "MONTH_DAY_FORMAT")
+    assert " ".join(row.inner_text().split()).endswith(
+        f"$60.00 an hour $150.00 Approved Paid by {promised}"
+    )
 
     # ... opens the entry and reads its history in plain words
     row.get_by_role("link").click()
