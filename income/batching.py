@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.money import format_money, sum_money
+from core.sql import in_ids
 from income.models import PayPlan, PayPlanEntry, PayPlanEvent
 from income.plans import allowed_now
 from income.schedule import add_months, month_start
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 def active_plan_entries(contribution_ids: Iterable[int]) -> dict[int, PayPlan]:
     """The live (not cancelled) plan covering each of these contributions, in one query."""
     rows = (
-        PayPlanEntry.objects.filter(contribution_id__in=list(contribution_ids))
+        PayPlanEntry.objects.filter(in_ids("contribution_id", contribution_ids))
         .exclude(plan__events__kind=PayPlanEvent.Kind.CANCELLED)
         .select_related("plan")
     )

@@ -23,6 +23,7 @@ from agreements.models import AgreementVersion
 from consultants.models import CapPeriod, Consultant, PayoutMethod, TaxForm
 from core import limits
 from core.money import format_money
+from core.sql import in_ids
 from engagements.models import Contribution, Dispute, Engagement
 from payments.models import Payment, PaymentItem, StripeAccount
 
@@ -99,7 +100,7 @@ def open_disputes(contribution_ids) -> dict[int, str]:
     """The open dispute's words for each of these contributions that has one."""
     return dict(
         Dispute.objects.filter(
-            contribution_id__in=list(contribution_ids), status=Dispute.Status.OPEN
+            in_ids("contribution_id", contribution_ids), status=Dispute.Status.OPEN
         ).values_list("contribution_id", "comment")
     )
 
@@ -394,7 +395,7 @@ def paid_before(contribution_ids) -> dict[int, str]:
     found: dict[int, str] = {}
     items = (
         PaymentItem.objects.filter(
-            contribution_id__in=list(contribution_ids),
+            in_ids("contribution_id", contribution_ids),
             payment__status=Payment.Status.RETURNED,
         )
         .select_related("payment", "contribution")

@@ -5,7 +5,8 @@ held by pre-flight (W-9, Stripe account, agreement, their own limit), flagged fo
 work paid before, flagged for work their pay plan keeps for later, both flags and a
 hold at once, and held past the batch limit. For each payment: its state, its alert,
 and its history rows in order (type, named action, actor, reason, and the state
-each row recorded); one history row per item and one for the batch. Work put in
+each row recorded); one history row per item and one for the batch. The number of
+statements a build runs does not grow with the number of consultants; work put in
 another batch meanwhile is a 409, not a 500.
 """
 
@@ -15,6 +16,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from consultants.models import CapPeriod, PayoutMethod, TaxForm
@@ -25,9 +28,10 @@ from income.services import pay_plan_create
 from payments import preflight
 from payments.models import Payment, PaymentItem, PayoutBatch
 from payments.services import batches
+from payments.services.access import require_finance
 from payments.services.batches import batch_approve, batch_build, batch_execute, batch_submit
 from payments.services.finance import payment_mark_returned, payment_record_manual
-from tests.factories import ConsultantFactory, EngagementFactory, UserFactory
+from tests.factories import ConsultantFactory, EngagementFactory, PhaseFactory, UserFactory
 from tests.income.support import work
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("paid_hook")]
@@ -265,6 +269,41 @@ def test_a_build_writes_the_same_payments_holds_flags_and_history_rows(
     assert PaymentItem.history.filter(payment__batch=batch).count() == sum(
         len(e) for e in expected_work.values()
     )
+
+
+def _mixed(phase, count, *, coordinator):
+    """``count`` consultants in one phase, in turn: ready, no W-9, Stripe without an
+    account, a pay plan keeping one entry for later."""
+    for n in range(count):
+        kind = n % 4
+        engagement = _engagement(
+            f"P{phase.pk}-{n}",
+            method=PayoutMethod.STRIPE if kind == 2 else PayoutMethod.CHECK,
+            w9=kind != 1,
+            phase=phase,
+        )
+        entries = [work(engagement, approver=coordinator) for _ in range(2)]
+        if kind == 3:
+            _defer(engagement, entries[:1])
+
+
+def test_the_statements_a_build_runs_do_not_grow_with_the_consultants(
+    settings, coordinator, finance
+):
+    settings.TAX_FORM_ORG_THRESHOLD = Decimal("100")
+    small, large = PhaseFactory(), PhaseFactory()
+    _mixed(small, 4, coordinator=coordinator)
+    _mixed(large, 12, coordinator=coordinator)
+    require_finance(finance)  # the first check of a person's roles reads them, once
+    counted = {}
+    for phase in (small, large):
+        with CaptureQueriesContext(connection) as ctx:
+            batch = batch_build(by=finance, cutoff_date=timezone.localdate(), phase=phase)
+        counted[phase] = len(ctx.captured_queries)
+        statuses = sorted(batch.payments.values_list("status", flat=True))
+        n = 4 if phase == small else 12
+        assert statuses == sorted([PS.PENDING] * (n // 2) + [PS.HELD] * (n // 2))
+    assert counted[large] == counted[small], counted
 
 
 def test_work_put_in_another_batch_meanwhile_is_a_conflict_and_nothing_is_kept(
