@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from consultants.models import Consultant
 from consultants.selectors import consultants_visible_to
+from core.fields import HonoraKeysMixin
 from core.money import round_money
 from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, Study
 from engagements.rates import RATE_KIND_FOR, pick_rate
@@ -238,18 +239,32 @@ def decorate_burn(engagements: Iterable[Engagement]) -> list[Engagement]:
     return rows
 
 
+# The consultant's encrypted contact fields: a list of entries never shows them, and
+# decrypting them costs more than the rest of a row (thousands per page at scale).
+CONSULTANT_SECRETS = tuple(
+    f.name for f in Consultant._meta.concrete_fields if isinstance(f, HonoraKeysMixin)
+)
+
+
 def contribution_rows(qs: QuerySet[Contribution]) -> QuerySet[Contribution]:
-    """What a staff list of entries shows: names, study and phase, and open disputes."""
-    return qs.select_related(
-        "engagement__consultant",
-        "engagement__phase__study",
-        "engagement__rate_card",
-        "logged_by",
-        "approved_by",
-        "adjusts",
-    ).annotate(
-        has_open_dispute=Exists(
-            Dispute.objects.filter(contribution=OuterRef("pk"), status=Dispute.Status.OPEN)
+    """What a staff list of entries shows: names, study and phase, and open disputes.
+
+    The consultant's encrypted contact fields are left unread (deferred).
+    """
+    return (
+        qs.select_related(
+            "engagement__consultant",
+            "engagement__phase__study",
+            "engagement__rate_card",
+            "logged_by",
+            "approved_by",
+            "adjusts",
+        )
+        .defer(*(f"engagement__consultant__{name}" for name in CONSULTANT_SECRETS))
+        .annotate(
+            has_open_dispute=Exists(
+                Dispute.objects.filter(contribution=OuterRef("pk"), status=Dispute.Status.OPEN)
+            )
         )
     )
 
@@ -354,7 +369,9 @@ class StudyDashboard:
     totals: PhaseRow
     budget_used: Decimal
     budget_pct: int | None
-    engagements: list[Engagement]
+    engagements: list[Engagement]  # the ``limit`` nearest to (or over) their cap or budget
+    engagement_count: int
+    over_count: int
     waiting: list[Contribution]
     waiting_count: int
     unpaid: list[Contribution]
@@ -366,15 +383,100 @@ class StudyDashboard:
     dispute_count: int
 
 
+BURN_ORDER = ("phase__position", "consultant__display_name", "role", "id")
+
+
+def burn_rows(engagement_ids: Iterable[int]) -> list[Engagement]:
+    """These engagements with their burn, in ``BURN_ORDER``, for the burn table.
+
+    Only the columns the table shows are read: no encrypted consultant field is decrypted.
+    """
+    return decorate_burn(
+        with_burn(
+            Engagement.objects.filter(pk__in=list(engagement_ids))
+            .select_related("consultant", "phase", "rate_card")
+            .only(
+                "public_id",
+                "role",
+                "status",
+                "hours_cap",
+                "budget",
+                "consultant__public_id",
+                "consultant__display_name",
+                "phase__name",
+                "phase__position",
+                "rate_card__name",
+            )
+        ).order_by(*BURN_ORDER)
+    )
+
+
+@dataclass
+class BurnSummary:
+    count: int  # engagements in the study
+    over_count: int  # over their hours cap or their budget
+    nearest: list[Engagement]  # the ``limit`` that have used the most of their cap or budget
+
+
+def study_burn_summary(study: Study, *, limit: int = 20) -> BurnSummary:
+    """How many engagements a study has, how many are over their limits, and the nearest.
+
+    Two queries: the burn of every engagement as plain numbers (aggregated in the
+    database), then the table's columns for the ``limit`` shown.
+    """
+    # Read as plain tuples: the stubs do not see ``with_burn``'s annotations.
+    annotated = cast("QuerySet[Any]", with_burn(Engagement.objects.filter(phase__study=study)))
+    rows = annotated.order_by(*BURN_ORDER).values_list(
+        "pk", "hours_cap", "budget", "hours_used", "amount_approved"
+    )
+    used: list[tuple[int, int]] = []  # (highest percentage used, pk), in BURN_ORDER
+    over_count = 0
+    for pk, hours_cap, budget, hours_used, amount_approved in rows:
+        percents = (_percent(hours_used, hours_cap), _percent(amount_approved, budget))
+        highest = max([-1, *(p for p in percents if p is not None)])
+        over_count += highest > 100
+        used.append((highest, pk))
+    nearest = sorted(used, key=lambda row: -row[0])[:limit]  # stable: ties keep BURN_ORDER
+    shown = burn_rows(pk for _pct, pk in nearest)
+    order = {pk: i for i, (_pct, pk) in enumerate(nearest)}
+    shown.sort(key=lambda e: order[e.pk])
+    return BurnSummary(count=len(used), over_count=over_count, nearest=shown)
+
+
 def pay_overdue_before(now: datetime) -> datetime:
     """Approved work approved before this is overdue for pay (TIME_TO_PAY_TARGET_DAYS)."""
     return now - timedelta(days=settings.TIME_TO_PAY_TARGET_DAYS)
 
 
+def _dashboard_rows(qs: QuerySet[Contribution]) -> QuerySet[Contribution]:
+    """The dashboard's short lists of entries: what they show and the open-dispute flag."""
+    return (
+        qs.select_related("engagement__consultant")
+        .only(
+            "public_id",
+            "kind",
+            "activity",
+            "date",
+            "quantity",
+            "claimed_amount",
+            "amount",
+            "submitted_at",
+            "approved_at",
+            "engagement__consultant__public_id",
+            "engagement__consultant__display_name",
+        )
+        .annotate(
+            has_open_dispute=Exists(
+                Dispute.objects.filter(contribution=OuterRef("pk"), status=Dispute.Status.OPEN)
+            )
+        )
+    )
+
+
 def study_dashboard(
     study: Study, *, now: datetime | None = None, limit: int = 20
 ) -> StudyDashboard:
-    """Everything the study dashboard shows, in eleven queries whatever the data."""
+    """Everything the study dashboard shows, in ten queries whatever the data."""
     now = now or timezone.now()
     target_days = settings.TIME_TO_PAY_TARGET_DAYS
     S = Contribution.Status
@@ -411,29 +513,20 @@ def study_dashboard(
             cell.claimed += row["claimed"]
     budget_used = totals.cells[index[S.APPROVED]].amount + totals.cells[index[S.PAID]].amount
 
-    engagements = decorate_burn(
-        with_burn(
-            Engagement.objects.filter(phase__study=study).select_related(
-                "consultant", "phase", "rate_card"
-            )
-        ).order_by("phase__position", "consultant__display_name", "role", "id")
-    )
+    burn = study_burn_summary(study, limit=limit)
 
-    waiting_qs = contribution_rows(in_study.filter(status=S.SUBMITTED)).order_by(
-        "submitted_at", "id"
+    # The lists below read only what the dashboard shows (no encrypted contact field);
+    # their counts and sums are the by-status totals above.
+    waiting = list(
+        _dashboard_rows(in_study.filter(status=S.SUBMITTED)).order_by("submitted_at", "id")[:limit]
     )
-    waiting = list(waiting_qs[:limit])
     for c in waiting:
         cast(_Waiting, c).waited_days = (now - c.submitted_at).days if c.submitted_at else None
 
     unpaid_qs = in_study.filter(status=S.APPROVED)
     overdue_before = pay_overdue_before(now)
-    unpaid_totals = unpaid_qs.aggregate(
-        n=Count("id"),
-        overdue=Count("id", filter=Q(approved_at__lt=overdue_before)),
-        amount=Coalesce(Sum("amount"), _zero()),
-    )
-    unpaid = list(contribution_rows(unpaid_qs).order_by("approved_at", "id")[:limit])
+    overdue_count = unpaid_qs.filter(approved_at__lt=overdue_before).count()
+    unpaid = list(_dashboard_rows(unpaid_qs).order_by("approved_at", "id")[:limit])
     for c in unpaid:
         u = cast(_Waiting, c)
         assert c.approved_at is not None  # an approved entry always has its approval time
@@ -446,8 +539,11 @@ def study_dashboard(
     disputes = list(
         open_disputes.select_related(
             "contribution__engagement__consultant", "contribution__engagement__phase"
-        ).order_by("created_at", "id")[:limit]
+        )
+        .defer(*(f"contribution__engagement__consultant__{n}" for n in CONSULTANT_SECRETS))
+        .order_by("created_at", "id")[:limit]
     )
+    approved_cell = totals.cells[index[S.APPROVED]]
     return StudyDashboard(
         study=study,
         statuses=[(s.value, s.label) for s in STATUS_ORDER],
@@ -455,13 +551,15 @@ def study_dashboard(
         totals=totals,
         budget_used=budget_used,
         budget_pct=_percent(budget_used, study.budget),
-        engagements=engagements,
+        engagements=burn.nearest,
+        engagement_count=burn.count,
+        over_count=burn.over_count,
         waiting=waiting,
-        waiting_count=waiting_qs.count(),
+        waiting_count=totals.cells[index[S.SUBMITTED]].count,
         unpaid=unpaid,
-        unpaid_count=unpaid_totals["n"],
-        unpaid_amount=unpaid_totals["amount"],
-        overdue_count=unpaid_totals["overdue"],
+        unpaid_count=approved_cell.count,
+        unpaid_amount=approved_cell.amount,
+        overdue_count=overdue_count,
         target_days=target_days,
         disputes=disputes,
         dispute_count=open_disputes.count(),
