@@ -246,20 +246,26 @@ CONSULTANT_SECRETS = tuple(
 )
 
 
-def contribution_rows(qs: QuerySet[Contribution]) -> QuerySet[Contribution]:
+def contribution_rows(
+    qs: QuerySet[Contribution], *, approved: bool = True
+) -> QuerySet[Contribution]:
     """What a staff list of entries shows: names, study and phase, and open disputes.
 
-    The consultant's encrypted contact fields are left unread (deferred).
+    The consultant's encrypted contact fields are left unread (deferred). Who logged the
+    entry comes in its own small query (prefetched; every entry has one): with it joined
+    too, PostgreSQL spends 10-25 ms planning a query that runs in under 1 ms. A list of
+    entries that cannot have an approver yet (``approved=False``: the review queue) does
+    not join one either.
     """
     return (
-        qs.select_related(
+        qs.select_related(None)  # replaces the joins of ``contributions_visible_to``
+        .select_related(
             "engagement__consultant",
             "engagement__phase__study",
-            "engagement__rate_card",
-            "logged_by",
-            "approved_by",
             "adjusts",
+            *(["approved_by"] if approved else []),
         )
+        .prefetch_related("logged_by")
         .defer(*(f"engagement__consultant__{name}" for name in CONSULTANT_SECRETS))
         .annotate(
             has_open_dispute=Exists(
@@ -303,7 +309,31 @@ def contributions_filtered(
 def review_queue(user: User | AnonymousUser, **filters: Any) -> QuerySet[Contribution]:
     """Entries waiting for approval, oldest first."""
     qs = contributions_visible_to(user).filter(status=Contribution.Status.SUBMITTED)
-    return contribution_rows(contributions_filtered(qs, **filters)).order_by("submitted_at", "id")
+    return contribution_rows(contributions_filtered(qs, **filters), approved=False).order_by(
+        "submitted_at", "id"
+    )
+
+
+def review_consultant_choices(
+    user: User | AnonymousUser, *, also: Consultant | None = None
+) -> list[tuple[Any, str]]:
+    """(public id, display name) of the consultants with entries waiting for review that
+    ``user`` may see, by name, and ``also`` (the one a filter names) whatever they have.
+
+    One query of two columns: the review filter lists these, not every consultant.
+    """
+    waiting = Contribution.objects.filter(
+        engagement__consultant=OuterRef("pk"), status=Contribution.Status.SUBMITTED
+    )
+    wanted = Q(Exists(waiting))
+    if also is not None:
+        wanted |= Q(pk=also.pk)
+    return list(
+        consultants_visible_to(user)
+        .filter(wanted)
+        .order_by("display_name", "id")
+        .values_list("public_id", "display_name")
+    )
 
 
 class _Shown(Protocol):
