@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.access import get_visible_or_404, staff_required
 from accounts.roles import ADMIN, COORDINATOR, FINANCE
 from consultants.forms import ConsultantFilterForm
-from consultants.models import TaxForm
+from consultants.models import Consultant, PayoutMethod, TaxForm
 from consultants.selectors import consultants_visible_to, history_hidden_fields
 from core.csv import csv_response, dated_filename
 from core.history import history_entries
@@ -21,14 +21,24 @@ PAGE_SIZE = 50
 # Contact details and the person's own benefits limit stay out of staff history.
 
 
-def _tax_form_label(consultant) -> str:
+def _tax_form_label(consultant, labels: dict[str, str] | None = None) -> str:
     try:
         form = consultant.tax_form
     except ObjectDoesNotExist:
         form = None
     if form is None:
         return str(TaxForm.Status.MISSING.label)
+    if labels is not None:
+        return labels.get(form.status, form.status)
     return form.get_status_display()
+
+
+def _labels(choices) -> dict[str, str]:
+    """A field's choices as plain strings, translated once per request.
+
+    ``get_FOO_display`` rebuilds and hashes the whole choice list on every call.
+    """
+    return {value: str(label) for value, label in choices}
 
 
 @staff_required
@@ -60,9 +70,17 @@ def consultant_list(request):
             rows=rows,
             filename=dated_filename("consultants"),
         )
-    page = Paginator(consultants, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(consultants, PAGE_SIZE)
+    # Counted without the engagements join and grouping the rows need.
+    paginator.count = selectors.consultants_for_staff_count(request.user, status=status)
+    page = paginator.get_page(request.GET.get("page"))
+    statuses = _labels(Consultant.Status.choices)
+    payout_methods = _labels(PayoutMethod.choices)
+    tax_statuses = _labels(TaxForm.Status.choices)
     for c in page.object_list:
-        c.tax_form_label = _tax_form_label(c)
+        c.tax_form_label = _tax_form_label(c, tax_statuses)
+        c.status_label = statuses.get(c.status, c.status)
+        c.payout_method_label = payout_methods.get(c.payout_method, c.payout_method)
     return render(
         request,
         "consultants/list.html",

@@ -333,6 +333,23 @@ class Contribution(models.Model):
         permissions = [("approve_contribution", "Can approve or reject contributions")]
         indexes = [
             models.Index(fields=["status", "date"], name="contribution_status_date"),
+            # The staff list's order (Meta.ordering): a page without sorting the table.
+            models.Index(fields=["-date", "-id"], name="contribution_date_id_desc"),
+            # The review queue and the dashboard's waiting list: oldest submitted first.
+            models.Index(
+                fields=["status", "submitted_at", "id"], name="contribution_status_submitted"
+            ),
+            # The dashboard's approved, unpaid list: oldest approval first.
+            models.Index(
+                fields=["status", "approved_at", "id"], name="contribution_status_approved"
+            ),
+            # The dashboard's sums per engagement and status (study -> phase -> engagement
+            # -> contribution): read from the index alone on PostgreSQL.
+            models.Index(
+                fields=["engagement", "status"],
+                include=["kind", "quantity", "amount", "claimed_amount"],
+                name="contribution_engagement_sums",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -8,6 +8,11 @@ urlpatterns = [
     path("studies/", studies.dashboard, name="dashboard"),
     path("studies/<uuid:public_id>/", studies.study_dashboard, name="study_dashboard"),
     path(
+        "studies/<uuid:public_id>/engagements/",
+        studies.study_engagements,
+        name="study_engagements",
+    ),
+    path(
         "studies/<uuid:public_id>/pay-calendar/",
         studies.study_pay_calendar,
         name="study_pay_calendar",

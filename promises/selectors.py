@@ -139,6 +139,8 @@ def open_slips(*, study: Study) -> list[SlipNotice]:
             contributions__status=Contribution.Status.APPROVED,
         )
         .select_related("consultant")
+        # The list shows the display name: the encrypted contact fields stay unread.
+        .defer("consultant__email", "consultant__phone", "consultant__safe_contact_notes")
         .distinct()
         .order_by("promised_date", "pk")[:50]
     )

@@ -31,6 +31,7 @@ def _contribution(r):
 PAGES = {
     "engagements:dashboard": (None, STAFF_REDIRECT),
     "engagements:study_dashboard": (lambda r: {"public_id": r["study"].public_id}, STAFF_ONLY),
+    "engagements:study_engagements": (lambda r: {"public_id": r["study"].public_id}, STAFF_ONLY),
     # Coordinators see the calendar; finance and admin also get the form (tests/engagements).
     "engagements:study_pay_calendar": (
         lambda r: {"public_id": r["study"].public_id},

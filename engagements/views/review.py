@@ -97,7 +97,8 @@ def review(request):
     """Entries waiting for approval, oldest first; approve or return one or many."""
     user = request.user
     filter_form = ReviewFilterForm(request.GET or None)
-    queue = selectors.review_queue(user, **filter_form.filters())
+    filters = filter_form.filters()
+    queue = selectors.review_queue(user, **filters)
     if wants_csv(request):
         return csv_response(
             header=exports.CONTRIBUTION_HEADER,
@@ -150,6 +151,11 @@ def review(request):
             return redirect(request.get_full_path())
         status = 400
     page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The filter lists the consultants with work waiting (and the one chosen), not everyone.
+    filter_form.fields["consultant"].widget.choices = [
+        ("", filter_form.fields["consultant"].empty_label),
+        *selectors.review_consultant_choices(user, also=filters.get("consultant")),
+    ]
     selected = set(decision_form.data.getlist("selected")) if decision_form else set()
     outcomes = request.session.pop("review_outcomes", [])
     return render(

@@ -52,6 +52,23 @@ def study_dashboard(request, public_id):
     )
 
 
+@staff_required
+def study_engagements(request, public_id):
+    """Every engagement of a study with its hours cap and budget used, a page at a time."""
+    study = get_visible_or_404(Study.objects.all(), public_id=public_id)
+    ids = (
+        Engagement.objects.filter(phase__study=study)
+        .order_by(*selectors.BURN_ORDER)
+        .values_list("pk", flat=True)
+    )
+    page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "engagements/study_engagements.html",
+        {"study": study, "page": page, "engagements": selectors.burn_rows(page.object_list)},
+    )
+
+
 def batch_days_in_words(study: Study) -> str:
     """Weekdays by name ("Tuesday, Friday"), days of the month as numbers ("1, 15")."""
     if study.pay_calendar == PayCalendar.WEEKLY:

@@ -96,3 +96,83 @@ def test_dashboard_queries_do_not_grow_with_the_data(
     grow(engagement, coordinator, coordinator2, consultants=6, per_consultant=5)
     large = count_queries(client, url)
     assert small == large
+
+
+def test_dashboard_shows_the_engagements_nearest_their_limits_and_links_to_all(
+    client, coordinator, coordinator2, engagement, settings
+):
+    """A study of many engagements: the dashboard counts them, flags those over their
+    cap or budget, shows only the nearest to their limits, and links to every one."""
+    from engagements.models import Engagement
+    from engagements.selectors import study_dashboard
+
+    study = engagement.phase.study
+    grow(engagement, coordinator, coordinator2, consultants=3, per_consultant=2)
+    others = list(Engagement.objects.filter(phase__study=study).exclude(pk=engagement.pk))
+    over, near = others[0], others[1]
+    Engagement.objects.filter(pk=over.pk).update(hours_cap=Decimal("1"))  # 4 h logged
+    Engagement.objects.filter(pk=near.pk).update(hours_cap=Decimal("5"))  # 4 of 5 h
+    client.force_login(coordinator)
+
+    response = client.get(dashboard_url(study))
+    page = text(response)
+    d = response.context["d"]
+    assert d.engagement_count == 4 and d.over_count == 1
+    assert "4 engagements in this study" in page
+    assert "1 over its hours cap or budget" in page
+    assert [e.pk for e in d.engagements][:2] == [over.pk, near.pk]
+    all_url = reverse("engagements:study_engagements", kwargs={"public_id": study.public_id})
+    assert all_url in page
+
+    # With a limit of one, only the one most over its limits is shown.
+    shown = study_dashboard(study, limit=1)
+    assert [e.pk for e in shown.engagements] == [over.pk]
+    assert shown.engagement_count == 4 and shown.over_count == 1
+
+    full = client.get(all_url)
+    assert full.status_code == 200
+    assert {e.pk for e in full.context["engagements"]} == {e.pk for e in [engagement, *others]}
+    assert "4 of 1 h (400%)" in text(full)
+
+
+def test_every_engagement_page_is_paginated_with_constant_queries(
+    client, coordinator, coordinator2, engagement, settings
+):
+    from engagements.views import studies
+
+    study = engagement.phase.study
+    url = reverse("engagements:study_engagements", kwargs={"public_id": study.public_id})
+    client.force_login(coordinator)
+    client.get(url)  # warm caches (content types, permissions)
+    small = count_queries(client, url)
+    grow(engagement, coordinator, coordinator2, consultants=4, per_consultant=2)
+    settings.DEBUG = False
+    studies.PAGE_SIZE, saved = 2, studies.PAGE_SIZE
+    try:
+        large = count_queries(client, url)
+        second = client.get(url, {"page": 2})
+    finally:
+        studies.PAGE_SIZE = saved
+    assert small == large
+    assert len(second.context["engagements"]) == 2
+    assert second.context["page"].paginator.count == 5
+
+
+def test_dashboard_lists_do_not_decrypt_contact_fields(
+    client, coordinator, coordinator2, engagement, consultant_user
+):
+    """The lists read the display name only: the encrypted contact fields stay deferred."""
+    from consultants.models import Consultant
+    from engagements.selectors import CONSULTANT_SECRETS, study_dashboard
+
+    assert set(CONSULTANT_SECRETS) >= {"email", "phone", "safe_contact_notes"}
+    log(engagement, consultant_user)
+    approved(engagement, coordinator, coordinator2)
+    d = study_dashboard(engagement.phase.study)
+    consultants: list[Consultant] = [
+        *(e.consultant for e in d.engagements),
+        *(c.engagement.consultant for c in [*d.waiting, *d.unpaid]),
+    ]
+    assert consultants
+    for consultant in consultants:
+        assert set(CONSULTANT_SECRETS) <= consultant.get_deferred_fields()

@@ -167,6 +167,29 @@ def test_review_csv_export(client, coordinator, engagement, consultant_user):
     assert "'=HYPERLINK(1)" in body
 
 
+def test_review_filter_lists_only_consultants_with_work_waiting_and_the_one_chosen(
+    client, coordinator, coordinator2, engagement, outsider_engagement, consultant_user
+):
+    """The consultant filter lists who has entries waiting, not every consultant; one
+    chosen with nothing waiting (all approved meanwhile) stays chosen and listed."""
+    from tests.factories import ConsultantFactory
+
+    idle = ConsultantFactory(display_name="Nobody Waiting")
+    log(engagement, consultant_user)
+    client.force_login(coordinator)
+    review_url = reverse("engagements:review")
+
+    page = text(client.get(review_url))
+    assert engagement.consultant.display_name in page
+    assert outsider_engagement.consultant.display_name not in page
+    assert "Nobody Waiting" not in page
+
+    chosen = client.get(review_url, {"consultant": idle.public_id})
+    assert chosen.status_code == 200
+    assert list(chosen.context["rows"]) == []
+    assert f'<option value="{idle.public_id}" selected>Nobody Waiting</option>' in text(chosen)
+
+
 def test_review_queries_do_not_grow_with_the_data(
     client, coordinator, coordinator2, engagement, consultant_user
 ):
