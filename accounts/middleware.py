@@ -54,15 +54,16 @@ class RoleSessionMiddleware:
         # After the view, so the request that signs a consultant in gets the short
         # session too (allauth sets its own expiry while signing in). A consultant is
         # whoever has a consultant record: the link, not the group, decides.
+        # The cheap tests first: an API call with a token has no browser session (and
+        # must not leave an empty session row behind on every call), so it never looks
+        # up the consultant record at all; nor does staff.
         user = getattr(request, "user", None)
         if (
             user is not None
             and user.is_authenticated
-            and getattr(user, "consultant", None) is not None
-            and not user.is_staff_member
-            # Only a browser session: an API call with a token has none, and must
-            # not leave an empty session row behind on every call.
             and request.session.session_key is not None
+            and not user.is_staff_member
+            and getattr(user, "consultant", None) is not None
         ):
             # SESSION_SAVE_EVERY_REQUEST makes this an idle timeout.
             request.session.set_expiry(settings.CONSULTANT_SESSION_IDLE_MINUTES * 60)

@@ -259,7 +259,8 @@ if _redis_url:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            # Django's database cache with a one-statement set (core.cache).
+            "BACKEND": "core.cache.DatabaseCache",
             "LOCATION": "honora_cache",
         }
     }

@@ -27,6 +27,11 @@ def mask_taxpayer_id(last4: str) -> str:
     return f"•••-••-{last4}" if last4 else "—"
 
 
+# A consultant's encrypted contact details: lists that do not show them defer them, so
+# that they are neither loaded nor decrypted row by row.
+ENCRYPTED_CONTACT_FIELDS = ("email", "phone", "safe_contact_notes")
+
+
 # What staff never read about a consultant: contact details, the account link and
 # the consultant's own benefits limit. The consultant sees all of it.
 STAFF_HIDDEN_FIELDS = (

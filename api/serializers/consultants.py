@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.functional import cached_property
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from api.serializers.common import Money, StrictCharField, StrictModelSerializer
+from api.serializers.common import Flat, Money, StrictCharField, StrictModelSerializer
 from consultants.models import Consultant, TaxForm, VaultReveal
 from consultants.selectors import STAFF_HIDDEN_FIELDS
 from consultants.services import PREFERENCE_FIELDS
@@ -63,7 +64,7 @@ class MeSerializer(PreferencesSerializer):
         ).data
 
 
-class ConsultantSerializer(StrictModelSerializer):
+class ConsultantSerializer(Flat, StrictModelSerializer):
     """Staff view of a consultant: never the identity vault, contact details or own limits.
 
     The last four digits of the taxpayer id are for finance only (null for others).
@@ -90,9 +91,14 @@ class ConsultantSerializer(StrictModelSerializer):
     def get_has_account(self, obj) -> bool:
         return obj.user_id is not None
 
-    def get_taxpayer_id_last4(self, obj) -> str | None:
+    @cached_property
+    def _finance(self) -> bool:
+        """Whether the caller may read the last four digits: asked once per response."""
         request = self.context.get("request")
-        if request is None or not request.user.has_perm("consultants.reveal_vault"):
+        return request is not None and request.user.has_perm("consultants.reveal_vault")
+
+    def get_taxpayer_id_last4(self, obj) -> str | None:
+        if not self._finance:
             return None
         form = getattr(obj, "tax_form", None)
         return form.tin_last4 if form else ""

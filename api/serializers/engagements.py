@@ -4,7 +4,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from api.schema import amount_pattern, quarter_hours_pattern, whole_count_pattern
-from api.serializers.common import Money, StrictBooleanField, StrictCharField
+from api.serializers.common import Flat, Money, StrictBooleanField, StrictCharField
 from core import limits
 from core.numbers import AsciiDecimalSerializerField
 from engagements.models import Activity, Contribution, Engagement, Phase, Rate, RateCard, Study
@@ -79,7 +79,7 @@ class EngagementSerializer(serializers.ModelSerializer):
         )
 
 
-class ContributionSerializer(serializers.ModelSerializer):
+class ContributionSerializer(Flat, serializers.ModelSerializer):
     public_id = serializers.UUIDField(read_only=True)
     engagement = serializers.UUIDField(source="engagement.public_id", read_only=True)
     consultant = serializers.UUIDField(source="engagement.consultant.public_id", read_only=True)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from django.utils.functional import cached_property
 from rest_framework import serializers
 
-from api.serializers.common import Money, StrictCharField
+from api.serializers.common import Flat, Money, StrictCharField
 from consultants.models import PayoutMethod
 from core.numbers import AsciiDecimalSerializerField
 from payments import selectors
@@ -19,7 +20,7 @@ FINANCE_ONLY_FIELDS = (
 )
 
 
-class PaymentItemSerializer(serializers.ModelSerializer):
+class PaymentItemSerializer(Flat, serializers.ModelSerializer):
     contribution = serializers.UUIDField(source="contribution.public_id", read_only=True)
     kind = serializers.CharField(source="contribution.kind", read_only=True)
     activity = serializers.CharField(source="contribution.activity", read_only=True)
@@ -50,7 +51,7 @@ class PaymentItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PaymentAttemptSerializer(serializers.ModelSerializer):
+class PaymentAttemptSerializer(Flat, serializers.ModelSerializer):
     class Meta:
         model = PaymentAttempt
         fields = (
@@ -65,7 +66,7 @@ class PaymentAttemptSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(Flat, serializers.ModelSerializer):
     """One payment with its items. Consultants get finance's notes blanked out."""
 
     public_id = serializers.UUIDField(read_only=True)
@@ -124,8 +125,16 @@ class PaymentSerializer(serializers.ModelSerializer):
     def _finance(self) -> bool:
         return bool(self.context.get("finance"))
 
+    @cached_property
+    def _notes(self) -> dict[tuple[str, str], str]:
+        return {}
+
     def get_status_note(self, obj) -> str:
-        return str(selectors.consultant_status(obj).words)
+        # Phrased once per status and hold reason in a response, not once per row.
+        key = (obj.status, obj.hold_reason)
+        if key not in self._notes:
+            self._notes[key] = str(selectors.consultant_status(obj).words)
+        return self._notes[key]
 
     def get_has_proof(self, obj) -> bool:
         return bool(obj.proof)

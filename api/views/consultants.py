@@ -23,6 +23,7 @@ from api.serializers.consultants import (
 from api.views.base import HonoraViewSet
 from consultants import services
 from consultants.models import Consultant
+from consultants.selectors import ENCRYPTED_CONTACT_FIELDS
 from engagements.selectors import consultant_summary
 
 
@@ -75,7 +76,12 @@ class ConsultantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honora
     }
 
     def get_queryset(self):
-        return Consultant.objects.select_related("tax_form").order_by("-id")
+        # Staff never read contact details here: they are not loaded (nor decrypted).
+        return (
+            Consultant.objects.select_related("tax_form")
+            .defer(*ENCRYPTED_CONTACT_FIELDS, "tax_form__signed_copy")
+            .order_by("-id")
+        )
 
     @extend_schema(request=ConsultantCreateSerializer, responses={201: ConsultantSerializer})
     def create(self, request):

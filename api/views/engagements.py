@@ -99,6 +99,27 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Honora
         return engagements_visible_to(self.request.user).order_by("-id")
 
 
+# What ContributionSerializer reads, and the keys that join it.
+CONTRIBUTION_COLUMNS = (
+    *(
+        f
+        for f in ContributionSerializer.Meta.fields
+        if f not in ("engagement", "consultant", "consultant_name", "phase_name", "logged_by")
+        and f not in ("approved_by", "adjusts", "has_open_dispute", "has_attachment")
+    ),
+    "attachment",
+    "engagement__public_id",
+    "engagement__consultant__public_id",
+    "engagement__consultant__display_name",
+    "engagement__phase__name",
+    "logged_by__name",
+    "logged_by__email",
+    "approved_by__name",
+    "approved_by__email",
+    "adjusts__public_id",
+)
+
+
 class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraViewSet):
     """Hours, honoraria and reimbursements, and every action on them."""
 
@@ -112,12 +133,16 @@ class ContributionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Hono
         open_dispute = Dispute.objects.filter(
             contribution=OuterRef("pk"), status=Dispute.Status.OPEN
         )
-        return (
+        qs = (
             contributions_visible_to(self.request.user)
             .select_related("adjusts", "engagement__phase")
             .annotate(has_open_dispute=Exists(open_dispute))
             .order_by("-id")
         )
+        if self.action in ("list", "retrieve"):
+            # Reading only: the columns the serializer shows, nothing decrypted.
+            qs = qs.only(*CONTRIBUTION_COLUMNS)
+        return qs
 
     def _answer(self, contribution, code=status.HTTP_200_OK):
         fresh = self.get_queryset().get(pk=contribution.pk)

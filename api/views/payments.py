@@ -19,6 +19,7 @@ from api.permissions import SignedInWithMFA
 from api.serializers.common import ReasonSerializer
 from api.serializers.payments import (
     BatchBuildSerializer,
+    PaymentAttemptSerializer,
     PaymentSerializer,
     PayoutBatchSerializer,
     RecordManualSerializer,
@@ -27,11 +28,39 @@ from api.views.base import HonoraViewSet
 from core.errors import ValidationFailed
 from engagements.models import Phase, Study
 from payments import selectors
-from payments.models import Payment, PaymentAttempt, PayoutBatch
+from payments.models import Payment, PaymentAttempt, PaymentItem, PayoutBatch
 from payments.services import batches as batch_actions
 from payments.services import finance
 
 ONLY_FINANCE = "Only finance can do this."
+
+# What PaymentSerializer reads (list and detail), with the keys that join it.
+PAYMENT_COLUMNS = (
+    *(
+        f
+        for f in PaymentSerializer.Meta.fields
+        if f not in ("batch", "consultant", "consultant_name", "payout_method")
+        and f not in ("status_note", "has_proof", "items", "attempts")
+    ),
+    "method",
+    "proof",
+    "batch__public_id",
+    "consultant__public_id",
+    "consultant__display_name",
+)
+ITEM_COLUMNS = (
+    "payment_id",
+    "amount",
+    "live",
+    "contribution__public_id",
+    "contribution__kind",
+    "contribution__activity",
+    "contribution__date",
+    "contribution__quantity",
+    "contribution__rate",
+    "contribution__engagement__phase__name",
+)
+ATTEMPT_COLUMNS = ("payment_id", *PaymentAttemptSerializer.Meta.fields)
 
 
 class IsFinance(permissions.BasePermission):
@@ -155,13 +184,31 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HonoraVie
     ordering_fields = ["created_at", "amount", "id"]
 
     def get_queryset(self):
-        return (
-            selectors.payment_rows(selectors.payments_visible_to(self.request.user))
-            .prefetch_related(
-                Prefetch("attempts", queryset=PaymentAttempt.objects.order_by("number"))
+        visible = selectors.payments_visible_to(self.request.user)
+        if self.action not in ("list", "retrieve"):
+            return (
+                selectors.payment_rows(visible)
+                .prefetch_related(
+                    Prefetch("attempts", queryset=PaymentAttempt.objects.order_by("number"))
+                )
+                .order_by("-id")
             )
+        # Reading only: the columns PaymentSerializer shows, three or four queries a page.
+        items = (
+            PaymentItem.objects.select_related("contribution__engagement__phase")
+            .only(*ITEM_COLUMNS)
+            .order_by("contribution__date", "id")
+        )
+        qs = (
+            visible.select_related("batch", "consultant")
+            .only(*PAYMENT_COLUMNS)
+            .prefetch_related(Prefetch("items", queryset=items))
             .order_by("-id")
         )
+        if selectors.is_finance(self.request.user):  # others get no attempts: not read
+            attempts = PaymentAttempt.objects.only(*ATTEMPT_COLUMNS).order_by("number")
+            qs = qs.prefetch_related(Prefetch("attempts", queryset=attempts))
+        return qs
 
     def get_serializer_context(self):
         return {
