@@ -204,6 +204,51 @@ class ImportReport:
             else:
                 self.unreported += 1
 
+    def as_json(self) -> dict:
+        """The report as JSON (what a background import keeps for its page)."""
+        return {
+            "header_errors": self.header_errors,
+            "rows": [
+                {
+                    "number": r.number,
+                    "line": r.line,
+                    "values": r.values,
+                    "errors": r.errors,
+                    "warnings": r.warnings,
+                    "approved": r.marked_approved,
+                }
+                for r in self.rows
+                if r.errors or r.warnings
+            ],
+            "imported": self.imported,
+            "row_count": self.row_count,
+            "error_count": self.error_count,
+            "approved_marked": self.approved_marked,
+            "unreported": self.unreported,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> ImportReport:
+        return cls(
+            header_errors=list(data.get("header_errors", [])),
+            rows=[
+                RowReport(
+                    number=r["number"],
+                    line=r["line"],
+                    values=r["values"],
+                    errors=r["errors"],
+                    warnings=r["warnings"],
+                    marked_approved=r["approved"],
+                )
+                for r in data.get("rows", [])
+            ],
+            imported=data.get("imported", 0),
+            row_count=data.get("row_count", 0),
+            error_count=data.get("error_count", 0),
+            approved_marked=data.get("approved_marked", 0),
+            unreported=data.get("unreported", 0),
+        )
+
     def refuse(self, message: str) -> None:
         """A problem with the whole file: no row is reported."""
         self.header_errors.append(message)
