@@ -6,19 +6,32 @@ form as a signed, compressed token, so nothing is kept on the server between
 the dry run and the import and nothing goes in a URL. ``import_checked_file``
 imports it for real, once: a mark in the shared cache, set with ``cache.add``,
 stops a second click or the same form sent again from another tab.
+
+A large file (above ``BACKGROUND_IMPORT_BYTES``) is too big to travel with a
+form and too slow to check within a request: it is kept in the private storage
+(encrypted at rest, never served) and a worker checks it, then imports it once
+the person asks (the same once-only mark), while its page shows the progress.
+The kept file is deleted once it is imported or found not clean.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 import zlib
 from dataclasses import dataclass
 
 from django.core import signing
 from django.core.cache import cache
+from django.core.files import File
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from engagements.imports import ImportReport, content_hash, run_import
+from core.tasks import enqueue_on_commit
+from engagements.imports import ImportReport, content_hash, file_hash, run_import
+from engagements.models import ImportRun
 
 IMPORT_SESSION_KEY = "engagements.import"
 IMPORT_SALT = "engagements.import"
@@ -89,3 +102,125 @@ def import_checked_file(*, token: str, by, session) -> ImportAttempt:
             cache.delete(used_key)  # nothing was imported: it may be checked and tried again
     session.pop(IMPORT_SESSION_KEY, None)
     return ImportAttempt("imported" if report.imported else "changed", report)
+
+
+# --- large files: checked and imported by a background task -----------------------
+
+# A file above this is checked and imported by a worker (``engagements.tasks.import_run``)
+# while its page shows the progress; a smaller one is checked within the request.
+BACKGROUND_IMPORT_BYTES = 1024 * 1024
+
+
+def run_check_start(*, upload: File, by) -> ImportRun:
+    """Keep ``upload`` (encrypted at rest) and ask a worker to check it: the dry run."""
+    # The person's earlier files that were checked but never imported go now.
+    for old in ImportRun.objects.filter(by=by, mode=ImportRun.Mode.CHECK).exclude(file=""):
+        if not old.waiting:
+            _forget_file(old)
+    digest = file_hash(upload)  # type: ignore[arg-type]
+    run = ImportRun(by=by, digest=digest, size=upload.size or 0)
+    run.file.save(f"{uuid.uuid4().hex}.csv", upload, save=False)
+    run.save()
+    enqueue_on_commit("engagements.tasks.import_run", run.pk)
+    return run
+
+
+def run_apply_start(*, run: ImportRun, by) -> str:
+    """Ask a worker to import a file its check found clean, once only.
+
+    "queued"; "already_imported" (this file was imported, or is being imported,
+    by this run or another); "unchecked" (not a clean check of this person's,
+    or its file is gone).
+    """
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().get(pk=run.pk)
+        if run.mode == ImportRun.Mode.APPLY:
+            return "already_imported"
+        report = ImportReport.from_json(run.result or {})
+        if run.by_id != by.pk or run.status != ImportRun.Status.DONE or not report.clean:
+            return "unchecked"
+        if not run.file:
+            return "unchecked"
+        # The same mark as a small file's import: a file is imported once.
+        if not cache.add(f"{IMPORT_USED_PREFIX}{run.digest}", by.pk, timeout=IMPORT_MAX_AGE):
+            return "already_imported"
+        run.mode = ImportRun.Mode.APPLY
+        run.status = ImportRun.Status.QUEUED
+        run.bytes_done = 0
+        run.save(update_fields=["mode", "status", "bytes_done"])
+        enqueue_on_commit("engagements.tasks.import_run", run.pk)
+    return "queued"
+
+
+def _forget_file(run: ImportRun) -> None:
+    if run.file:
+        run.file.delete(save=False)
+        ImportRun.objects.filter(pk=run.pk).update(file="")
+
+
+class _Progress:
+    """Writes how far a run has read, through a connection of its own.
+
+    The import holds one transaction from the first row to the last; its own
+    writes are seen by nobody until it ends. On PostgreSQL a second connection
+    says how far it is; SQLite has one writer at a time, so there the page
+    shows the progress only when the run ends.
+    """
+
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+        self.other = None
+        if connection.vendor == "postgresql":
+            self.other = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def __call__(self, done: int, size: int) -> None:
+        if self.other is None:
+            return
+        with self.other.cursor() as cursor:
+            cursor.execute(
+                "UPDATE engagements_importrun SET bytes_done = %s WHERE id = %s",
+                [done, self.run_id],
+            )
+
+    def close(self) -> None:
+        if self.other is not None:
+            self.other.close()
+
+
+def run_execute(run_id: int) -> None:
+    """The task's work: check (or import) a kept file and record the report."""
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status != ImportRun.Status.QUEUED:
+            return  # done already, or another worker has it
+        run.status = ImportRun.Status.RUNNING
+        run.save(update_fields=["status"])
+    commit = run.mode == ImportRun.Mode.APPLY
+    used_key = f"{IMPORT_USED_PREFIX}{run.digest}"
+    progress = _Progress(run.pk)
+    report = None
+    try:
+        if run.file:
+            with run.file.open("rb") as stream:
+                report = run_import(stream=stream, by=run.by, commit=commit, progress=progress)
+        else:
+            report = ImportReport()
+            report.refuse(_("The file is no longer kept. Check it again."))
+    finally:
+        progress.close()
+        if report is None:
+            ImportRun.objects.filter(pk=run.pk).update(
+                status=ImportRun.Status.FAILED, finished_at=timezone.now()
+            )
+            if commit:
+                cache.delete(used_key)
+    assert report is not None
+    run.result = report.as_json()
+    run.status = ImportRun.Status.DONE
+    run.bytes_done = run.size
+    run.finished_at = timezone.now()
+    run.save(update_fields=["result", "status", "bytes_done", "finished_at"])
+    if commit and not report.imported:
+        cache.delete(used_key)  # nothing was imported: it may be checked and tried again
+    if commit or not report.clean:
+        _forget_file(run)  # imported, or not importable: the file is not needed any more

@@ -11,28 +11,46 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import re
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
 
 from django.db import transaction
+from django.db.models import Q
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from consultants.models import Consultant
 from core.errors import DomainError
 from core.money import round_money
 from core.numbers import has_other_digits, size_at_least
-from engagements.models import Activity, Contribution, Engagement
-from engagements.rates import RATE_KIND_FOR, rate_in_force
+from engagements.models import Activity, Contribution, Engagement, Rate
+from engagements.rates import RATE_KIND_FOR, pick_rate
 from engagements.services.checks import MAX_AMOUNT, MAX_QUANTITY
-from engagements.services.imports import ImportRefused, ImportRow, contributions_import
+from engagements.services.imports import ImportRow, contributions_import_chunk
 
 # --- import -----------------------------------------------------------------------
 
-MAX_IMPORT_BYTES = 1024 * 1024
-MAX_IMPORT_ROWS = 5000
+# Far above any real study's file (a national study logs some tens of thousands of
+# entries a year), and low enough that a mistaken upload is refused at once.
+MAX_IMPORT_ROWS = 200_000
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+# Rows checked and written together: each chunk costs a constant number of queries.
+CHUNK_ROWS = 1000
+# Rows with an error or a warning listed on the page (the others are counted).
+MAX_REPORTED_ROWS = 5000
+
+
+def too_large_message() -> str:
+    return _("The file is larger than %(size)s. Split it into smaller files.") % {
+        "size": filesizeformat(MAX_IMPORT_BYTES)
+    }
+
 
 # column -> required?
 IMPORT_COLUMNS = {
@@ -141,13 +159,25 @@ class RowReport:
 
 @dataclass
 class ImportReport:
+    """What an import found: counts for every row, and the rows to show.
+
+    A file is read chunk by chunk. A file of up to ``MAX_REPORTED_ROWS`` rows
+    keeps every row in ``rows``; a larger one keeps only the rows with an error
+    or a warning (up to ``MAX_REPORTED_ROWS`` of them; the rest are counted in
+    ``unreported``), so memory does not grow with the file.
+    """
+
     header_errors: list[str] = field(default_factory=list)
     rows: list[RowReport] = field(default_factory=list)
     imported: int = 0
+    row_count: int = 0  # every data row read (blank lines aside)
+    error_count: int = 0  # rows with at least one error
+    approved_marked: int = 0
+    unreported: int = 0  # rows with an error or a warning beyond those kept
 
     @property
     def clean(self) -> bool:
-        return not self.header_errors and bool(self.rows) and not self.error_rows
+        return not self.header_errors and bool(self.row_count) and not self.error_count
 
     @property
     def error_rows(self) -> list[RowReport]:
@@ -157,41 +187,154 @@ class ImportReport:
     def warning_rows(self) -> list[RowReport]:
         return [r for r in self.rows if r.warnings and not r.errors]
 
-    @property
-    def approved_marked(self) -> int:
-        return sum(1 for r in self.rows if r.marked_approved)
+    def keep(self, row: RowReport) -> None:
+        """Count ``row`` (checked), and keep it while the report may hold it."""
+        self.row_count += 1
+        self.error_count += bool(row.errors)
+        self.approved_marked += row.marked_approved
+        row.row = None  # its engagement is no longer needed
+        if self.row_count == MAX_REPORTED_ROWS + 1:
+            # A large file: from here on, only the rows with something to say.
+            self.rows = [r for r in self.rows if r.errors or r.warnings]
+        if self.row_count <= MAX_REPORTED_ROWS:
+            self.rows.append(row)
+        elif row.errors or row.warnings:
+            if len(self.rows) < MAX_REPORTED_ROWS:
+                self.rows.append(row)
+            else:
+                self.unreported += 1
+
+    def as_json(self) -> dict:
+        """The report as JSON (what a background import keeps for its page)."""
+        return {
+            "header_errors": self.header_errors,
+            "rows": [
+                {
+                    "number": r.number,
+                    "line": r.line,
+                    "values": r.values,
+                    "errors": r.errors,
+                    "warnings": r.warnings,
+                    "approved": r.marked_approved,
+                }
+                for r in self.rows
+                if r.errors or r.warnings
+            ],
+            "imported": self.imported,
+            "row_count": self.row_count,
+            "error_count": self.error_count,
+            "approved_marked": self.approved_marked,
+            "unreported": self.unreported,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> ImportReport:
+        return cls(
+            header_errors=list(data.get("header_errors", [])),
+            rows=[
+                RowReport(
+                    number=r["number"],
+                    line=r["line"],
+                    values=r["values"],
+                    errors=r["errors"],
+                    warnings=r["warnings"],
+                    marked_approved=r["approved"],
+                )
+                for r in data.get("rows", [])
+            ],
+            imported=data.get("imported", 0),
+            row_count=data.get("row_count", 0),
+            error_count=data.get("error_count", 0),
+            approved_marked=data.get("approved_marked", 0),
+            unreported=data.get("unreported", 0),
+        )
+
+    def refuse(self, message: str) -> None:
+        """A problem with the whole file: no row is reported."""
+        self.header_errors.append(message)
+        self.rows = []
+        self.row_count = self.error_count = self.approved_marked = self.unreported = 0
 
 
 def content_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def _read_table(content: bytes, report: ImportReport) -> tuple[list[str], list[list[str]]]:
-    if len(content) > MAX_IMPORT_BYTES:
-        report.header_errors.append(_("The file is larger than 1 MB. Split it into smaller files."))
-        return [], []
+def file_hash(stream: BinaryIO) -> str:
+    """The SHA-256 of a file read in blocks (its position is left at the start)."""
+    digest = hashlib.sha256()
+    stream.seek(0)
+    for block in iter(lambda: stream.read(1024 * 1024), b""):
+        digest.update(block)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+class _Counted(io.RawIOBase):
+    """A binary stream that counts the bytes read from it (for the progress bar)."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        self.consumed += len(data)
+        return len(data)
+
+
+class _Unreadable(Exception):
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _open_table(stream: BinaryIO) -> tuple[list[str], Iterator[list[str]], _Counted]:
+    """The header and an iterator over the other rows of a CSV, read as a stream.
+
+    Raises ``_Unreadable`` with the reason for a file that is not UTF-8 or empty;
+    the iterator raises it for a problem met further down the file.
+    """
+    counted = _Counted(stream)
+    text = io.TextIOWrapper(
+        io.BufferedReader(counted, 256 * 1024), encoding="utf-8-sig", newline=""
+    )
     try:
-        text = content.decode("utf-8-sig")
+        first = text.readline()
     except UnicodeDecodeError:
-        report.header_errors.append(
-            _("The file is not UTF-8 text. In your spreadsheet choose Save as, CSV UTF-8.")
-        )
-        return [], []
-    if not text.strip():
-        report.header_errors.append(_("The file is empty."))
-        return [], []
+        raise _Unreadable(_not_utf8()) from None
     # The sniffer only picks the delimiter; the rest is the standard dialect
     # (RFC 4180: quotes doubled inside quoted cells), whatever it guessed.
     try:
-        delimiter = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t").delimiter
-    except csv.Error:
+        delimiter = csv.Sniffer().sniff(first.splitlines()[0], delimiters=",;\t").delimiter
+    except (csv.Error, IndexError):
         delimiter = ","
-    try:
-        table = list(csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter))
-    except csv.Error as exc:
-        report.header_errors.append(_("The file could not be read as CSV: %s") % exc)
-        return [], []
-    return table[0], table[1:]
+    reader = csv.reader(itertools.chain([first], text), csv.excel, delimiter=delimiter)
+
+    def rows() -> Iterator[list[str]]:
+        try:
+            yield from reader
+        except UnicodeDecodeError:
+            raise _Unreadable(_not_utf8()) from None
+        except csv.Error as exc:
+            raise _Unreadable(_("The file could not be read as CSV: %s") % exc) from None
+
+    table = rows()
+    header = next(table, None)
+    # A file of blank lines is empty; a blank first line before real rows is a
+    # header with no columns (the header check says what is missing).
+    if header is None or (
+        not "".join(header).strip() and not any("".join(r).strip() for r in table)
+    ):
+        raise _Unreadable(_("The file is empty."))
+    return header, table, counted
+
+
+def _not_utf8() -> str:
+    return _("The file is not UTF-8 text. In your spreadsheet choose Save as, CSV UTF-8.")
 
 
 def _check_header(raw_header: list[str], report: ImportReport) -> list[str]:
@@ -220,43 +363,72 @@ def _check_header(raw_header: list[str], report: ImportReport) -> list[str]:
     return header
 
 
-class _Lookups:
-    """Consultants and engagements the file names, each loaded in one query."""
+class _Names:
+    """Consultants by display name (without case), read once per import when a row names one."""
 
-    def __init__(self, rows: list[dict[str, str]]):
-        names = {r.get("consultant", "").strip() for r in rows} - {""}
-        ids = {u for u in (_as_uuid(n) for n in names) if u}
-        words = {n.lower() for n in names if not _as_uuid(n)}
-        self.by_id: dict[uuid.UUID, Consultant] = {}
-        self.by_name: dict[str, list[Consultant]] = {}
-        candidates = Consultant.objects.only("public_id", "display_name", "status")
-        for c in candidates.filter(public_id__in=ids):
-            self.by_id[c.public_id] = c
-        if words:
+    def __init__(self) -> None:
+        self._by_name: dict[str, list[Consultant]] | None = None
+
+    def get(self) -> dict[str, list[Consultant]]:
+        if self._by_name is None:
+            self._by_name = {}
             # Display names are compared without case; a name shared by two people
             # is refused rather than guessed.
-            for c in candidates.all().iterator():
-                if c.display_name.lower() in words:
-                    self.by_name.setdefault(c.display_name.lower(), []).append(c)
+            for c in Consultant.objects.only("public_id", "display_name", "status").iterator():
+                self._by_name.setdefault(c.display_name.lower(), []).append(c)
+        return self._by_name
+
+
+class _Lookups:
+    """Consultants, engagements and rates a chunk of the file names, each in one query."""
+
+    def __init__(self, rows: list[dict[str, str]], names: _Names):
+        given = {r.get("consultant", "").strip() for r in rows} - {""}
+        ids = {u for u in (_as_uuid(n) for n in given) if u}
+        words = {n.lower() for n in given if not _as_uuid(n)}
+        self.by_id: dict[uuid.UUID, Consultant] = {}
+        self.by_name: dict[str, list[Consultant]] = {}
+        if ids:
+            for c in Consultant.objects.only("public_id", "display_name", "status").filter(
+                public_id__in=ids
+            ):
+                self.by_id[c.public_id] = c
+        if words:
+            everyone = names.get()
+            self.by_name = {w: everyone[w] for w in words if w in everyone}
         consultant_pks = {c.pk for c in self.by_id.values()} | {
             c.pk for group in self.by_name.values() for c in group
         }
         engagement_ids = {
             u for u in (_as_uuid(r.get("engagement", "")) for r in rows) if u is not None
         }
-        self.engagements: list[Engagement] = list(
-            Engagement.objects.filter(consultant_id__in=consultant_pks).select_related(
-                "phase__study", "rate_card", "consultant"
-            )
-        )
-        known = {e.public_id for e in self.engagements}
-        missing = engagement_ids - known
-        if missing:
-            self.engagements += list(
-                Engagement.objects.filter(public_id__in=missing).select_related(
-                    "phase__study", "rate_card", "consultant"
+        engagements = Engagement.objects.select_related("phase__study")
+        found: list[Engagement] = []
+        if consultant_pks or engagement_ids:
+            found = list(
+                engagements.filter(
+                    Q(consultant_id__in=consultant_pks) | Q(public_id__in=engagement_ids)
                 )
             )
+        self.by_engagement_id = {e.public_id: e for e in found}
+        self.by_consultant: dict[int, list[Engagement]] = {}
+        for e in found:
+            self.by_consultant.setdefault(e.consultant_id, []).append(e)
+        self.activities = {_normal(value): value for value in Activity.values}
+        self.activities.update({_normal(str(label)): value for value, label in Activity.choices})
+        self.rates: dict[int, list[Rate]] = {}
+        cards = {e.rate_card_id for e in found}
+        if cards:
+            for rate in Rate.objects.filter(
+                rate_card_id__in=cards, kind__in=set(RATE_KIND_FOR.values())
+            ).only("id", "rate_card_id", "activity", "amount", "effective_from", "kind"):
+                self.rates.setdefault(rate.rate_card_id, []).append(rate)
+
+    def rate(self, engagement: Engagement, *, activity: str, kind: str, on: date) -> Rate | None:
+        """The rate in force (``engagements.rates.pick_rate``) from the rates loaded."""
+        return pick_rate(
+            self.rates.get(engagement.rate_card_id, ()), activity=activity, kind=kind, on=on
+        )
 
     def consultant(self, text: str, errors: list[str]) -> Consultant | None:
         text = text.strip()
@@ -285,7 +457,8 @@ class _Lookups:
         given = values.get("engagement", "").strip()
         if given:
             as_id = _as_uuid(given)
-            match = [e for e in self.engagements if as_id and e.public_id == as_id]
+            found = self.by_engagement_id.get(as_id) if as_id else None
+            match = [found] if found else []
             if not match:
                 errors.append(_("No engagement has the id %(id)s.") % {"id": given})
                 return None
@@ -301,9 +474,8 @@ class _Lookups:
             return None
         match = [
             e
-            for e in self.engagements
-            if e.consultant_id == consultant.pk
-            and e.phase.name.lower() == phase
+            for e in self.by_consultant.get(consultant.pk, [])
+            if e.phase.name.lower() == phase
             and (not study or e.phase.study.name.lower() == study)
             and (not role or e.role.lower() == role)
         ]
@@ -350,11 +522,9 @@ def _parse_row(report: RowReport, lookups: _Lookups) -> None:
         errors,
         _("The kind must be hours, honorarium or reimbursement."),
     )
-    activities = {_normal(value): value for value in Activity.values}
-    activities.update({_normal(str(label)): value for value, label in Activity.choices})
     activity = _choice(
         v.get("activity", ""),
-        activities,
+        lookups.activities,
         errors,
         _("The activity must be one of: %s.") % ", ".join(Activity.values),
     )
@@ -395,11 +565,8 @@ def _parse_row(report: RowReport, lookups: _Lookups) -> None:
             errors.append(_("Give the quantity (hours, or the number of honoraria)."))
         rate = None
         if engagement and work_date and activity:
-            rate = rate_in_force(
-                rate_card=engagement.rate_card,
-                activity=activity,
-                kind=RATE_KIND_FOR[kind],
-                on=work_date,
+            rate = lookups.rate(
+                engagement, activity=activity, kind=RATE_KIND_FOR[kind], on=work_date
             )
             if rate is None:
                 report.warnings.append(
@@ -439,15 +606,21 @@ def _parse_row(report: RowReport, lookups: _Lookups) -> None:
     )
 
 
-def _warn_duplicates(reports: list[RowReport]) -> None:
+def _warn_duplicates(reports: list[RowReport], *, upto_pk: int | None) -> None:
+    """Warn about rows already in Honora: one query for the chunk, then a set lookup.
+
+    ``upto_pk``: the newest entry when the import began. Entries this import
+    inserted (in earlier chunks) are not "already in Honora".
+    """
     rows = [r.row for r in reports if r.row is not None]
-    if not rows:
+    if not rows or upto_pk is None:
         return
     existing = set(
         Contribution.objects.filter(
             engagement__in={r.engagement.pk for r in rows},
             date__in={r.date for r in rows},
             adjusts__isnull=True,
+            pk__lte=upto_pk,
         )
         .exclude(status=Contribution.Status.REJECTED)
         .values_list("engagement_id", "date", "kind", "activity", "quantity", "claimed_amount")
@@ -457,74 +630,118 @@ def _warn_duplicates(reports: list[RowReport]) -> None:
         if r is None:
             continue
         quantity = Decimal("1.00") if r.kind == Contribution.Kind.REIMBURSEMENT else r.quantity
-        key = (r.engagement.pk, r.date, r.kind, r.activity)
-        for other in existing:
-            if other[:4] == key and other[4] == quantity and other[5] == r.claimed_amount:
-                report.warnings.append(
-                    _("An entry with the same date, activity and quantity is already in Honora.")
-                )
-                break
+        key = (r.engagement.pk, r.date, r.kind, r.activity, quantity, r.claimed_amount)
+        if key in existing:
+            report.warnings.append(
+                _("An entry with the same date, activity and quantity is already in Honora.")
+            )
 
 
 class _DryRun(Exception):
     pass
 
 
-def run_import(*, content: bytes, by, commit: bool) -> ImportReport:
-    """Check every row of ``content`` and, if ``commit`` and all is well, import it.
+def _import_chunk(
+    reports: list[RowReport], *, by, names: _Names, upto_pk: int | None, report: ImportReport
+) -> int:
+    """Check one chunk of rows and insert those that pass; the number inserted."""
+    lookups = _Lookups([r.values for r in reports], names)
+    for row in reports:
+        _parse_row(row, lookups)
+    _warn_duplicates(reports, upto_pk=upto_pk)
+    ready = [r.row for r in reports if r.row is not None]
+    created, errors = contributions_import_chunk(by=by, rows=ready)
+    if errors:
+        by_number = {r.number: r for r in reports}
+        for number, message in errors.items():
+            by_number[number].errors.append(message)
+    for row in reports:
+        report.keep(row)
+    return len(created)
 
-    Without ``commit`` nothing is kept: the rows go through the same services
-    inside a transaction that is always rolled back.
+
+def run_import(
+    *,
+    by,
+    commit: bool,
+    content: bytes | None = None,
+    stream: BinaryIO | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> ImportReport:
+    """Check every row of the file and, if ``commit`` and all is well, import it.
+
+    The file is ``content``, or ``stream`` (a binary file, read once, as a
+    stream). Rows are checked and written ``chunk_rows`` at a time, so the
+    queries and the memory do not grow with the file; all of it in one
+    transaction, all or nothing. Without ``commit`` nothing is kept: the rows go
+    through the same services inside a transaction that is always rolled back.
+    ``progress(bytes_read, size)`` is called after each chunk.
     """
     report = ImportReport()
-    raw_header, table = _read_table(content, report)
-    if report.header_errors:
+    if stream is None:
+        stream = io.BytesIO(content or b"")
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    if size > MAX_IMPORT_BYTES:
+        report.refuse(too_large_message())
+        return report
+    try:
+        raw_header, table, counted = _open_table(stream)
+    except _Unreadable as exc:
+        report.refuse(exc.message)
         return report
     header = _check_header(raw_header, report)
-    data_rows = []
-    for number, cells in enumerate(table, start=1):
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines are skipped, but keep their numbers
-        values = {
-            name: (cells[i] if i < len(cells) else "")
-            for i, name in enumerate(header)
-            if name in IMPORT_COLUMNS
-        }
-        data_rows.append(RowReport(number=number, line=number + 1, values=values))
-    if len(data_rows) > MAX_IMPORT_ROWS:
-        report.header_errors.append(
-            _("The file has more than %(max)d rows. Split it into smaller files.")
-            % {"max": MAX_IMPORT_ROWS}
-        )
-    if not data_rows:
-        report.header_errors.append(_("The file has a header but no rows."))
     if report.header_errors:
         return report
-    report.rows = data_rows
-    lookups = _Lookups([r.values for r in data_rows])
-    for row in data_rows:
-        _parse_row(row, lookups)
-    _warn_duplicates(data_rows)
-
-    ready = [r.row for r in data_rows if r.row is not None]
-    if not ready:
-        return report
-    by_number = {r.number: r for r in data_rows}
+    names = _Names()
+    imported = 0
     try:
         with transaction.atomic():
-            created = contributions_import(by=by, rows=ready)
+            upto_pk = Contribution.objects.order_by("-pk").values_list("pk", flat=True).first()
+            pending: list[RowReport] = []
+            seen = 0
+            for number, cells in enumerate(table, start=1):
+                if not any(cell.strip() for cell in cells):
+                    continue  # blank lines are skipped, but keep their numbers
+                seen += 1
+                if seen > MAX_IMPORT_ROWS:
+                    raise _Unreadable(
+                        _("The file has more than %(max)d rows. Split it into smaller files.")
+                        % {"max": MAX_IMPORT_ROWS}
+                    )
+                values = {
+                    name: (cells[i] if i < len(cells) else "")
+                    for i, name in enumerate(header)
+                    if name in IMPORT_COLUMNS
+                }
+                pending.append(RowReport(number=number, line=number + 1, values=values))
+                if len(pending) >= chunk_rows:
+                    imported += _import_chunk(
+                        pending, by=by, names=names, upto_pk=upto_pk, report=report
+                    )
+                    pending = []
+                    if progress is not None:
+                        progress(counted.consumed, size)
+            if pending:
+                imported += _import_chunk(
+                    pending, by=by, names=names, upto_pk=upto_pk, report=report
+                )
+            if not seen:
+                raise _Unreadable(_("The file has a header but no rows."))
             if not (commit and report.clean):
                 raise _DryRun
     except _DryRun:
         return report
-    except ImportRefused as exc:
-        for number, message in exc.errors.items():
-            by_number[number].errors.append(message)
+    except _Unreadable as exc:
+        report.refuse(exc.message)
         return report
     except DomainError as exc:
         report.header_errors.append(exc.message)
         return report
-    report.imported = len(created)
+    if progress is not None:
+        progress(size, size)
+    report.imported = imported
     return report
 
 

@@ -486,3 +486,51 @@ class Dispute(models.Model):
 
     def __str__(self):
         return f"Dispute on {self.contribution} ({self.get_status_display()})"
+
+
+class ImportRun(models.Model):
+    """A large CSV import checked, then applied, by a background task (``engagements.tasks``).
+
+    The uploaded file is kept only while it is needed, in the private storage
+    (encrypted at rest, never served): from the upload until it is applied,
+    found not clean, or replaced by the same person's next file. ``result`` is
+    the report (``engagements.imports.ImportReport.as_json``) of the last run.
+    """
+
+    class Mode(models.TextChoices):
+        CHECK = "check", _("check")
+        APPLY = "apply", _("import")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting to start")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to="imports/", blank=True)
+    digest = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    mode = models.CharField(max_length=5, choices=Mode.choices, default=Mode.CHECK)
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.QUEUED)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import {self.public_id} ({self.mode}, {self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, self.bytes_done * 100 // self.size) if self.size else 0
+
+    @property
+    def waiting(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

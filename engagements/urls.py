@@ -62,4 +62,5 @@ urlpatterns = [
     path("disputes/", disputes.dispute_list, name="disputes"),
     path("disputes/<uuid:public_id>/", disputes.dispute_resolve, name="dispute_resolve"),
     path("import/", imports.import_contributions, name="import"),
+    path("import/<uuid:public_id>/", imports.import_run_page, name="import_run"),
 ]

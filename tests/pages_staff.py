@@ -60,6 +60,10 @@ PAGES = {
     "engagements:disputes": (None, COORDINATION),
     "engagements:dispute_resolve": (lambda r: {"public_id": r["dispute"].public_id}, COORDINATION),
     "engagements:import": (None, COORDINATION),
+    "engagements:import_run": (
+        lambda r: {"public_id": r["import_run"].public_id},
+        {**COORDINATION, "admin": MISSING},
+    ),
     "consultants:list": (None, STAFF_ONLY),
     "consultants:detail": (lambda r: {"public_id": r["consultant"].public_id}, STAFF_ONLY),
     "agreements:engagement": (lambda r: {"public_id": r["engagement"].public_id}, STAFF_ONLY),

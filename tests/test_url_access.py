@@ -114,6 +114,12 @@ def people(consultant, outsider, coordinator, finance, admin_user, engagement):
         "study": engagement.phase.study,
         "agreement": engagement.agreement_versions.order_by("-number").first(),
     }
+    from engagements.models import ImportRun
+
+    # A large file's import page: only the coordinator who uploaded it sees it.
+    records["import_run"] = ImportRun.objects.create(
+        by=coordinator, digest="0" * 64, size=1, status=ImportRun.Status.DONE
+    )
     from consents.services import consent_request
 
     records["consent_request"] = consent_request(

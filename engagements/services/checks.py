@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from consultants.models import Consultant
 from core import limits
-from core.errors import StateConflict, ValidationFailed
+from core.errors import NotAllowed, StateConflict, ValidationFailed
 from core.money import format_money
 from core.numbers import has_other_digits, size_at_least
 from engagements.models import Activity, Contribution, Engagement
@@ -44,6 +44,14 @@ def is_own(user: User | AnonymousUser, engagement: Engagement) -> bool:
 
 def may_log(user: User | AnonymousUser, engagement: Engagement) -> bool:
     return user.has_perm("engagements.add_contribution") or is_own(user, engagement)
+
+
+def check_loggable(*, by: User, engagement: Engagement) -> None:
+    """Refuse new work on ``engagement`` (locked by the caller) that ``by`` may not log."""
+    if not may_log(by, engagement):
+        raise NotAllowed(_("You cannot log work on this engagement."))
+    if engagement.status != Engagement.Status.ACTIVE:
+        raise StateConflict(_("This engagement has ended; work can no longer be logged on it."))
 
 
 def may_edit(user: User | AnonymousUser, contribution: Contribution) -> bool:
@@ -165,6 +173,18 @@ def check_hours_cap(
     # pk=None excludes nothing (no row has a null pk); the stubs do not allow None here.
     rows = rows.exclude(pk=excluding)  # type: ignore[misc]
     logged = rows.aggregate(total=Sum("quantity"))["total"] or Decimal("0")
+    hours_cap_rule(engagement=engagement, logged=logged, extra_hours=extra_hours)
+
+
+def hours_cap_rule(*, engagement: Engagement, logged: Decimal, extra_hours: Decimal) -> None:
+    """Refuse ``extra_hours`` that would take the engagement past its cap.
+
+    ``logged``: the hours already on the engagement (every entry but a returned
+    one). ``check_hours_cap`` counts them for one entry; the import counts them
+    for a whole chunk of rows at once.
+    """
+    if engagement.hours_cap is None or extra_hours <= 0:
+        return
     if logged + extra_hours > engagement.hours_cap:
         raise ValidationFailed(
             _(
@@ -204,6 +224,17 @@ def check_hours_per_day(
     else:
         rows = rows.exclude(status=Status.REJECTED)
     logged = rows.aggregate(total=Sum("quantity"))["total"] or Decimal("0")
+    hours_per_day_rule(work_date=work_date, logged=logged, extra_hours=extra_hours)
+
+
+def hours_per_day_rule(*, work_date: date, logged: Decimal, extra_hours: Decimal) -> None:
+    """Refuse ``extra_hours`` that would take a day (``logged`` hours so far) past the limit.
+
+    ``check_hours_per_day`` counts ``logged`` for one entry, under the consultant's
+    lock; the import counts it for a whole chunk of rows at once, under the same lock.
+    """
+    if extra_hours <= 0:
+        return
     limit = limits.hours_per_day()
     if logged + extra_hours > limit:
         raise ValidationFailed(

@@ -21,10 +21,10 @@ from engagements.services.checks import (
     Status,
     check_hours_cap,
     check_hours_per_day,
+    check_loggable,
     clean_fields,
     lock_contribution,
     may_edit,
-    may_log,
 )
 
 if TYPE_CHECKING:
@@ -54,10 +54,7 @@ def contribution_create(
     then says it was imported, with the note as the reason.
     """
     engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
-    if not may_log(by, engagement):
-        raise NotAllowed(_("You cannot log work on this engagement."))
-    if engagement.status != Engagement.Status.ACTIVE:
-        raise StateConflict(_("This engagement has ended; work can no longer be logged on it."))
+    check_loggable(by=by, engagement=engagement)
     cleaned = clean_fields(
         values={
             "kind": kind,

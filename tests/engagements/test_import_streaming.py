@@ -1,0 +1,276 @@
+"""The import reads a file as a stream, in chunks, with a constant number of queries per chunk.
+
+Large files are checked and imported by a worker (``engagements.tasks.import_run``)
+with the same report and the same entries as the synchronous path.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from core.storage import MAGIC
+from engagements import imports
+from engagements.imports import MAX_REPORTED_ROWS, run_import
+from engagements.models import Contribution, ImportRun
+from engagements.services.contributions import contribution_create
+from tests.engagements.test_pages_import import HEADER, clean_file
+
+pytestmark = pytest.mark.django_db
+IMPORT = reverse("engagements:import")
+
+
+def hours_file(engagement, rows: int, *, per_day: int = 90) -> str:
+    """``rows`` rows of a quarter hour for ``engagement``, ``per_day`` rows a day, in the past."""
+    first = date.today() - timedelta(days=1)
+    lines = [HEADER]
+    for i in range(rows):
+        day = first - timedelta(days=i // per_day)
+        lines.append(
+            f"{engagement.consultant.public_id},{engagement.phase.name},Advisor,"
+            f"{day.isoformat()},hours,work,0.25,,row {i},\n"
+        )
+    return "".join(lines)
+
+
+def queries(engagement, coordinator, rows: int, chunk_rows: int, *, commit: bool):
+    """The statements an import of ``rows`` rows runs: (inserts, every other statement)."""
+    content = hours_file(engagement, rows).encode()
+    with CaptureQueriesContext(connection) as captured:
+        report = run_import(content=content, by=coordinator, commit=commit, chunk_rows=chunk_rows)
+    assert report.clean, report.error_rows[:1] or report.header_errors
+    assert report.imported == (rows if commit else 0)
+    # Each measure starts from the same empty table (the tables are the test's own).
+    Contribution.history.model.objects.all().delete()
+    Contribution.objects.all().delete()
+    inserts = [q for q in captured if q["sql"].lstrip().upper().startswith("INSERT")]
+    return len(inserts), len(captured) - len(inserts)
+
+
+def most_inserts(rows: int) -> int:
+    """Two bulk inserts per chunk (entries, history), in batches on SQLite.
+
+    SQLite caps the parameters of one statement (``max_query_params``), so
+    Django splits a bulk insert into batches of that many values (a row has
+    fewer than 30 columns).
+    """
+    if connection.vendor == "postgresql":
+        return 2
+    return 2 * math.ceil(rows * 30 / connection.features.max_query_params)
+
+
+@pytest.mark.parametrize("commit", [False, True])
+def test_the_queries_of_a_chunk_do_not_grow_with_its_rows(engagement, coordinator, commit):
+    queries(engagement, coordinator, 5, chunk_rows=1000, commit=commit)  # permissions cached
+    few_inserts, few = queries(engagement, coordinator, 50, chunk_rows=1000, commit=commit)
+    many_inserts, many = queries(engagement, coordinator, 500, chunk_rows=1000, commit=commit)
+    assert many == few
+    assert few_inserts <= most_inserts(50) and many_inserts <= most_inserts(500)
+    # Ten chunks of 50 rows: ten times what one chunk costs, give or take the set-up.
+    chunked_inserts, chunked = queries(engagement, coordinator, 500, chunk_rows=50, commit=commit)
+    assert chunked <= 10 * few
+    assert chunked_inserts <= 10 * most_inserts(50)
+
+
+def test_a_file_above_the_old_cap_is_imported_with_every_history_row(engagement, coordinator):
+    rows = 5100  # the import stopped at 5,000 rows before it streamed
+    report = run_import(content=hours_file(engagement, rows).encode(), by=coordinator, commit=True)
+    assert report.header_errors == []
+    assert report.row_count == rows and report.imported == rows
+    # A large file keeps only the rows with something to say: none here.
+    assert report.rows == []
+    assert Contribution.objects.filter(status="submitted", logged_by=coordinator).count() == rows
+    history = Contribution.history.model.objects
+    assert history.count() == rows
+    assert set(history.values_list("history_action", "history_user_id", "history_type")) == {
+        ("contribution.imported", coordinator.pk, "+")
+    }
+    assert history.filter(history_change_reason="Imported from a spreadsheet, row 5100").exists()
+
+
+def test_the_row_limit_is_still_a_file_error(engagement, coordinator, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_IMPORT_ROWS", 3)
+    report = run_import(content=hours_file(engagement, 4).encode(), by=coordinator, commit=True)
+    assert report.header_errors == ["The file has more than 3 rows. Split it into smaller files."]
+    assert report.rows == [] and not Contribution.objects.exists()
+
+
+def test_a_large_file_reports_only_its_rows_with_problems(engagement, coordinator, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_REPORTED_ROWS", 3)
+    content = hours_file(engagement, 6) + (
+        f"Nobody,{engagement.phase.name},Advisor,2026-01-05,hours,work,1,,,\n" * 5
+    )
+    report = run_import(content=content.encode(), by=coordinator, commit=False)
+    assert report.row_count == 11 and report.error_count == 5
+    assert [r.number for r in report.rows] == [7, 8, 9]
+    assert report.unreported == 2
+    assert not report.clean
+
+
+def test_an_imported_history_row_says_what_a_single_import_says(engagement, coordinator):
+    content = HEADER + (
+        f"River,{engagement.phase.name},Advisor,2026-01-05,hours,work,2.5,,Kick-off,approved\n"
+    )
+    assert run_import(content=content.encode(), by=coordinator, commit=True).imported == 1
+    bulk = Contribution.objects.get().history.get()
+    single = contribution_create(
+        engagement=engagement,
+        by=coordinator,
+        kind="hours",
+        activity="work",
+        date=date(2026, 1, 6),
+        quantity=Decimal("2.5"),
+        submit=True,
+        import_note="Imported from a spreadsheet, row 1; marked approved in the spreadsheet",
+    ).history.get()
+    fields = ["history_type", "history_user_id", "history_action", "history_change_reason"]
+    assert [getattr(bulk, f) for f in fields] == [getattr(single, f) for f in fields]
+    for f in ["status", "logged_by_id", "kind", "activity", "quantity", "claimed_amount"]:
+        assert getattr(bulk, f) == getattr(single, f), f
+
+
+def test_rows_in_a_later_chunk_count_the_hours_of_the_earlier_ones(engagement, coordinator):
+    # Two rows of 20 hours on one day, one per chunk: the second goes over the day.
+    row = f"River,{engagement.phase.name},Advisor,2026-01-05,hours,work,20,,,\n"
+    content = HEADER + row + row
+    report = run_import(content=content.encode(), by=coordinator, commit=True, chunk_rows=1)
+    assert report.imported == 0
+    assert [r.number for r in report.error_rows] == [2]
+    assert "a day holds at most 24 hours" in report.error_rows[0].errors[0]
+    assert not Contribution.objects.exists()
+
+
+def test_rows_of_the_same_file_are_not_duplicates_of_each_other(engagement, coordinator):
+    row = f"River,{engagement.phase.name},Advisor,2026-01-05,hours,work,1,,,\n"
+    report = run_import(
+        content=(HEADER + row + row).encode(), by=coordinator, commit=False, chunk_rows=1
+    )
+    assert report.clean and report.warning_rows == []
+
+
+# --- the background path ----------------------------------------------------------
+
+
+@pytest.fixture
+def background(settings, monkeypatch, django_capture_on_commit_callbacks):
+    """Every file goes to a worker, which runs at once (after the request's commit)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    monkeypatch.setattr("engagements.views.imports.BACKGROUND_IMPORT_BYTES", 10)
+
+    def post(client, data):
+        with django_capture_on_commit_callbacks(execute=True):
+            return (
+                client.post(reverse("engagements:import"), data)
+                if "file" in data
+                else (client.post(data.pop("url"), data))
+            )
+
+    return post
+
+
+def send(client, background, content: str):
+    return background(
+        client, {"file": SimpleUploadedFile("big.csv", content.encode(), content_type="text/csv")}
+    )
+
+
+def test_the_worker_reports_what_the_request_reports(client, coordinator, engagement, background):
+    phase = engagement.phase.name
+    content = clean_file(engagement) + (
+        f"Nobody,{phase},Advisor,2026-01-05,hours,work,1,,,\n"
+        f"River,{phase},Advisor,2099-01-05,hours,work,1,,,\n"
+    )
+    expected = run_import(content=content.encode(), by=coordinator, commit=False).as_json()
+    client.force_login(coordinator)
+    response = send(client, background, content)
+    assert response.status_code == 302
+    run = ImportRun.objects.get()
+    assert response["Location"] == reverse(
+        "engagements:import_run", kwargs={"public_id": run.public_id}
+    )
+    assert run.status == "done" and run.result == expected
+    assert not run.file  # not importable: the kept file is gone
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert (
+        "Row 4 (line 5)" in page.content.decode()
+        and 'type="submit"'
+        not in (page.content.decode().split('id="import-run"')[1].split("Check another file")[0])
+    )
+    assert not Contribution.objects.exists()
+
+
+def test_a_large_file_is_checked_then_imported_once_as_the_request_would(
+    client, coordinator, engagement, background
+):
+    content = clean_file(engagement)
+    # What the synchronous import creates, rolled back.
+    with transaction.atomic():
+        run_import(content=content.encode(), by=coordinator, commit=True)
+        fields = ("engagement_id", "date", "kind", "activity", "quantity", "claimed_amount")
+        synchronous = sorted(Contribution.objects.values_list(*fields, "description", "status"))
+        reasons = sorted(Contribution.history.model.objects.values_list("history_change_reason"))
+        transaction.set_rollback(True)
+
+    client.force_login(coordinator)
+    location = send(client, background, content)["Location"]
+    run = ImportRun.objects.get()
+    assert run.status == "done" and run.result["error_count"] == 0
+    # Kept for the import, encrypted at rest; the storage serves no URL for it.
+    with run.file.storage.inner.open(run.file.name, "rb") as raw:
+        assert raw.read().startswith(MAGIC)
+    page = client.get(location).content.decode()
+    assert "The file is clean" in page and "Import 3 entries" in page
+    assert not Contribution.objects.exists()
+
+    response = background(client, {"url": location})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert (run.mode, run.status, run.result["imported"]) == ("apply", "done", 3)
+    assert not run.file
+    assert sorted(Contribution.objects.values_list(*fields, "description", "status")) == (
+        synchronous
+    )
+    assert (
+        sorted(Contribution.history.model.objects.values_list("history_change_reason")) == reasons
+    )
+    assert "3 entries were imported." in client.get(location).content.decode()
+
+    # Sent again (a second click, another tab): nothing more.
+    background(client, {"url": location})
+    assert Contribution.objects.count() == 3
+
+
+def test_another_persons_import_page_is_not_found(
+    client, coordinator, coordinator2, engagement, background
+):
+    client.force_login(coordinator)
+    location = send(client, background, clean_file(engagement))["Location"]
+    client.force_login(coordinator2)
+    assert client.get(location).status_code == 404
+    assert client.post(location).status_code == 404
+    assert not Contribution.objects.exists()
+
+
+def test_a_waiting_import_shows_its_progress_and_a_refresh_link(client, coordinator):
+    run = ImportRun.objects.create(
+        by=coordinator, digest="0" * 64, size=200, bytes_done=50, status="running"
+    )
+    client.force_login(coordinator)
+    page = client.get(reverse("engagements:import_run", kwargs={"public_id": run.public_id}))
+    text = page.content.decode()
+    assert '<progress id="import-progress-bar" max="100" value="25">' in text
+    assert "25% of the file read." in text and "data-still-waiting" in text
+    assert ">Refresh</a>" in text and "live-refresh.js" in text
+
+
+def test_max_reported_rows_is_the_old_cap():
+    # Files the import accepted before it streamed are reported row for row as before.
+    assert MAX_REPORTED_ROWS == 5000
