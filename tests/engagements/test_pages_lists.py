@@ -140,3 +140,19 @@ def test_engagement_page_shows_its_entries_and_history(
     assert "60.00" in text(response)  # the rate card's rates
     assert len(response.context["entries"]) == 1
     assert "History" in text(response)
+
+
+def test_list_rows_leave_the_consultants_contact_fields_unread(
+    client, coordinator, coordinator2, engagement, consultant_user
+):
+    """Staff lists show a display name: the encrypted contact fields are never decrypted."""
+    from engagements.selectors import CONSULTANT_SECRETS
+
+    approved(engagement, coordinator, coordinator2)
+    log(engagement, consultant_user)
+    client.force_login(coordinator)
+    response = client.get(reverse("engagements:contributions"))
+    rows = list(response.context["page"].object_list)
+    assert len(rows) == 2
+    for c in rows:
+        assert set(CONSULTANT_SECRETS) <= c.engagement.consultant.get_deferred_fields()
