@@ -1,14 +1,16 @@
-"""The database cache, with ``set`` in one statement.
+"""The database cache, with ``set`` in one statement on PostgreSQL.
 
 Without Redis, rate limits and used two-step codes live in the database's cache table,
-shared by every process. Django's ``DatabaseCache.set`` costs four to six statements
+shared by every process. Django's ``DatabaseCache.set`` costs five statements
 (``SELECT COUNT(*)`` of the whole table to decide on culling, then a transaction with a
 ``SELECT`` and an ``UPDATE`` or ``INSERT``), and the API's read limit sets a key on every
-request. Here ``set`` is one ``INSERT … ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite),
-atomic where Django's is a read then a write, and the count-and-cull runs on one ``set``
-in ``CULL_EVERY`` per process (so the table still stays near ``MAX_ENTRIES``). ``get``,
-``add`` (atomic, which ``engagements.import_once`` relies on), ``touch`` and ``delete``
-are Django's own.
+request. On PostgreSQL ``set`` here is one ``INSERT … ON CONFLICT DO UPDATE`` (atomic,
+where Django's is a read then a write); on one ``set`` in ``CULL_EVERY`` per process the
+same statement also deletes the expired rows (a data-modifying ``WITH``), so a request
+always costs the same number of statements. Only expired rows are culled: Django's cull
+past ``MAX_ENTRIES`` also drops live keys, a rate limit's among them. Every key Honora
+sets expires. ``get``, ``add`` (atomic, which ``engagements.import_once`` relies on),
+``touch``, ``delete`` and everything on SQLite are Django's own.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from django.core.cache.backends.db import DatabaseCache as DjangoDatabaseCache
 from django.db import connections, router
 from django.utils.timezone import now as tz_now
 
-UPSERT_VENDORS = ("postgresql", "sqlite")
+UPSERT_VENDORS = ("postgresql",)
 
 
 class DatabaseCache(DjangoDatabaseCache):
@@ -54,20 +56,20 @@ class DatabaseCache(DjangoDatabaseCache):
         pickled = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
         quote = connection.ops.quote_name
         table = quote(self._table)  # type: ignore[attr-defined]
+        key_col, value_col, expires_col = (quote(c) for c in ("cache_key", "value", "expires"))
+        params: list[Any] = []
+        cull = ""
+        if next(self._sets) % self.CULL_EVERY == 0:
+            cull = (  # never the key being set: one statement may not change a row twice
+                f"WITH culled AS (DELETE FROM {table}"  # noqa: S608
+                f" WHERE {expires_col} < %s AND {key_col} <> %s) "
+            )
+            params = [connection.ops.adapt_datetimefield_value(tz_now()), key]
+        upsert = (  # the names are quoted; the values are parameters
+            f"{cull}INSERT INTO {table} ({key_col}, {value_col}, {expires_col})"  # noqa: S608
+            f" VALUES (%s, %s, %s) ON CONFLICT ({key_col}) DO UPDATE"
+            f" SET {value_col} = EXCLUDED.{value_col}, {expires_col} = EXCLUDED.{expires_col}"
+        )
+        params += [key, pickled, connection.ops.adapt_datetimefield_value(expires)]
         with connection.cursor() as cursor:
-            if next(self._sets) % self.CULL_EVERY == 0:
-                cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 (quoted names)
-                entries = cursor.fetchone()[0]
-                if entries > self._max_entries:
-                    now = tz_now().replace(microsecond=0)
-                    self._cull(db, cursor, now, entries)  # type: ignore[attr-defined]
-            key_col, value_col, expires_col = (quote(c) for c in ("cache_key", "value", "expires"))
-            upsert = (  # the names are quoted; the values are parameters
-                f"INSERT INTO {table} ({key_col}, {value_col}, {expires_col})"  # noqa: S608
-                f" VALUES (%s, %s, %s) ON CONFLICT ({key_col}) DO UPDATE"
-                f" SET {value_col} = EXCLUDED.{value_col}, {expires_col} = EXCLUDED.{expires_col}"
-            )
-            cursor.execute(
-                upsert,
-                [key, pickled, connection.ops.adapt_datetimefield_value(expires)],
-            )
+            cursor.execute(upsert, params)
