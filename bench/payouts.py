@@ -30,7 +30,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _bare import BareResult, pay_bare
-from _processes import PG, cpu_seconds, ensure_database, start_sandbox, start_worker
+from _processes import (
+    PG,
+    cpu_seconds,
+    ensure_database,
+    start_sandbox,
+    start_worker,
+    wait_for,
+)
 from _seed import CUTOFF, seed_payees
 
 DB_NAME = "honora_bench"
@@ -95,7 +102,7 @@ def run(args, env: dict, sandbox) -> None:
 
     workers = [start_worker(env, f"bench-{i}", args.interval) for i in range(args.workers)]
     try:
-        time.sleep(2 + 1.5 * args.workers)  # let the workers boot (not timed)
+        wait_until_polling(workers, args.database)  # booting is not timed
         from payments.models import Payment
         from payments.services.batches import batch_execute
 
@@ -128,6 +135,34 @@ def run(args, env: dict, sandbox) -> None:
     report(sandbox, batch, elapsed, args)
     bare_runs.append(bare_run(sandbox, jobs, args.workers, "after"))
     compare(args.payments, elapsed, cpu, bare_runs)
+
+
+def wait_until_polling(workers, database: str) -> None:
+    """Every worker has booted: it holds its connection (opened by its first poll of the
+    task table) and its CPU has stopped climbing (it sleeps between idle polls).
+
+    A fixed sleep is not enough on a busy machine: Django's start-up then lands inside
+    the timed run, and its CPU in the figures.
+    """
+    from django.db import connection
+
+    def connected() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                [database],
+            )
+            return cursor.fetchone()[0] >= len(workers)
+
+    def idle() -> bool:
+        before = sum(cpu_seconds(w.pid) for w in workers)
+        time.sleep(1)
+        return sum(cpu_seconds(w.pid) for w in workers) - before < 0.1 * len(workers)
+
+    alive = lambda: all(w.poll() is None for w in workers)  # noqa: E731
+    wait_for("workers connected", connected, alive=alive, every=0.5)
+    wait_for("workers idle", idle, alive=alive, seconds=60, every=0)
 
 
 def build_batch(sandbox, n: int):

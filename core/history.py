@@ -7,7 +7,7 @@ set both on the instance before saving; a signal copies the action over.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -15,8 +15,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import DatabaseError, connection, connections, models, router
 from django.dispatch import receiver
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
@@ -128,6 +129,106 @@ def write_history_rows(rows: list[Any], *, batch_size: int = 1000) -> None:
     ``batch_size``), unless history is switched off as it is for a save."""
     if rows and getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         type(rows[0]).objects.bulk_create(rows, batch_size=batch_size)
+
+
+def save_with_history(
+    instance: models.Model,
+    *,
+    by: AbstractBaseUser | None,
+    action: str,
+    reason: str = "",
+    update_fields: Sequence[str] | None = None,
+    when: datetime | None = None,
+) -> None:
+    """What ``stamp`` then ``save`` do, in fewer steps, for the hot paths (paying).
+
+    A new row is saved without simple-history's post_save (which builds its manager
+    class again on every save and writes the history row through a full model save);
+    a changed row with ``update_fields`` is written by one UPDATE of those fields (as
+    ``save`` would, ``auto_now`` included). Its history row is then copied from the
+    row as stored (``write_history``), with the same user, action and reason.
+    """
+    target: Any = instance
+    model = type(instance)
+    created = instance._state.adding
+    if created or update_fields is None:
+        target.skip_history_when_saving = True
+        try:
+            instance.save(update_fields=update_fields)
+        finally:
+            del target.skip_history_when_saving
+    else:
+        values = {}
+        for name in update_fields:
+            field: Any = model._meta.get_field(name)
+            values[field.name] = field.pre_save(instance, False)  # auto_now: now
+        if not model._base_manager.filter(pk=instance.pk).update(**values):
+            raise DatabaseError("Save with update_fields did not affect any rows.")  # as save
+    write_history(
+        model, [instance.pk], by=by, action=action, reason=reason, when=when, created=created
+    )
+
+
+def write_history(
+    model: type[models.Model],
+    pks: Sequence[Any],
+    *,
+    by: AbstractBaseUser | None,
+    action: str,
+    reason: str = "",
+    when: datetime | None = None,
+    created: bool = False,
+) -> None:
+    """The history rows of the rows ``pks`` of ``model``, as they are stored now, with
+    the user, the action and the reason: the rows ``stamp`` and a save would have
+    written, copied by one ``INSERT … SELECT`` (per thousand rows) rather than one
+    model save each. For rows changed in bulk (a queryset ``update``) or saved by
+    ``save_with_history``."""
+    if not pks or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
+    connection = connections[router.db_for_write(model)]
+    when = when or timezone.now()
+    facts = [
+        connection.ops.adapt_datetimefield_value(when),
+        reason or "",
+        "+" if created else "~",
+        by.pk if by is not None else None,
+        str(action),
+    ]
+    head, tail = _history_insert_sql(model)
+    with connection.cursor() as cursor:
+        for start in range(0, len(pks), 1000):
+            part = list(pks[start : start + 1000])
+            cursor.execute(f"{head}{', '.join(['%s'] * len(part))}{tail}", [*facts, *part])
+
+
+@cache
+def _history_insert_sql(model: type[models.Model]) -> tuple[str, str]:
+    """``INSERT INTO <history> (<tracked columns>, <history facts>) SELECT <the same
+    columns>, %s … FROM <table> WHERE <pk> IN (`` and ``) ORDER BY <pk>``: the ids'
+    placeholders go between. Only names from the models' own metadata, quoted; every
+    value is a parameter."""
+    history: Any = model.history.model  # type: ignore[attr-defined]
+    meta: Any = model._meta
+    qn = connections[router.db_for_write(model)].ops.quote_name
+    tracked = list(history.tracked_fields)
+    targets = [qn(history._meta.get_field(f.name).column) for f in tracked]
+    targets += [
+        qn(history._meta.get_field(name).column)
+        for name in (
+            "history_date",
+            "history_change_reason",
+            "history_type",
+            "history_user",
+            "history_action",
+        )
+    ]
+    sources = [qn(f.column) for f in tracked] + ["%s"] * 5
+    head = (
+        f"INSERT INTO {qn(history._meta.db_table)} ({', '.join(targets)}) "  # noqa: S608
+        f"SELECT {', '.join(sources)} FROM {qn(meta.db_table)} WHERE {qn(meta.pk.column)} IN ("
+    )
+    return head, f") ORDER BY {qn(meta.pk.column)}"
 
 
 @receiver(pre_create_historical_record)

@@ -22,9 +22,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, router, transaction
+from django.db.models.signals import pre_save
 from django.utils.module_loading import import_string
 from django_tasks.base import Task
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.compat import normalize_json, task_enqueued
 
 from core.request_id import bound_request_id, current_request_id
 
@@ -61,11 +64,36 @@ def enqueue_on_commit(
     transaction.on_commit(_enqueue, robust=robust)
 
 
-def enqueue_many_on_commit(task: TaskRef, arg_lists: Iterable[Sequence[Any]]) -> None:
-    """Enqueue ``task`` once per argument list after commit, all in one transaction.
+def enqueue_with_transaction(task: TaskRef, *args: Any) -> None:
+    """Enqueue ``task(*args)`` so that it exists once the current transaction commits,
+    and never if it rolls back.
 
-    With the database backend that is one commit for a whole batch of task rows
-    rather than one per row.
+    With the database backend (django-tasks-db, on the same database) the task row is
+    inserted now, inside the transaction: it commits with the change that asks for it
+    (one commit instead of two) and no worker can die between that change and its task.
+    Any other backend enqueues after commit (``enqueue_on_commit``).
+    """
+    t = resolve(task)
+    if _database_backend(t) is not None:
+        t.enqueue(*args)
+    else:
+        enqueue_on_commit(task, *args)
+
+
+# Task rows per INSERT (and per commit) when many are enqueued at once: a worker can
+# start on the first rows while the rest are still being written.
+ENQUEUE_CHUNK = 100
+
+
+def enqueue_many_on_commit(
+    task: TaskRef, arg_lists: Iterable[Sequence[Any]], *, chunk: int = ENQUEUE_CHUNK
+) -> None:
+    """Enqueue ``task`` once per argument list after commit, ``chunk`` at a time.
+
+    With the database backend each chunk is one INSERT of its task rows, committed
+    on its own, so workers start paying while later chunks are written (rather than
+    one INSERT per row, all in one transaction that kept every worker idle until the
+    last row). Other backends enqueue one by one, a chunk per transaction.
     """
     arg_lists = [tuple(args) for args in arg_lists]
     if not arg_lists:
@@ -75,8 +103,60 @@ def enqueue_many_on_commit(task: TaskRef, arg_lists: Iterable[Sequence[Any]]) ->
 
     def _enqueue() -> None:
         t = resolve(task)
-        with bound_request_id(request_id), transaction.atomic():
-            for args in arg_lists:
-                t.enqueue(*args)
+        backend = _database_backend(t)
+        with bound_request_id(request_id):
+            for start in range(0, len(arg_lists), chunk):
+                part = arg_lists[start : start + chunk]
+                if backend is not None:
+                    _insert_task_rows(backend, t, part)
+                else:
+                    with transaction.atomic():
+                        for args in part:
+                            t.enqueue(*args)
 
     transaction.on_commit(_enqueue)
+
+
+def _database_backend(t: Any) -> DatabaseBackend | None:
+    """``t``'s backend when it stores tasks in this database (django-tasks-db)."""
+    get_backend = getattr(t, "get_backend", None)
+    backend = get_backend() if get_backend is not None else None
+    if not isinstance(backend, DatabaseBackend):
+        return None
+    from django_tasks_db.models import DBTaskResult
+
+    if router.db_for_write(DBTaskResult) != DEFAULT_DB_ALIAS:
+        return None
+    return backend
+
+
+def _insert_task_rows(backend: Any, t: Any, arg_lists: Sequence[Sequence[Any]]) -> None:
+    """What ``backend.enqueue`` writes for each argument list, in one INSERT.
+
+    The rows are built as django-tasks-db builds one, and its ``pre_save`` receivers
+    (the far-future ``run_after`` of a task that does not wait, the request id in
+    ``ops.tasks_context``) and django-tasks' ``task_enqueued`` signal run for each.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    backend.validate_task(t)
+    rows: list[Any] = [
+        DBTaskResult(
+            id=backend._get_id(),
+            args_kwargs=normalize_json({"args": tuple(args), "kwargs": {}}),
+            priority=t.priority,
+            task_path=t.module_path,
+            queue_name=t.queue_name,
+            run_after=t.run_after,
+            backend_name=backend.alias,
+        )
+        for args in arg_lists
+    ]
+    for row in rows:
+        pre_save.send(
+            sender=DBTaskResult, instance=row, raw=False, using=DEFAULT_DB_ALIAS, update_fields=None
+        )
+    with transaction.atomic():
+        DBTaskResult.objects.bulk_create(rows)
+    for row in rows:
+        task_enqueued.send(type(backend), task_result=row.task_result)

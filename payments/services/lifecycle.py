@@ -24,8 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import StateConflict, ValidationFailed
-from core.history import stamp
-from core.tasks import enqueue_on_commit
+from core.history import save_with_history, stamp, write_history
+from core.tasks import enqueue_on_commit, enqueue_with_transaction
 from engagements import actions as engagements_actions
 from engagements.models import Contribution
 from payments import actions, preflight
@@ -49,7 +49,9 @@ def one_paid_payment_guard() -> Iterator[None]:
     payment for the same contribution (migration 0006's triggers, whichever path
     writes); that refusal is a 409 for whoever asked, never a 500."""
     try:
-        with transaction.atomic():
+        # No savepoint of its own: the refusal is raised as a StateConflict, which rolls
+        # back the atomic block of the service that paid (or its savepoint, when nested).
+        with transaction.atomic(savepoint=False):
             yield
     except IntegrityError as exc:
         if "paid payment" not in str(exc):
@@ -65,17 +67,20 @@ def one_paid_payment_guard() -> Iterator[None]:
 
 
 def mark_contributions_paid(payment: Payment, *, by: User | None) -> None:
-    # One locking read for all of the payment's live contributions.
-    contributions = (
+    """The payment's live contributions are paid: one locking read of their ids, one
+    UPDATE and one INSERT of their history rows, however many there are."""
+    ids = list(
         Contribution.objects.select_for_update(of=("self",))
         .filter(payment_items__payment=payment, payment_items__live=True)
         .exclude(status=Contribution.Status.PAID)
         .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    for c in contributions:
-        c.status = Contribution.Status.PAID
-        stamp(c, by=by, action=engagements_actions.CONTRIBUTION_PAID)
-        c.save(update_fields=["status", "updated_at"])
+    if not ids:
+        return
+    now = timezone.now()
+    Contribution.objects.filter(pk__in=ids).update(status=Contribution.Status.PAID, updated_at=now)
+    write_history(Contribution, ids, by=by, action=engagements_actions.CONTRIBUTION_PAID, when=now)
 
 
 def release_items(payment: Payment, *, by: User | None, reason: str) -> int:
@@ -120,7 +125,7 @@ def batch_refresh(*, batch: PayoutBatch) -> PayoutBatch:
     b = locked_batch(batch)
     if b.status != BS.PROCESSING:
         return b
-    statuses = set(b.payments.values_list("status", flat=True))
+    statuses = set(b.payments.order_by().values_list("status", flat=True))
     if statuses & {PS.PENDING, PS.PROCESSING}:
         return b
     b.status = BS.COMPLETED_WITH_FAILURES if statuses & {PS.FAILED, PS.HELD} else BS.COMPLETED
@@ -189,6 +194,7 @@ def payment_record_transfer(
     currency: str | None = None,
     destination: str | None = None,
     by: User | None = None,
+    locked: bool = False,
 ) -> Payment:
     """Stripe holds transfer ``transfer_id`` for this payment: the payment is paid.
 
@@ -200,12 +206,16 @@ def payment_record_transfer(
     A processing payment, or a failed one whose transfer turns out to exist, becomes
     paid; a paid one stays as it is; a closed one is never reopened. The attempt
     numbered ``attempt_number`` (the one whose key made the transfer) is marked
-    succeeded.
+    succeeded. ``locked``: ``payment`` is the instance the caller locked in this
+    transaction (it is not locked and read again).
     """
     transfer_id = (transfer_id or "").strip()
     if not transfer_id.startswith("tr_"):
         raise ValidationFailed(_("A Stripe transfer id starts with tr_."), field="transfer_id")
-    p = lock_payment(payment, lock_batch=False)
+    if locked and isinstance(payment, Payment):
+        p = payment
+    else:
+        p = lock_payment(payment, lock_batch=False)
     if p.rail != Rail.STRIPE:
         raise ValidationFailed(_("Only Stripe payments are paid by a Stripe transfer."))
     if p.status == PS.PAID:
@@ -247,9 +257,12 @@ def payment_record_transfer(
     p.paid_at = timezone.now()
     p.failure_code = ""
     p.failure_message = ""
-    stamp(p, by=by, action=actions.PAYMENT_PAID, reason=source)
     with one_paid_payment_guard():
-        p.save(
+        save_with_history(
+            p,
+            by=by,
+            action=actions.PAYMENT_PAID,
+            reason=source,
             update_fields=[
                 "status",
                 "transfer_id",
@@ -257,10 +270,11 @@ def payment_record_transfer(
                 "failure_code",
                 "failure_message",
                 "updated_at",
-            ]
+            ],
         )
     mark_contributions_paid(p, by=by)
-    enqueue_on_commit("payments.documents.tasks.issue_receipt", p.pk)  # its receipt
+    # Its receipt: with the database backend the task row commits with the payment.
+    enqueue_with_transaction("payments.documents.tasks.issue_receipt", p.pk)
     batch_id = p.batch_id
     transaction.on_commit(lambda: refresh_batch_when_done(batch_id))
     return p
@@ -314,25 +328,30 @@ def _transfer_mismatch(
 
 
 def attempt_succeeded(p: Payment, *, number: int, reference: str, reason: str) -> None:
-    attempt = p.attempts.select_for_update().filter(number=number).first()
-    if attempt is None or attempt.status == PaymentAttempt.Status.SUCCEEDED:
+    """Attempt ``number`` of ``p`` (locked) made transfer ``reference``.
+
+    No row lock of its own: every writer of an attempt holds its payment's row lock
+    first (the engine, the webhooks, finance), so the caller's lock on ``p`` keeps it.
+    """
+    attempt_id = (
+        PaymentAttempt.objects.filter(payment_id=p.pk, number=number)
+        .exclude(status=PaymentAttempt.Status.SUCCEEDED)
+        .order_by("pk")  # not the model's ordering, which joins the payment and batch
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if attempt_id is None:
         return
-    attempt.status = PaymentAttempt.Status.SUCCEEDED
-    attempt.provider_reference = reference
-    attempt.finished_at = timezone.now()
-    attempt.claimed_by = ""
-    attempt.claimed_until = None
-    attempt.next_try_at = None
-    stamp(attempt, by=None, action=actions.ATTEMPT_SUCCEEDED, reason=reason)
-    attempt.save(
-        update_fields=[
-            "status",
-            "provider_reference",
-            "finished_at",
-            "claimed_by",
-            "claimed_until",
-            "next_try_at",
-        ]
+    PaymentAttempt.objects.filter(pk=attempt_id).update(
+        status=PaymentAttempt.Status.SUCCEEDED,
+        provider_reference=reference,
+        finished_at=timezone.now(),
+        claimed_by="",
+        claimed_until=None,
+        next_try_at=None,
+    )
+    write_history(
+        PaymentAttempt, [attempt_id], by=None, action=actions.ATTEMPT_SUCCEEDED, reason=reason
     )
 
 
@@ -380,6 +399,7 @@ def payment_adopt_transfer(
         transfer_id=chosen.reference,
         source=source,
         attempt_number=int(str(number)) if str(number or "").isdigit() else None,
+        locked=True,
     )
     return True
 

@@ -45,18 +45,19 @@ def lock_payments(payments: Iterable[Payment | int], *, lock_batch: bool = True)
     nested calls upgrade to an exclusive batch lock at once, which PostgreSQL ends
     as a deadlock.
 
-    The payments come back by id, with their (current) batch; not their consultant.
+    The payments come back by id; with ``lock_batch``, with their (current) batch
+    loaded. Never their consultant. (Without it the batch is not joined: the engine
+    and the webhooks, which lock a payment twice per payment paid, never read it.)
     """
     ids = sorted({p if isinstance(p, int) else p.pk for p in payments})
+    query = Payment.objects.select_for_update(of=("self",))
     if lock_batch:
         batch_ids = Payment.objects.filter(pk__in=ids).values_list("batch_id", flat=True)
         _lock_batch_rows(batch_ids)
-    return list(
-        Payment.objects.select_for_update(of=("self",))
-        .select_related("batch")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    )
+        query = query.select_related("batch")
+    if len(ids) == 1:
+        return list(query.filter(pk=ids[0]).order_by())
+    return list(query.filter(pk__in=ids).order_by("pk"))
 
 
 def lock_payment(payment: Payment | int, *, lock_batch: bool = True) -> Payment:

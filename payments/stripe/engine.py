@@ -54,7 +54,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from core.errors import StateConflict
-from core.history import stamp
+from core.history import save_with_history, stamp
 from core.tasks import resolve
 from payments import actions
 from payments.documents.models import Receipt
@@ -187,6 +187,7 @@ def _claim(payment_id: int, worker: str) -> _Step:
             payment=p,
             transfer_id=attempt.provider_reference,
             source="attempt already succeeded",
+            locked=True,
         )
         return _Step(outcome=PAID)
     if attempt.status == AS.FAILED or (attempt.status == AS.UNKNOWN and attempt.finished_at):
@@ -249,8 +250,7 @@ def _mint(
         claimed_until=now + timedelta(seconds=claim_seconds()),
         tries=1,
     )
-    stamp(attempt, by=None, action=actions.ATTEMPT_STARTED)
-    attempt.save()
+    save_with_history(attempt, by=None, action=actions.ATTEMPT_STARTED)
     return _Step(attempt=attempt, payment=p)
 
 

@@ -85,6 +85,7 @@ def payment_apply_transfer_created(*, transfer: dict) -> str:
             amount=news.amount,
             currency=news.currency,
             destination=news.destination,
+            locked=True,
         )
     except StateConflict as exc:
         return f"not applied: {exc.message}"
@@ -130,6 +131,7 @@ def payment_apply_transfer_reversed(*, transfer: dict) -> str:
             amount=news.amount,
             currency=news.currency,
             destination=news.destination,
+            locked=True,
         )
     if p.status != PS.PAID:
         return f"not applied: the payment is {p.status}"
