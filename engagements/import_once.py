@@ -21,11 +21,13 @@ import binascii
 import uuid
 import zlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core import signing
 from django.core.cache import cache
 from django.core.files import File
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -113,8 +115,13 @@ BACKGROUND_IMPORT_BYTES = 1024 * 1024
 
 def run_check_start(*, upload: File, by) -> ImportRun:
     """Keep ``upload`` (encrypted at rest) and ask a worker to check it: the dry run."""
-    # The person's earlier files that were checked but never imported go now.
-    for old in ImportRun.objects.filter(by=by, mode=ImportRun.Mode.CHECK).exclude(file=""):
+    # Files checked but never imported go: this person's earlier ones, and anyone's
+    # older than a check stays valid (a small file's token lasts as long).
+    stale = ImportRun.objects.filter(
+        Q(by=by) | Q(created_at__lt=timezone.now() - timedelta(seconds=IMPORT_MAX_AGE)),
+        mode=ImportRun.Mode.CHECK,
+    ).exclude(file="")
+    for old in stale:
         if not old.waiting:
             _forget_file(old)
     digest = file_hash(upload)  # type: ignore[arg-type]
@@ -138,6 +145,9 @@ def run_apply_start(*, run: ImportRun, by) -> str:
             return "already_imported"
         report = ImportReport.from_json(run.result or {})
         if run.by_id != by.pk or run.status != ImportRun.Status.DONE or not report.clean:
+            return "unchecked"
+        if run.created_at < timezone.now() - timedelta(seconds=IMPORT_MAX_AGE):
+            _forget_file(run)  # checked too long ago: check it again
             return "unchecked"
         if not run.file:
             return "unchecked"

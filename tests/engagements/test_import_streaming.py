@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from core.storage import MAGIC
 from engagements import imports
@@ -274,3 +275,19 @@ def test_a_waiting_import_shows_its_progress_and_a_refresh_link(client, coordina
 def test_max_reported_rows_is_the_old_cap():
     # Files the import accepted before it streamed are reported row for row as before.
     assert MAX_REPORTED_ROWS == 5000
+
+
+def test_a_check_older_than_an_hour_is_not_imported_and_its_file_goes(
+    client, coordinator, engagement, background
+):
+    client.force_login(coordinator)
+    location = send(client, background, clean_file(engagement))["Location"]
+    run = ImportRun.objects.get()
+    name = run.file.name
+    ImportRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    response = background(client, {"url": location})
+    assert response["Location"] == reverse("engagements:import")
+    run.refresh_from_db()
+    assert run.mode == "check" and not run.file
+    assert not run.file.storage.exists(name)
+    assert not Contribution.objects.exists()
