@@ -11,8 +11,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -291,3 +292,41 @@ def test_a_check_older_than_an_hour_is_not_imported_and_its_file_goes(
     assert run.mode == "check" and not run.file
     assert not run.file.storage.exists(name)
     assert not Contribution.objects.exists()
+
+
+def test_a_file_imported_over_an_hour_ago_is_not_imported_again(
+    client, coordinator, coordinator2, engagement, background
+):
+    # Two coordinators check the same file; the first imports it.
+    content = clean_file(engagement)
+    client.force_login(coordinator2)
+    other = send(client, background, content)["Location"]
+    client.force_login(coordinator)
+    first = send(client, background, content)["Location"]
+    background(client, {"url": first})
+    assert Contribution.objects.count() == 3
+    # An hour on, the cache mark is gone; the second check was made just now.
+    cache.clear()
+    client.force_login(coordinator2)
+    response = background(client, {"url": other})
+    assert response["Location"] == other
+    assert Contribution.objects.count() == 3
+    assert ImportRun.objects.filter(mode="apply").count() == 1
+    # Nor through the small file's path.
+    client.force_login(coordinator)
+    checked = client.post(
+        IMPORT, {"file": SimpleUploadedFile("h.csv", content.encode(), content_type="text/csv")}
+    )
+    token = checked.context["token"] if checked.context else ""
+    if token:
+        client.post(IMPORT, {"token": token})
+    assert Contribution.objects.count() == 3
+
+
+def test_two_imports_of_the_same_file_cannot_both_hold_it(coordinator):
+    ImportRun.objects.create(by=coordinator, digest="a" * 64, size=1, mode="apply", applied=True)
+    # A run that failed, or imported nothing, does not hold the digest.
+    ImportRun.objects.create(by=coordinator, digest="a" * 64, size=1, mode="apply", status="failed")
+    ImportRun.objects.create(by=coordinator, digest="a" * 64, size=1, mode="apply", status="done")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ImportRun.objects.create(by=coordinator, digest="a" * 64, size=1, mode="apply")
