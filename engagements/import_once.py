@@ -177,6 +177,22 @@ def run_apply_start(*, run: ImportRun, by) -> str:
     return "queued"
 
 
+def forget_stale_files() -> int:
+    """Delete the kept files of runs older than a check stays valid; how many went.
+
+    A clean check never imported, or a run a killed worker left waiting or running,
+    keeps its file: the payments sweeper calls this each turn, so no uploaded file
+    outlives the hour it could be imported in (importing one that old asks for a
+    new check anyway).
+    """
+    cutoff = timezone.now() - timedelta(seconds=IMPORT_MAX_AGE)
+    gone = 0
+    for run in ImportRun.objects.filter(created_at__lt=cutoff).exclude(file=""):
+        _forget_file(run)
+        gone += 1
+    return gone
+
+
 def _forget_file(run: ImportRun) -> None:
     if run.file:
         run.file.delete(save=False)
@@ -239,6 +255,7 @@ def run_execute(run_id: int) -> None:
             )
             if commit:
                 cache.delete(used_key)
+            _forget_file(run)  # the run ended without a report: its file is not kept
     assert report is not None
     run.result = report.as_json()
     run.status = ImportRun.Status.DONE

@@ -6,14 +6,17 @@ with the same report and the same entries as the synchronous path.
 
 from __future__ import annotations
 
+import io
 import math
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.core.management import call_command
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -330,3 +333,50 @@ def test_two_imports_of_the_same_file_cannot_both_hold_it(coordinator):
     ImportRun.objects.create(by=coordinator, digest="a" * 64, size=1, mode="apply", status="done")
     with pytest.raises(IntegrityError), transaction.atomic():
         ImportRun.objects.create(by=coordinator, digest="a" * 64, size=1, mode="apply")
+
+
+def test_a_run_that_fails_does_not_keep_its_file(
+    client, coordinator, engagement, background, monkeypatch
+):
+    def broken(**kwargs):
+        raise RuntimeError("the worker broke")
+
+    monkeypatch.setattr("engagements.import_once.run_import", broken)
+    client.force_login(coordinator)
+    send(client, background, clean_file(engagement))  # the task's error is logged
+    run = ImportRun.objects.get()
+    assert run.status == "failed" and not run.file
+    assert not run.file.storage.listdir("imports")[1]
+
+
+def test_the_sweeper_deletes_import_files_kept_past_the_hour(
+    client, coordinator, engagement, background, caplog, monkeypatch
+):
+    client.force_login(coordinator)
+    send(client, background, clean_file(engagement))  # checked clean, never imported
+    old = ImportRun.objects.get()
+    stuck = ImportRun.objects.create(by=coordinator, digest="b" * 64, size=1, mode="apply")
+    stuck.file.save("stuck.csv", ContentFile(b"x"))  # left queued by a killed worker
+    fresh = ImportRun.objects.create(by=coordinator, digest="c" * 64, size=1)
+    fresh.file.save("fresh.csv", ContentFile(b"x"))
+    names = [old.file.name, stuck.file.name]
+    two_hours_ago = timezone.now() - timedelta(hours=2)
+    ImportRun.objects.filter(pk__in=[old.pk, stuck.pk]).update(created_at=two_hours_ago)
+
+    out = io.StringIO()
+    call_command("payments_sweep", stdout=out)
+    assert "2 import file(s) deleted." in out.getvalue()
+    for run in (old, stuck, fresh):
+        run.refresh_from_db()
+    assert not old.file and not stuck.file and fresh.file
+    assert not any(fresh.file.storage.exists(name) for name in names)
+    assert fresh.file.storage.exists(fresh.file.name)
+
+    # A failure is logged by its class and the sweep goes on.
+    def broken():
+        raise DatabaseError("secret value")
+
+    monkeypatch.setattr("payments.management.commands.payments_sweep.forget_stale_files", broken)
+    call_command("payments_sweep", stdout=io.StringIO())
+    assert "import file cleanup failed (DatabaseError)" in caplog.text
+    assert "secret value" not in caplog.text
