@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -380,3 +380,38 @@ def test_the_sweeper_deletes_import_files_kept_past_the_hour(
     call_command("payments_sweep", stdout=io.StringIO())
     assert "import file cleanup failed (DatabaseError)" in caplog.text
     assert "secret value" not in caplog.text
+
+
+def test_a_check_takes_no_row_locks_and_an_import_waits_its_turn(engagement, coordinator):
+    content = clean_file(engagement).encode()
+    with CaptureQueriesContext(connection) as check:
+        assert run_import(content=content, by=coordinator, commit=False).clean
+    assert not any("FOR UPDATE" in q["sql"].upper() for q in check)
+    with CaptureQueriesContext(connection) as apply:
+        assert run_import(content=content, by=coordinator, commit=True).imported == 3
+    sql = " ".join(q["sql"] for q in apply)
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in sql.upper()
+        assert sql.index("pg_advisory_xact_lock") < sql.upper().index("FOR UPDATE")
+
+
+def test_a_deadlock_during_an_import_is_a_file_error_not_a_server_error(
+    client, coordinator, engagement, monkeypatch
+):
+    real = imports.contributions_import_chunk
+
+    def deadlocked(*, by, rows, lock):
+        if lock:
+            raise OperationalError("deadlock detected")
+        return real(by=by, rows=rows, lock=lock)
+
+    monkeypatch.setattr("engagements.imports.contributions_import_chunk", deadlocked)
+    client.force_login(coordinator)
+    content = clean_file(engagement).encode()
+    checked = client.post(
+        IMPORT, {"file": SimpleUploadedFile("h.csv", content, content_type="text/csv")}
+    )
+    response = client.post(IMPORT, {"token": checked.context["token"]})
+    assert response.status_code == 409
+    assert "The database was busy and nothing was imported." in response.content.decode()
+    assert not Contribution.objects.exists()
