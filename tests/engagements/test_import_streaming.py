@@ -14,9 +14,10 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -415,3 +416,37 @@ def test_a_deadlock_during_an_import_is_a_file_error_not_a_server_error(
     assert response.status_code == 409
     assert "The database was busy and nothing was imported." in response.content.decode()
     assert not Contribution.objects.exists()
+
+
+def test_an_upload_above_the_memory_limit_never_touches_the_disk(
+    client, coordinator, engagement, settings, tmp_path, monkeypatch
+):
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(uploads)
+    made = []
+    real_init = TemporaryUploadedFile.__init__
+
+    def spy(self, *args, **kwargs):
+        made.append(args)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(TemporaryUploadedFile, "__init__", spy)
+    content = clean_file(engagement) + "\n" * (3 * 1024 * 1024)  # blank lines: 3 MB
+    assert len(content) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    client.force_login(coordinator)
+    response = client.post(
+        IMPORT, {"file": SimpleUploadedFile("big.csv", content.encode(), content_type="text/csv")}
+    )
+    assert response.status_code == 302  # a large file goes to a worker
+    assert not made and not list(uploads.iterdir())
+
+
+def test_the_import_form_still_needs_its_csrf_token(coordinator, engagement):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(coordinator)
+    content = clean_file(engagement).encode()
+    response = client.post(
+        IMPORT, {"file": SimpleUploadedFile("h.csv", content, content_type="text/csv")}
+    )
+    assert response.status_code == 403
