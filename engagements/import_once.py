@@ -21,11 +21,13 @@ import binascii
 import uuid
 import zlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core import signing
 from django.core.cache import cache
 from django.core.files import File
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -90,8 +92,14 @@ def import_checked_file(*, token: str, by, session) -> ImportAttempt:
     # again from another tab, finds the mark and stops. cache.add is atomic on
     # the shared cache (database or Redis), so two requests at once cannot both
     # pass; the session alone cannot tell, as each request reads its own copy.
+    # The cache mark lasts an hour; a large file's import (``ImportRun``) holds
+    # its digest in the database for good, so that one is looked up too.
     used_key = f"{IMPORT_USED_PREFIX}{digest}"
     if not cache.add(used_key, by.pk, timeout=IMPORT_MAX_AGE):
+        session.pop(IMPORT_SESSION_KEY, None)
+        return ImportAttempt("already_imported")
+    if ImportRun.objects.filter(ImportRun.HOLDS_DIGEST, digest=digest).exists():
+        cache.delete(used_key)
         session.pop(IMPORT_SESSION_KEY, None)
         return ImportAttempt("already_imported")
     report = None
@@ -113,8 +121,13 @@ BACKGROUND_IMPORT_BYTES = 1024 * 1024
 
 def run_check_start(*, upload: File, by) -> ImportRun:
     """Keep ``upload`` (encrypted at rest) and ask a worker to check it: the dry run."""
-    # The person's earlier files that were checked but never imported go now.
-    for old in ImportRun.objects.filter(by=by, mode=ImportRun.Mode.CHECK).exclude(file=""):
+    # Files checked but never imported go: this person's earlier ones, and anyone's
+    # older than a check stays valid (a small file's token lasts as long).
+    stale = ImportRun.objects.filter(
+        Q(by=by) | Q(created_at__lt=timezone.now() - timedelta(seconds=IMPORT_MAX_AGE)),
+        mode=ImportRun.Mode.CHECK,
+    ).exclude(file="")
+    for old in stale:
         if not old.waiting:
             _forget_file(old)
     digest = file_hash(upload)  # type: ignore[arg-type]
@@ -139,17 +152,45 @@ def run_apply_start(*, run: ImportRun, by) -> str:
         report = ImportReport.from_json(run.result or {})
         if run.by_id != by.pk or run.status != ImportRun.Status.DONE or not report.clean:
             return "unchecked"
+        if run.created_at < timezone.now() - timedelta(seconds=IMPORT_MAX_AGE):
+            _forget_file(run)  # checked too long ago: check it again
+            return "unchecked"
         if not run.file:
             return "unchecked"
-        # The same mark as a small file's import: a file is imported once.
+        # A file is imported once. The database holds it for good: a run that
+        # imports it, or imported it, holds its digest (a unique constraint, so
+        # two runs of the same file cannot both pass, however long ago either
+        # was checked); the cache mark is the one a small file's import sets.
+        if ImportRun.objects.filter(ImportRun.HOLDS_DIGEST, digest=run.digest).exists():
+            return "already_imported"
         if not cache.add(f"{IMPORT_USED_PREFIX}{run.digest}", by.pk, timeout=IMPORT_MAX_AGE):
             return "already_imported"
         run.mode = ImportRun.Mode.APPLY
         run.status = ImportRun.Status.QUEUED
         run.bytes_done = 0
-        run.save(update_fields=["mode", "status", "bytes_done"])
+        try:
+            with transaction.atomic():
+                run.save(update_fields=["mode", "status", "bytes_done"])
+        except IntegrityError:
+            return "already_imported"  # another run of the same file got there first
         enqueue_on_commit("engagements.tasks.import_run", run.pk)
     return "queued"
+
+
+def forget_stale_files() -> int:
+    """Delete the kept files of runs older than a check stays valid; how many went.
+
+    A clean check never imported, or a run a killed worker left waiting or running,
+    keeps its file: the payments sweeper calls this each turn, so no uploaded file
+    outlives the hour it could be imported in (importing one that old asks for a
+    new check anyway).
+    """
+    cutoff = timezone.now() - timedelta(seconds=IMPORT_MAX_AGE)
+    gone = 0
+    for run in ImportRun.objects.filter(created_at__lt=cutoff).exclude(file=""):
+        _forget_file(run)
+        gone += 1
+    return gone
 
 
 def _forget_file(run: ImportRun) -> None:
@@ -214,12 +255,14 @@ def run_execute(run_id: int) -> None:
             )
             if commit:
                 cache.delete(used_key)
+            _forget_file(run)  # the run ended without a report: its file is not kept
     assert report is not None
     run.result = report.as_json()
     run.status = ImportRun.Status.DONE
     run.bytes_done = run.size
     run.finished_at = timezone.now()
-    run.save(update_fields=["result", "status", "bytes_done", "finished_at"])
+    run.applied = commit and report.imported > 0
+    run.save(update_fields=["result", "status", "bytes_done", "finished_at", "applied"])
     if commit and not report.imported:
         cache.delete(used_key)  # nothing was imported: it may be checked and tried again
     if commit or not report.clean:

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
@@ -642,7 +642,13 @@ class _DryRun(Exception):
 
 
 def _import_chunk(
-    reports: list[RowReport], *, by, names: _Names, upto_pk: int | None, report: ImportReport
+    reports: list[RowReport],
+    *,
+    by,
+    names: _Names,
+    upto_pk: int | None,
+    report: ImportReport,
+    lock: bool,
 ) -> int:
     """Check one chunk of rows and insert those that pass; the number inserted."""
     lookups = _Lookups([r.values for r in reports], names)
@@ -650,7 +656,7 @@ def _import_chunk(
         _parse_row(row, lookups)
     _warn_duplicates(reports, upto_pk=upto_pk)
     ready = [r.row for r in reports if r.row is not None]
-    created, errors = contributions_import_chunk(by=by, rows=ready)
+    created, errors = contributions_import_chunk(by=by, rows=ready, lock=lock)
     if errors:
         by_number = {r.number: r for r in reports}
         for number, message in errors.items():
@@ -658,6 +664,23 @@ def _import_chunk(
     for row in reports:
         report.keep(row)
     return len(created)
+
+
+# The key of the PostgreSQL advisory lock that lets one import write at a time.
+IMPORT_LOCK_KEY = 0x686F6E6F72610001
+
+
+def _serialise_imports() -> None:
+    """Wait for any other import to end, holding the turn until this transaction ends.
+
+    An import locks the engagements and consultants of each chunk in pk order,
+    but two imports' chunks could take them in opposite orders and deadlock;
+    one import at a time cannot. The dry run takes no locks and needs no turn.
+    SQLite has one writer at a time already.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
 
 
 def run_import(
@@ -698,6 +721,8 @@ def run_import(
     imported = 0
     try:
         with transaction.atomic():
+            if commit:
+                _serialise_imports()
             upto_pk = Contribution.objects.order_by("-pk").values_list("pk", flat=True).first()
             pending: list[RowReport] = []
             seen = 0
@@ -718,14 +743,14 @@ def run_import(
                 pending.append(RowReport(number=number, line=number + 1, values=values))
                 if len(pending) >= chunk_rows:
                     imported += _import_chunk(
-                        pending, by=by, names=names, upto_pk=upto_pk, report=report
+                        pending, by=by, names=names, upto_pk=upto_pk, report=report, lock=commit
                     )
                     pending = []
                     if progress is not None:
                         progress(counted.consumed, size)
             if pending:
                 imported += _import_chunk(
-                    pending, by=by, names=names, upto_pk=upto_pk, report=report
+                    pending, by=by, names=names, upto_pk=upto_pk, report=report, lock=commit
                 )
             if not seen:
                 raise _Unreadable(_("The file has a header but no rows."))
@@ -738,6 +763,12 @@ def run_import(
         return report
     except DomainError as exc:
         report.header_errors.append(exc.message)
+        return report
+    except OperationalError:
+        # A lock wait that timed out, or a deadlock: nothing was kept.
+        report.refuse(
+            _("The database was busy and nothing was imported. Check the file again in a moment.")
+        )
         return report
     if progress is not None:
         progress(size, size)

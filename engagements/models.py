@@ -518,9 +518,23 @@ class ImportRun(models.Model):
     result = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # An import that wrote entries: with a queued or running one, it holds its
+    # file's digest (the constraint below), so a file is imported once however
+    # long ago it was checked, and by whichever path (``import_once``).
+    applied = models.BooleanField(default=False)
+
+    # The runs that hold a file's digest: an import waiting, running, or done with entries.
+    HOLDS_DIGEST = Q(mode="apply") & (Q(status__in=["queued", "running"]) | Q(applied=True))
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["digest"],
+                condition=Q(mode="apply") & (Q(status__in=["queued", "running"]) | Q(applied=True)),
+                name="engagements_importrun_digest_imported_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Import {self.public_id} ({self.mode}, {self.status})"

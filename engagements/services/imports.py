@@ -75,7 +75,7 @@ def check_may_import(by: User) -> None:
 
 
 def contributions_import_chunk(
-    *, by: User, rows: list[ImportRow]
+    *, by: User, rows: list[ImportRow], lock: bool = True
 ) -> tuple[list[Contribution], dict[int, str]]:
     """Check ``rows`` and insert those that pass, in the caller's transaction.
 
@@ -84,14 +84,21 @@ def contributions_import_chunk(
     order, each counting the hours of the rows before it that passed, as one
     ``contribution_create`` after another would. A constant number of queries,
     whatever the number of rows.
+
+    ``lock`` False is the dry run's: it reads without row locks (it is rolled
+    back anyway), so a check that takes minutes never holds up anyone logging
+    hours. An import that keeps its rows locks them, in pk order within a chunk;
+    the caller serialises the imports themselves (``engagements.imports``).
     """
     if not rows:
         return [], {}
     check_may_import(by)
+    engagement_rows = Engagement.objects.all()
+    if lock:
+        engagement_rows = engagement_rows.select_for_update()
     engagements = {
         e.pk: e
-        for e in Engagement.objects.select_for_update()
-        .filter(pk__in={r.engagement.pk for r in rows})
+        for e in engagement_rows.filter(pk__in={r.engagement.pk for r in rows})
         .only("id", "consultant_id", "status", "hours_cap")
         .order_by("pk")
     }
@@ -131,13 +138,15 @@ def contributions_import_chunk(
     if hours:
         consultants = {e.consultant_id for e, _c in hours}
         # The lock check_hours_per_day takes, for every consultant of the chunk at
-        # once (in one order, so two imports cannot deadlock).
-        list(
-            Consultant.objects.select_for_update()
-            .filter(pk__in=consultants)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        # once, in pk order (imports are serialised by the caller, so chunks of two
+        # imports never interleave).
+        if lock:
+            list(
+                Consultant.objects.select_for_update()
+                .filter(pk__in=consultants)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
         for consultant_id, day, total in (
             Contribution.objects.filter(
                 engagement__consultant_id__in=consultants,

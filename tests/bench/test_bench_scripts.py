@@ -83,6 +83,7 @@ def test_imports_bench_reports_dry_run_apply_and_baseline(database):
     rows = table_rows(output)
     assert set(rows) == {"Honora dry run", "Honora apply", "bulk_create_with_history"}
     for name in ("Honora dry run", "Honora apply"):
-        assert int(rows[name][3]) >= 20  # at least a statement a row today
+        # A few statements per chunk of rows, not per row (the whole file is one chunk).
+        assert 0 < int(rows[name][3]) < 20
         assert rows[name][5].endswith("MiB")
     assert "CSV import of 20 rows" in output

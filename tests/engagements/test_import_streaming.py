@@ -6,15 +6,21 @@ with the same report and the same entries as the synchronous path.
 
 from __future__ import annotations
 
+import io
 import math
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, transaction
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
+from django.core.management import call_command
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from core.storage import MAGIC
 from engagements import imports
@@ -274,3 +280,173 @@ def test_a_waiting_import_shows_its_progress_and_a_refresh_link(client, coordina
 def test_max_reported_rows_is_the_old_cap():
     # Files the import accepted before it streamed are reported row for row as before.
     assert MAX_REPORTED_ROWS == 5000
+
+
+def test_a_check_older_than_an_hour_is_not_imported_and_its_file_goes(
+    client, coordinator, engagement, background
+):
+    client.force_login(coordinator)
+    location = send(client, background, clean_file(engagement))["Location"]
+    run = ImportRun.objects.get()
+    name = run.file.name
+    ImportRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    response = background(client, {"url": location})
+    assert response["Location"] == reverse("engagements:import")
+    run.refresh_from_db()
+    assert run.mode == "check" and not run.file
+    assert not run.file.storage.exists(name)
+    assert not Contribution.objects.exists()
+
+
+def test_a_file_imported_over_an_hour_ago_is_not_imported_again(
+    client, coordinator, coordinator2, engagement, background
+):
+    # Two coordinators check the same file; the first imports it.
+    content = clean_file(engagement)
+    client.force_login(coordinator2)
+    other = send(client, background, content)["Location"]
+    client.force_login(coordinator)
+    first = send(client, background, content)["Location"]
+    background(client, {"url": first})
+    assert Contribution.objects.count() == 3
+    # An hour on, the cache mark is gone; the second check was made just now.
+    cache.clear()
+    client.force_login(coordinator2)
+    response = background(client, {"url": other})
+    assert response["Location"] == other
+    assert Contribution.objects.count() == 3
+    assert ImportRun.objects.filter(mode="apply").count() == 1
+    # Nor through the small file's path.
+    client.force_login(coordinator)
+    checked = client.post(
+        IMPORT, {"file": SimpleUploadedFile("h.csv", content.encode(), content_type="text/csv")}
+    )
+    token = checked.context["token"] if checked.context else ""
+    if token:
+        client.post(IMPORT, {"token": token})
+    assert Contribution.objects.count() == 3
+
+
+def test_two_imports_of_the_same_file_cannot_both_hold_it(coordinator):
+    ImportRun.objects.create(by=coordinator, digest="a" * 64, size=1, mode="apply", applied=True)
+    # A run that failed, or imported nothing, does not hold the digest.
+    ImportRun.objects.create(by=coordinator, digest="a" * 64, size=1, mode="apply", status="failed")
+    ImportRun.objects.create(by=coordinator, digest="a" * 64, size=1, mode="apply", status="done")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ImportRun.objects.create(by=coordinator, digest="a" * 64, size=1, mode="apply")
+
+
+def test_a_run_that_fails_does_not_keep_its_file(
+    client, coordinator, engagement, background, monkeypatch
+):
+    def broken(**kwargs):
+        raise RuntimeError("the worker broke")
+
+    monkeypatch.setattr("engagements.import_once.run_import", broken)
+    client.force_login(coordinator)
+    send(client, background, clean_file(engagement))  # the task's error is logged
+    run = ImportRun.objects.get()
+    assert run.status == "failed" and not run.file
+    assert not run.file.storage.listdir("imports")[1]
+
+
+def test_the_sweeper_deletes_import_files_kept_past_the_hour(
+    client, coordinator, engagement, background, caplog, monkeypatch
+):
+    client.force_login(coordinator)
+    send(client, background, clean_file(engagement))  # checked clean, never imported
+    old = ImportRun.objects.get()
+    stuck = ImportRun.objects.create(by=coordinator, digest="b" * 64, size=1, mode="apply")
+    stuck.file.save("stuck.csv", ContentFile(b"x"))  # left queued by a killed worker
+    fresh = ImportRun.objects.create(by=coordinator, digest="c" * 64, size=1)
+    fresh.file.save("fresh.csv", ContentFile(b"x"))
+    names = [old.file.name, stuck.file.name]
+    two_hours_ago = timezone.now() - timedelta(hours=2)
+    ImportRun.objects.filter(pk__in=[old.pk, stuck.pk]).update(created_at=two_hours_ago)
+
+    out = io.StringIO()
+    call_command("payments_sweep", stdout=out)
+    assert "2 import file(s) deleted." in out.getvalue()
+    for run in (old, stuck, fresh):
+        run.refresh_from_db()
+    assert not old.file and not stuck.file and fresh.file
+    assert not any(fresh.file.storage.exists(name) for name in names)
+    assert fresh.file.storage.exists(fresh.file.name)
+
+    # A failure is logged by its class and the sweep goes on.
+    def broken():
+        raise DatabaseError("secret value")
+
+    monkeypatch.setattr("payments.management.commands.payments_sweep.forget_stale_files", broken)
+    call_command("payments_sweep", stdout=io.StringIO())
+    assert "import file cleanup failed (DatabaseError)" in caplog.text
+    assert "secret value" not in caplog.text
+
+
+def test_a_check_takes_no_row_locks_and_an_import_waits_its_turn(engagement, coordinator):
+    content = clean_file(engagement).encode()
+    with CaptureQueriesContext(connection) as check:
+        assert run_import(content=content, by=coordinator, commit=False).clean
+    assert not any("FOR UPDATE" in q["sql"].upper() for q in check)
+    with CaptureQueriesContext(connection) as apply:
+        assert run_import(content=content, by=coordinator, commit=True).imported == 3
+    sql = " ".join(q["sql"] for q in apply)
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in sql.upper()
+        assert sql.index("pg_advisory_xact_lock") < sql.upper().index("FOR UPDATE")
+
+
+def test_a_deadlock_during_an_import_is_a_file_error_not_a_server_error(
+    client, coordinator, engagement, monkeypatch
+):
+    real = imports.contributions_import_chunk
+
+    def deadlocked(*, by, rows, lock):
+        if lock:
+            raise OperationalError("deadlock detected")
+        return real(by=by, rows=rows, lock=lock)
+
+    monkeypatch.setattr("engagements.imports.contributions_import_chunk", deadlocked)
+    client.force_login(coordinator)
+    content = clean_file(engagement).encode()
+    checked = client.post(
+        IMPORT, {"file": SimpleUploadedFile("h.csv", content, content_type="text/csv")}
+    )
+    response = client.post(IMPORT, {"token": checked.context["token"]})
+    assert response.status_code == 409
+    assert "The database was busy and nothing was imported." in response.content.decode()
+    assert not Contribution.objects.exists()
+
+
+def test_an_upload_above_the_memory_limit_never_touches_the_disk(
+    client, coordinator, engagement, settings, tmp_path, monkeypatch
+):
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(uploads)
+    made = []
+    real_init = TemporaryUploadedFile.__init__
+
+    def spy(self, *args, **kwargs):
+        made.append(args)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(TemporaryUploadedFile, "__init__", spy)
+    content = clean_file(engagement) + "\n" * (3 * 1024 * 1024)  # blank lines: 3 MB
+    assert len(content) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    client.force_login(coordinator)
+    response = client.post(
+        IMPORT, {"file": SimpleUploadedFile("big.csv", content.encode(), content_type="text/csv")}
+    )
+    assert response.status_code == 302  # a large file goes to a worker
+    assert not made and not list(uploads.iterdir())
+
+
+def test_the_import_form_still_needs_its_csrf_token(coordinator, engagement):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(coordinator)
+    content = clean_file(engagement).encode()
+    response = client.post(
+        IMPORT, {"file": SimpleUploadedFile("h.csv", content, content_type="text/csv")}
+    )
+    assert response.status_code == 403

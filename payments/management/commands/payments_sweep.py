@@ -12,6 +12,8 @@ A sweep that fails on the database (restarting, unreachable, locked) is logged a
 tried again at the next turn, on a fresh connection, instead of ending the process.
 Each turn also sends the session and Delphi round reminders that are due
 (``meetings.reminders``; each is sent once): the sweeper is the one periodic process.
+It also deletes the import files kept past the hour they can be imported in
+(``engagements.import_once.forget_stale_files``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
+from engagements.import_once import forget_stale_files
 from meetings.reminders import send_due_reminders
 from payments.stripe.engine import sweep
 from promises.services import promises_check
@@ -62,6 +65,7 @@ class Command(BaseCommand):
             self._report(sweep(stale_after=stale_seconds), quiet_when_idle=False)
             self._send_reminders()
             self._check_promises()
+            self._forget_import_files()
             return
         if not every > 0:
             raise CommandError("--every must be a number of seconds above 0")
@@ -106,6 +110,8 @@ class Command(BaseCommand):
                 self._send_reminders()
             if not self._stop:
                 self._check_promises()
+            if not self._stop:
+                self._forget_import_files()
             self._waiting = True
             try:
                 if not self._stop:  # a signal may have come just before _waiting was set
@@ -143,6 +149,20 @@ class Command(BaseCommand):
             return
         if counts:
             self.stdout.write(f"{sum(counts.values())} slip notice(s) sent.")
+            self.stdout.flush()
+
+    def _forget_import_files(self):
+        """Import files kept past the hour they can be imported in (never applied, or stuck).
+
+        Like the reminders: a failure is logged by its class only and never stops the sweep.
+        """
+        try:
+            gone = forget_stale_files()
+        except Exception as exc:  # see above
+            log.warning("import file cleanup failed (%s)", type(exc).__name__)
+            return
+        if gone:
+            self.stdout.write(f"{gone} import file(s) deleted.")
             self.stdout.flush()
 
     def _report(self, result, *, quiet_when_idle):
