@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagements', '0006_fill_promised_pay_dates'),
+        ('engagements', '0007_contribution_list_and_dashboard_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

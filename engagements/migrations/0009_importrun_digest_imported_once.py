@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagements', '0007_import_runs'),
+        ('engagements', '0008_import_runs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
