@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache as DjangoDatabaseCache
-from django.db import connections, router
+from django.db import DatabaseError, connections, router, transaction
 from django.utils.timezone import now as tz_now
 
 UPSERT_VENDORS = ("postgresql",)
@@ -71,5 +71,16 @@ class DatabaseCache(DjangoDatabaseCache):
             f" SET {value_col} = EXCLUDED.{value_col}, {expires_col} = EXCLUDED.{expires_col}"
         )
         params += [key, pickled, connection.ops.adapt_datetimefield_value(expires)]
-        with connection.cursor() as cursor:
-            cursor.execute(upsert, params)
+        if connection.in_atomic_block:
+            # Inside the caller's transaction a failed write has aborted that transaction:
+            # the caller must hear of it.
+            with connection.cursor() as cursor:
+                cursor.execute(upsert, params)
+            return
+        try:
+            # As Django's own set: a failed write (a lock timeout, a lost connection) is a
+            # cache miss, never an error for the request.
+            with transaction.atomic(using=db), connection.cursor() as cursor:
+                cursor.execute(upsert, params)
+        except DatabaseError:
+            return

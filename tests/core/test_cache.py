@@ -72,3 +72,21 @@ def test_add_is_still_atomic_and_does_not_replace():
     assert cache.add("once", "first", 60)
     assert not cache.add("once", "second", 60)
     assert cache.get("once") == "first"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_write_outside_a_transaction_is_a_cache_miss_not_an_error(monkeypatch):
+    """As Django's own set: a lock timeout or a lost connection while setting a rate
+    limit must not turn a read into a 500 (the one-statement upsert once let it through)."""
+    if not _is_postgres():
+        pytest.skip("SQLite keeps Django's own set")
+    from django.db import OperationalError
+    from django.db.backends.utils import CursorWrapper
+
+    def refuse(self, sql, params=None):
+        raise OperationalError("database is locked")
+
+    with monkeypatch.context() as m:
+        m.setattr(CursorWrapper, "execute", refuse)
+        cache.set("k", "v", 60)  # no exception
+    assert cache.get("k") is None
