@@ -492,6 +492,9 @@ class BurnSummary:
     nearest: list[Engagement]  # the ``limit`` that have used the most of their cap or budget
 
 
+OVER_SHOWN_AT_MOST = 200
+
+
 def study_burn_summary(study: Study, *, limit: int = 20) -> BurnSummary:
     """How many engagements a study has, how many are over their limits, and the nearest.
 
@@ -510,7 +513,10 @@ def study_burn_summary(study: Study, *, limit: int = 20) -> BurnSummary:
         highest = max([-1, *(p for p in percents if p is not None)])
         over_count += highest > 100
         used.append((highest, pk))
-    nearest = sorted(used, key=lambda row: -row[0])[:limit]  # stable: ties keep BURN_ORDER
+    # Every engagement over its limits is listed (up to OVER_SHOWN_AT_MOST, a bound far past
+    # a study that is being looked after), then the nearest up to ``limit``.
+    shown_count = max(limit, min(over_count, OVER_SHOWN_AT_MOST))
+    nearest = sorted(used, key=lambda row: -row[0])[:shown_count]  # stable: ties keep BURN_ORDER
     shown = burn_rows(pk for _pct, pk in nearest)
     order = {pk: i for i, (_pct, pk) in enumerate(nearest)}
     shown.sort(key=lambda e: order[e.pk])

@@ -129,6 +129,12 @@ def test_dashboard_shows_the_engagements_nearest_their_limits_and_links_to_all(
     assert [e.pk for e in shown.engagements] == [over.pk]
     assert shown.engagement_count == 4 and shown.over_count == 1
 
+    # Every engagement over its limits is listed, however small the limit.
+    Engagement.objects.filter(pk=near.pk).update(hours_cap=Decimal("2"))
+    shown = study_dashboard(study, limit=1)
+    assert {e.pk for e in shown.engagements} == {over.pk, near.pk}
+    assert shown.over_count == 2
+
     full = client.get(all_url)
     assert full.status_code == 200
     assert {e.pk for e in full.context["engagements"]} == {e.pk for e in [engagement, *others]}
