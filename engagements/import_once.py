@@ -98,7 +98,20 @@ def import_checked_file(*, token: str, by, session) -> ImportAttempt:
     if not cache.add(used_key, by.pk, timeout=IMPORT_MAX_AGE):
         session.pop(IMPORT_SESSION_KEY, None)
         return ImportAttempt("already_imported")
-    if ImportRun.objects.filter(ImportRun.HOLDS_DIGEST, digest=digest).exists():
+    # The import holds the file's digest in the database as a large file's does
+    # (an ``ImportRun`` with no file kept), so neither path imports it again later.
+    try:
+        with transaction.atomic():
+            claim = ImportRun.objects.create(
+                by=by,
+                digest=digest,
+                size=len(content),
+                mode=ImportRun.Mode.APPLY,
+                status=ImportRun.Status.RUNNING,
+            )
+    except IntegrityError:
+        claim = None
+    if claim is None:
         cache.delete(used_key)
         session.pop(IMPORT_SESSION_KEY, None)
         return ImportAttempt("already_imported")
@@ -108,6 +121,13 @@ def import_checked_file(*, token: str, by, session) -> ImportAttempt:
     finally:
         if report is None or not report.imported:
             cache.delete(used_key)  # nothing was imported: it may be checked and tried again
+        ImportRun.objects.filter(pk=claim.pk).update(
+            status=ImportRun.Status.DONE if report is not None else ImportRun.Status.FAILED,
+            applied=bool(report is not None and report.imported),
+            result=report.as_json() if report is not None else None,
+            bytes_done=claim.size,
+            finished_at=timezone.now(),
+        )
     session.pop(IMPORT_SESSION_KEY, None)
     return ImportAttempt("imported" if report.imported else "changed", report)
 

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
@@ -299,7 +300,7 @@ def test_a_check_older_than_an_hour_is_not_imported_and_its_file_goes(
 
 
 def test_a_file_imported_over_an_hour_ago_is_not_imported_again(
-    client, coordinator, coordinator2, engagement, background
+    client, coordinator, coordinator2, engagement, background, monkeypatch
 ):
     # Two coordinators check the same file; the first imports it.
     content = clean_file(engagement)
@@ -317,13 +318,13 @@ def test_a_file_imported_over_an_hour_ago_is_not_imported_again(
     assert Contribution.objects.count() == 3
     assert ImportRun.objects.filter(mode="apply").count() == 1
     # Nor through the small file's path.
+    monkeypatch.setattr("engagements.views.imports.BACKGROUND_IMPORT_BYTES", 1024 * 1024)
     client.force_login(coordinator)
     checked = client.post(
         IMPORT, {"file": SimpleUploadedFile("h.csv", content.encode(), content_type="text/csv")}
     )
-    token = checked.context["token"] if checked.context else ""
-    if token:
-        client.post(IMPORT, {"token": token})
+    response = client.post(IMPORT, {"token": checked.context["token"]})
+    assert "This file was already imported" in str(list(get_messages(response.wsgi_request)))
     assert Contribution.objects.count() == 3
 
 
@@ -450,3 +451,22 @@ def test_the_import_form_still_needs_its_csrf_token(coordinator, engagement):
         IMPORT, {"file": SimpleUploadedFile("h.csv", content, content_type="text/csv")}
     )
     assert response.status_code == 403
+
+
+def test_a_small_file_imported_over_an_hour_ago_is_not_imported_again_as_a_large_one(
+    client, coordinator, engagement, background, monkeypatch
+):
+    content = clean_file(engagement)
+    client.force_login(coordinator)
+    with monkeypatch.context() as small:
+        small.setattr("engagements.views.imports.BACKGROUND_IMPORT_BYTES", 1024 * 1024)
+        checked = client.post(
+            IMPORT,
+            {"file": SimpleUploadedFile("h.csv", content.encode(), content_type="text/csv")},
+        )
+        client.post(IMPORT, {"token": checked.context["token"]})
+    assert Contribution.objects.count() == 3
+    cache.clear()  # an hour on
+    location = send(client, background, content)["Location"]
+    background(client, {"url": location})
+    assert Contribution.objects.count() == 3
