@@ -3,7 +3,16 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReasonedHistoryAdmin
-from engagements.models import Contribution, Dispute, Engagement, Phase, Rate, RateCard, Study
+from engagements.models import (
+    Contribution,
+    Dispute,
+    Engagement,
+    ImportRun,
+    Phase,
+    Rate,
+    RateCard,
+    Study,
+)
 from engagements.services.engagements import rate_add, study_create
 
 
@@ -168,4 +177,34 @@ class DisputeAdmin(NoDeleteMixin, ReasonedHistoryAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    """Background imports, read only: who, when, how far and how it ended. Neither the
+    file (encrypted, deleted once used) nor the report (rows of descriptions) is shown."""
+
+    list_display = ("created_at", "mode", "status", "size", "applied", "finished_at")
+    list_filter = ("mode", "status", "applied")
+    fields = (
+        "public_id",
+        "by",
+        "mode",
+        "status",
+        "size",
+        "bytes_done",
+        "applied",
+        "created_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
