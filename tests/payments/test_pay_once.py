@@ -254,6 +254,26 @@ def test_a_race_to_pay_the_same_work_twice_is_a_409_on_the_page_and_the_api(
     assert Payment.objects.filter(status=PS.PAID).count() == 1
 
 
+def test_a_caller_that_answers_the_409_goes_on_in_its_own_transaction(
+    finance, finance2, coordinator
+):
+    """The refusal of a second paid payment is rolled back to its own savepoint, so a
+    caller that turns the 409 into an answer (a webhook handler recording what it did)
+    can still write in the same transaction."""
+    first = paid_check(finance, finance2, coordinator)
+    second = _second_payment(first, finance=finance, finance2=finance2)
+    _copy_items(first, second, live=False)
+    with transaction.atomic():
+        with pytest.raises(StateConflict):
+            payment_record_manual(
+                payment=second, by=finance2, reference="CHK-99", handed_over_on=date(2026, 4, 2)
+            )
+        # Still usable: a write after the refusal, in the same transaction.
+        Payment.objects.filter(pk=second.pk).update(alert="seen")
+    p = fresh(second)
+    assert (p.status, p.alert) == (PS.PROCESSING, "seen")
+
+
 # --- 3. disputes stop money -----------------------------------------------------------------
 
 
