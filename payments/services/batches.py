@@ -315,21 +315,11 @@ def _flag_paid_before(
     lines = preflight.paid_before(c.pk for work in by_consultant.values() for c in work)
     if not lines:
         return
-    when = timezone.now()
-    for payment in payments:
-        work = by_consultant[payment.consultant_id]
-        message = "\n".join(lines[c.pk] for c in work if c.pk in lines)
-        if message:
-            payment.alert = message
-            _change(
-                payment,
-                by=by,
-                action=actions.PAYMENT_FLAGGED,
-                reason=message,
-                when=when,
-                history=history,
-                changed=changed,
-            )
+    messages = {
+        consultant_id: "\n".join(lines[c.pk] for c in work if c.pk in lines)
+        for consultant_id, work in by_consultant.items()
+    }
+    _flag(payments, messages, by=by, history=history, changed=changed)
 
 
 def _flag_pay_plans(
@@ -342,11 +332,23 @@ def _flag_pay_plans(
 ) -> None:
     """Work the consultant asked to be paid later was left out: finance sees what and until
     when on the batch and payment pages (the payment's alert, after any paid-before flag)."""
-    if not plan_flags:
-        return
+    if plan_flags:
+        _flag(payments, plan_flags, by=by, history=history, changed=changed)
+
+
+def _flag(
+    payments: list[Payment],
+    messages: dict[int, str],
+    *,
+    by: User,
+    history: list,
+    changed: dict[int, Payment],
+) -> None:
+    """Add each consultant's message to their payment's alert (after any earlier flag),
+    with the history row its stamped save would write."""
     when = timezone.now()
     for payment in payments:
-        message = plan_flags.get(payment.consultant_id, "")
+        message = messages.get(payment.consultant_id, "")
         if message:
             payment.alert = f"{payment.alert}\n{message}" if payment.alert else message
             _change(

@@ -122,47 +122,42 @@ class Command(BaseCommand):
                 self._waiting = False
 
     def _send_reminders(self):
-        """Session and Delphi round reminders that are due (each is sent once).
-
-        The sweeper is the installation's one periodic process, so it carries them
-        too; a failure here is logged and never stops the payments sweep.
-        """
-        try:
-            counts = send_due_reminders()
-        except Exception as exc:  # a mail or database failure never stops the sweep
-            log.warning("reminders failed (%s)", type(exc).__name__)
-            return
-        if counts:
-            self.stdout.write(f"{counts.get('sent', 0)} reminder(s) sent.")
-            self.stdout.flush()
+        """Session and Delphi round reminders that are due (each is sent once): the
+        sweeper is the installation's one periodic process, so it carries them too."""
+        self._side_job(
+            "reminders failed",
+            send_due_reminders,
+            lambda counts: counts and f"{counts.get('sent', 0)} reminder(s) sent.",
+        )
 
     def _check_promises(self):
-        """Slip notices for promised pay dates about to slip (each is told once).
-
-        Like the reminders: any failure (the database, the mail server) is logged by its
-        class only and never stops the sweep.
-        """
-        try:
-            counts = promises_check()
-        except Exception as exc:  # see above
-            log.warning("promise check failed (%s)", type(exc).__name__)
-            return
-        if counts:
-            self.stdout.write(f"{sum(counts.values())} slip notice(s) sent.")
-            self.stdout.flush()
+        """Slip notices for promised pay dates about to slip (each is told once)."""
+        self._side_job(
+            "promise check failed",
+            promises_check,
+            lambda counts: counts and f"{sum(counts.values())} slip notice(s) sent.",
+        )
 
     def _forget_import_files(self):
-        """Import files kept past the hour they can be imported in (never applied, or stuck).
+        """Import files kept past the hour they can be imported in (never applied, or stuck)."""
+        self._side_job(
+            "import file cleanup failed",
+            forget_stale_files,
+            lambda gone: gone and f"{gone} import file(s) deleted.",
+        )
 
-        Like the reminders: a failure is logged by its class only and never stops the sweep.
-        """
+    def _side_job(self, failed, run, said):
+        """One of the sweeper's side jobs: any failure (the database, the mail server) is
+        logged by its class only and never stops the payments sweep; what it did, if
+        anything, is printed."""
         try:
-            gone = forget_stale_files()
-        except Exception as exc:  # see above
-            log.warning("import file cleanup failed (%s)", type(exc).__name__)
+            result = run()
+        except Exception as exc:  # a mail or database failure never stops the sweep
+            log.warning("%s (%s)", failed, type(exc).__name__)
             return
-        if gone:
-            self.stdout.write(f"{gone} import file(s) deleted.")
+        line = said(result)
+        if line:
+            self.stdout.write(line)
             self.stdout.flush()
 
     def _report(self, result, *, quiet_when_idle):
